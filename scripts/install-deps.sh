@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what PcapDht needs on a Debian machine. Usage: scripts/install-deps.sh [runtime|test|record]
+#   runtime: libpcap (live capture)       test: + tshark, tcpdump, zstd, python3-libtorrent, node deps
+#   record:  everything needed to re-record the sample captures
+set -euo pipefail
+what=${1:-runtime}
+here=$(cd "$(dirname "$0")" && pwd)
+
+pkgs=(libpcap0.8)
+case "$what" in
+  runtime) ;;
+  test|record) pkgs+=(tshark tcpdump zstd iproute2 python3-libtorrent tcpreplay gzip) ;;
+  *) echo "install-deps.sh: unknown set '$what' (runtime|test|record)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "install-deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+    echo "install-deps: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if [ "$what" != runtime ] && [ -f "$here/swarm/package.json" ]; then
+  (cd "$here/swarm" && { [ -d node_modules ] || npm install --no-audit --no-fund --silent >/dev/null; })
+fi

@@ -1,0 +1,3 @@
+using PcapDht.Cli;
+
+return await PcapDhtApp.RunAsync(args);
