@@ -33,7 +33,7 @@ public static class Reports
             table.Unavailable = "This database has no ASN data: import a data set first, e.g. `pcapdht asn import samples-pcap/asn/asn-ipv4.csv --db FILE` (see docs/analysis.md).";
             return table;
         }
-        if (!Prepare(db, options, table, out var seen, explicitWindow: true)) return table;
+        if (!Prepare(db, options, table, out var seen)) return table;
         string enriched = Enriched(seen, options.Ipv6Prefix);
         var (total, unmatched, groups) = Totals(db, enriched, "asn");
         AddTotals(table, total, unmatched, groups, "ASNs", "no ASN range");
@@ -71,7 +71,7 @@ public static class Reports
             table.Unavailable = "This database has no country data: import an ASN data set with countries (iptoasn, IPinfo Lite) or a country data set (ip-location-db asn-country, GeoLite2-Country.mmdb) first, e.g. `pcapdht asn import samples-pcap/asn/asn-country-ipv4.csv --db FILE`.";
             return table;
         }
-        if (!Prepare(db, options, table, out var seen, explicitWindow: true)) return table;
+        if (!Prepare(db, options, table, out var seen)) return table;
         string enriched = Enriched(seen, options.Ipv6Prefix);
         var (total, unmatched, groups) = Totals(db, enriched, "country");
         AddTotals(table, total, unmatched, groups, "countries", "no country");
@@ -110,7 +110,7 @@ public static class Reports
             table.Unavailable = "This database has no messages yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
             return table;
         }
-        if (!Prepare(db, options, table, out _, explicitWindow: true)) return table;
+        if (!Prepare(db, options, table, out _)) return table;
         string where = WindowPredicate(options, db);
         long totalIps = Scalar(db, $"SELECT count(DISTINCT src_ip_num) FROM messages WHERE {where}");
         table.Facts.Add(new("distinct sender addresses", totalIps.ToString(CultureInfo.InvariantCulture)));
@@ -166,7 +166,7 @@ public static class Reports
         string where = "true";
         if (explicitWindow)
         {
-            if (!Prepare(db, options, table, out _, explicitWindow: true)) return table;
+            if (!Prepare(db, options, table, out _)) return table;
             where = WindowPredicate(options, db);
         }
         else
@@ -219,12 +219,11 @@ public static class Reports
     }
 
     /// <summary>Resolves the window, records it, and builds the sightings union; false (with a message) when there is nothing to count.</summary>
-    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen, bool explicitWindow)
+    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen)
     {
-        _ = explicitWindow;
         seen = "";
         var parts = new List<string>();
-        string where = "";
+        string where;
         var window = ResolveWindow(db, options);
         table.Facts.Add(new("window", window.ToString()));
         if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 counted per", $"/{p} prefix"));
@@ -335,7 +334,12 @@ public static class Reports
         using var cmd = db.CreateCommand();
         cmd.CommandText = sql;
         var v = cmd.ExecuteScalar();
-        return v is null or DBNull ? 0 : Convert.ToInt64(v, CultureInfo.InvariantCulture);
+        return v switch
+        {
+            null or DBNull => 0,
+            System.Numerics.BigInteger b => (long)b, // sum() of BIGINT is a HUGEINT
+            _ => Convert.ToInt64(v, CultureInfo.InvariantCulture),
+        };
     }
 
     private static string Limit(int top) => top > 0 ? $"LIMIT {top.ToString(CultureInfo.InvariantCulture)}" : "";
