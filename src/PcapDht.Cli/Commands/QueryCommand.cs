@@ -9,6 +9,9 @@ namespace PcapDht.Cli.Commands;
 
 public sealed class QuerySettings : CommandSettings
 {
+    /// <summary>What PcapDhtApp passes for a bare "-" (which the parser would reject).</summary>
+    internal const string StdinArgument = "\u0001stdin";
+
     [CommandArgument(0, "[SQL]")]
     [Description("The SQL to run, or - to read it from stdin.")]
     public string? Sql { get; init; }
@@ -36,6 +39,7 @@ public sealed class QuerySettings : CommandSettings
         if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
         if (Sql is not null && File is not null) return ValidationResult.Error("give the SQL as an argument or with -f, not both");
         if (Sql is null && File is null) return ValidationResult.Error("give the SQL as an argument, with -f FILE, or - for stdin");
+        if (File == StdinArgument) return ValidationResult.Error("for SQL from stdin use `pcapdht query -`");
         return ValidationResult.Success();
     }
 }
@@ -49,7 +53,7 @@ public sealed class QueryCommand : Command<QuerySettings>
         try
         {
             sql = settings.File is { } f ? System.IO.File.ReadAllText(f)
-                : settings.Sql == "-" ? Console.In.ReadToEnd()
+                : settings.Sql is "-" or QuerySettings.StdinArgument ? Console.In.ReadToEnd()
                 : settings.Sql!;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
