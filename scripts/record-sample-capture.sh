@@ -22,10 +22,12 @@ max_file=$((5 * 1024 * 1024)) max_total=$((25 * 1024 * 1024))
 
 scripts/install-deps.sh record
 
+# Children run in the background and are waited for with `wait`, which a signal interrupts: the
+# traps then stop them at once. TERM, not INT: background jobs of a script ignore SIGINT.
 pids=()
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   ip netns del "$ns" 2>/dev/null || true
 }
@@ -49,11 +51,13 @@ done
 grep -q "listening on" "$work/tcpdump-any.log" || { echo "record: tcpdump did not start" >&2; cat "$work"/tcpdump-*.log >&2; exit 1; }
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-scripts/swarm/run-swarm.sh "$ns" "$seconds" 2> >(tee "$work/swarm.log" >&2)
+scripts/swarm/run-swarm.sh "$ns" "$seconds" 2> >(tee "$work/swarm.log" >&2) &
+swarm=$!
+pids+=("$swarm")
+wait "$swarm"
 sleep 1
-for p in "${pids[@]}"; do kill -INT "$p"; wait "$p" || true; done
+cleanup
 pids=()
-ip netns del "$ns"
 
 rm -f "$out"/dht-*
 cp "$work/lo.pcap" "$out/dht-loopback-ns.pcap"
