@@ -34,7 +34,7 @@ nsx ip link set lo mtu 1280 up
 add_addr() { # idempotent: an address that is already there is fine
   local out
   if ! out=$(nsx ip addr add "$@" dev lo 2>&1); then
-    grep -q "File exists" <<<"$out" || { echo "run-swarm.sh: ip addr add $*: $out" >&2; exit 1; }
+    grep -Eq "File exists|already assigned" <<<"$out" || { echo "run-swarm.sh: ip addr add $*: $out" >&2; exit 1; }
   fi
 }
 for ((i = 1; i <= lt_nodes; i++)); do
