@@ -51,7 +51,7 @@ public class AllocationTests
                     sum += node.Port;
                 foreach (var peer in CompactLists.Values(m.Values))
                     sum += peer.Port;
-                if (Bep42.IsValidNodeId(Net.IpAddr.FromV4(0x08080808), m.NodeId))
+                if (Bep42.IsValidNodeId(PcapDht.Net.IpAddr.FromV4(0x08080808), m.NodeId))
                     sum++;
             }
         }
