@@ -1,3 +1,4 @@
+using PcapDht.Krpc;
 using PcapDht.Net;
 
 namespace PcapDht.Synth;
@@ -197,7 +198,7 @@ internal sealed class NodePopulation
             rng.Fill(id);
             // libtorrent and µTorrent enforce BEP 42 for their own ids; others mostly do not.
             if (Client[i] is ClientKind.LibTorrent or ClientKind.MuTorrent || rng.Chance(0.3))
-                Bep42.Apply(ip, (byte)rng.Next(256), id);
+                ApplyBep42(ip, (byte)rng.Next(256), id);
             if (i >= FirstRegular) (isV4 ? v4 : v6).Add(i);
         }
         V4Regular = [.. v4];
@@ -247,4 +248,14 @@ internal sealed class NodePopulation
     }
 
     public ReadOnlySpan<byte> Id(int node) => Ids.AsSpan(node * 20, 20);
+
+    /// <summary>Makes a random id BEP 42-conforming: 21 CRC32-C bits first, the random byte last.</summary>
+    internal static void ApplyBep42(IpAddr ip, byte random, Span<byte> id)
+    {
+        uint crc = Bep42.ExpectedPrefix(ip, random);
+        id[0] = (byte)(crc >> 24);
+        id[1] = (byte)(crc >> 16);
+        id[2] = (byte)(((crc >> 8) & 0xf8) | (id[2] & 0x07u));
+        id[19] = random;
+    }
 }
