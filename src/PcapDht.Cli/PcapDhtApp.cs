@@ -51,6 +51,10 @@ public static class PcapDhtApp
                     .WithExample("report", "overview");
             });
 
+            config.AddCommand<SynthCommand>("synth")
+                .WithDescription("Write a deterministic synthetic DHT capture (public addresses from ASN ranges) and its ground-truth JSON.")
+                .WithExample("synth", "--out", "synthetic.pcap", "--seed", "7", "--packets", "40000", "--asn-ranges", "asn-ipv4.csv", "--asn-ranges", "asn-ipv6.csv");
+
             config.AddCommand<QueryCommand>("query")
                 .WithDescription("Run SQL against the database (read-only unless --write).")
                 .WithExample("query", "\"SELECT count(DISTINCT ip) FROM node_sightings\"", "--format", "csv");
