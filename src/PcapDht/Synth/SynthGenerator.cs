@@ -849,12 +849,15 @@ internal sealed class Generator
             if ((_pop.PeerFlags[i] & 2) != 0) peersWin.Add(_pop.PeerIp[i].Value);
 
         var byAsn = new Dictionary<uint, AsnAgg>();
+        // An AS's name is the one on its first range (lowest start), whichever address is seen first.
+        var orgs = new Dictionary<uint, string>();
+        foreach (var range in _table.Ranges) orgs.TryAdd(range.Asn, range.Org);
         AsnAgg? Agg(UInt128 ip)
         {
             int r = _table.IndexOf(new IpAddr(ip));
             if (r < 0) return null;
-            var range = _table.Ranges[r];
-            if (!byAsn.TryGetValue(range.Asn, out var a)) byAsn[range.Asn] = a = new AsnAgg { Org = range.Org };
+            uint asn = _table.Ranges[r].Asn;
+            if (!byAsn.TryGetValue(asn, out var a)) byAsn[asn] = a = new AsnAgg { Org = orgs[asn] };
             return a;
         }
         var slash64 = new HashSet<ulong>();
@@ -887,7 +890,6 @@ internal sealed class Generator
         _truth.UnmatchedIps = unmatched;
         foreach (var (asn, a) in byAsn)
             _truth.Asns.Add(new AsnTruth(asn, a.Org, a.Ips, a.Senders, a.V4, a.V6, a.Slash64, a.Peers, a.IpsAll));
-        _truth.Asns.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips)
-            : x.IpsAllTime != y.IpsAllTime ? y.IpsAllTime.CompareTo(x.IpsAllTime) : x.Asn.CompareTo(y.Asn));
+        _truth.Asns.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips) : x.Asn.CompareTo(y.Asn));
     }
 }
