@@ -69,6 +69,9 @@ public static class PcapDhtApp
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         bool verbose = args.Contains("--verbose");
+        // Spectre.Console.Cli reads a bare "-" as an option without a name; `query -` means stdin.
+        if (args.Length > 0 && args[0] == "query")
+            args = Array.ConvertAll(args, a => a == "-" ? QuerySettings.StdinArgument : a);
         try
         {
             return await Build().RunAsync(args, cts.Token);
