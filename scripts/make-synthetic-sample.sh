@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates the committed synthetic sample capture and its ground truth (see docs/synth.md).
 # Usage: scripts/make-synthetic-sample.sh [ASN_RANGE_FILE...]
-# Without arguments it uses the ASN excerpt in samples-pcap/asn/ when present (ip-location-db asn
-# CSV layout), else the tests' fictional range file. The output is deterministic: rerunning with
+# Without arguments it uses the ASN excerpt samples-pcap/asn/asn-ipv4.csv + asn-ipv6.csv
+# (ip-location-db asn CSV layout) when present, else the tests' fictional range file. The output is deterministic: rerunning with
 # the same inputs gives the same bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +12,11 @@ packets=16000   # keeps the committed capture below 5 MB
 
 ranges=("$@")
 if ((${#ranges[@]} == 0)); then
-  shopt -s nullglob
-  ranges=(samples-pcap/asn/*asn*.csv)
-  shopt -u nullglob
-  if ((${#ranges[@]} == 0)); then ranges=(tests/PcapDht.Tests/Synth/synth-test-asn.csv); fi
+  if [ -f samples-pcap/asn/asn-ipv4.csv ] && [ -f samples-pcap/asn/asn-ipv6.csv ]; then
+    ranges=(samples-pcap/asn/asn-ipv4.csv samples-pcap/asn/asn-ipv6.csv)
+  else
+    ranges=(tests/PcapDht.Tests/Synth/synth-test-asn.csv)
+  fi
 fi
 args=()
 for f in "${ranges[@]}"; do args+=(--asn-ranges "$f"); done
