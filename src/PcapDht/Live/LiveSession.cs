@@ -27,6 +27,7 @@ public sealed class LiveSession : IDisposable
     private readonly FrameQueue _queue;
     private readonly RotatingPcapWriter? _pcapWriter;
     private readonly int _linkType;
+    private readonly int _fd;
     private Thread? _captureThread;
     private Thread? _decodeThread;
     private volatile bool _stop;
@@ -46,6 +47,7 @@ public sealed class LiveSession : IDisposable
         _options = options;
         _device = device;
         _linkType = (int)device.LinkType;
+        _fd = NativePcap.GetSelectableFd(device.Handle);
         _queue = new FrameQueue(options.QueueBytes);
         if (options.WritePcapDirectory != null)
         {
@@ -92,6 +94,15 @@ public sealed class LiveSession : IDisposable
         {
             device.Close();
             throw LiveDevices.BadFilter(options.Filter, ex.Message);
+        }
+        try
+        {
+            device.NonBlockingMode = true;
+        }
+        catch (PcapException ex)
+        {
+            device.Close();
+            throw OpenFailure(options.Interface, ex);
         }
         try
         {
@@ -178,7 +189,12 @@ public sealed class LiveSession : IDisposable
                         break;
                     }
                 }
-                else if (res < 0)
+                else if (res == 0)
+                {
+                    NativePcap.WaitReadable(_fd, ReadTimeoutMs);
+                    now = Stopwatch.GetTimestamp();
+                }
+                else
                 {
                     // -2: pcap_breakloop; -1: read error (interface removed, ...).
                     if (res == -1)

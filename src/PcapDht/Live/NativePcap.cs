@@ -12,6 +12,18 @@ internal static unsafe class NativePcap
 {
     private static readonly string[] s_names = ["libpcap.so.0.8", "libpcap.so.1", "libpcap.so", "libpcap.dylib", "wpcap"];
     private static nint s_stats;
+    private static nint s_selectableFd;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static extern int Poll(PollFd* fds, nuint count, int timeoutMs);
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct PcapStat
@@ -32,6 +44,33 @@ internal static unsafe class NativePcap
         }
         library = 0;
         return false;
+    }
+
+    /// <summary>pcap_get_selectable_fd: the capture socket, for <see cref="WaitReadable"/>; -1 if unavailable.</summary>
+    public static int GetSelectableFd(SafeHandle pcap)
+    {
+        if (s_selectableFd == 0)
+        {
+            if (!TryLoad(out var lib) || !NativeLibrary.TryGetExport(lib, "pcap_get_selectable_fd", out s_selectableFd)) return -1;
+        }
+        var fn = (delegate* unmanaged<nint, int>)s_selectableFd;
+        return fn(pcap.DangerousGetHandle());
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> for the capture socket to become readable. We read in
+    /// non-blocking mode and wait here: a blocking pcap_next_ex on a TPACKET_V3 ring does not return on
+    /// its read timeout while the link is idle (measured: a stop request hung until the next packet).
+    /// </summary>
+    public static void WaitReadable(int fd, int timeoutMs)
+    {
+        if (fd < 0)
+        {
+            Thread.Sleep(Math.Min(timeoutMs, 10));
+            return;
+        }
+        var p = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+        Poll(&p, 1, timeoutMs);
     }
 
     /// <summary>pcap_stats on an open handle; false if libpcap reports an error.</summary>
