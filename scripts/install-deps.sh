@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what PcapDht needs on a Debian machine. Usage: scripts/install-deps.sh [runtime|test|record]
+# Installs what PcapDht needs on a Debian machine. Usage: scripts/install-deps.sh [runtime|test|record|fuzz]
 #   runtime: libpcap (live capture)       test: + tshark, tcpdump, zstd, python3-libtorrent, node deps
 #   record:  everything needed to re-record the sample captures
+#   fuzz:    afl++ for scripts/fuzz.sh (the SharpFuzz instrumenter is a dotnet tool the script installs)
 set -euo pipefail
 what=${1:-runtime}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,7 +11,8 @@ pkgs=(libpcap0.8)
 case "$what" in
   runtime) ;;
   test|record) pkgs+=(tshark tcpdump zstd iproute2 python3-libtorrent tcpreplay gzip) ;;
-  *) echo "install-deps.sh: unknown set '$what' (runtime|test|record)" >&2; exit 2 ;;
+  fuzz) pkgs+=(afl++) ;;
+  *) echo "install-deps.sh: unknown set '$what' (runtime|test|record|fuzz)" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -30,6 +32,6 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if [ "$what" != runtime ] && [ -f "$here/swarm/package.json" ]; then
+if [ "$what" != runtime ] && [ "$what" != fuzz ] && [ -f "$here/swarm/package.json" ]; then
   (cd "$here/swarm" && { [ -d node_modules ] || npm install --no-audit --no-fund --silent >/dev/null; })
 fi

@@ -36,6 +36,7 @@ public enum KrpcFlags : uint
     IdNot20Bytes = 1 << 6,          // `id` present but not 20 bytes
     UnknownKeys = 1 << 7,           // keys outside the known set were skipped
     ResponseIpInR = 1 << 8,         // BEP 42 `ip` found inside `r` rather than at the top level
+    PortOutOfRange = 1 << 9,        // `port` (or libtorrent `p`) outside 0..65535; Port stays -1
 }
 
 /// <summary>
@@ -79,7 +80,8 @@ public ref struct KrpcMessage
     public long Cas;                        // cas (BEP 44); -1 when absent
     public ReadOnlySpan<byte> Salt;         // salt (BEP 44)
     public ReadOnlySpan<byte> Value;        // v inside a/r (BEP 44): the raw bencoded value
-    public ReadOnlySpan<byte> LtPeer;       // libtorrent's `p` (its own listen port as seen by itself)
+    public ReadOnlySpan<byte> LtPeer;       // libtorrent's `p` (its own listen port as seen by itself): string bytes, integer digits, or raw bencode
+    public int LtPort;                      // `p` when it is an integer in 0..65535 (as in the nDPI capture); -1 otherwise
     public ReadOnlySpan<byte> LtName;       // libtorrent's `n` (name, used by some of its messages)
 
     // e

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The main job on the shipped samples: install what is missing, build, ingest samples-pcap/ into a
+# fresh DuckDB file, import the shipped ASN excerpt, and print the ISP report for the last 30 days.
+#   usage: scripts/demo.sh [DB]      (default: artifacts/demo/pcapdht.duckdb, recreated each run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh runtime
+dotnet build src/PcapDht.Cli/PcapDht.Cli.csproj -c Release --nologo -v q -o artifacts/bin >/dev/null
+pcapdht() { dotnet artifacts/bin/pcapdht.dll "$@"; }
+
+db=${1:-artifacts/demo/pcapdht.duckdb}
+mkdir -p "$(dirname "$db")"
+rm -f "$db" "$db.wal"
+
+echo "== pcapdht ingest samples-pcap/"
+pcapdht ingest samples-pcap/ --db "$db"
+echo
+echo "== pcapdht asn import samples-pcap/asn/*.csv"
+pcapdht asn import samples-pcap/asn/*.csv --db "$db"
+echo
+echo "== pcapdht report overview"
+pcapdht report overview --db "$db"
+echo
+echo "== pcapdht report asn --days 30 --top 15"
+pcapdht report asn --days 30 --top 15 --db "$db"
+echo
+echo "== pcapdht report country --days 30 --top 10"
+pcapdht report country --days 30 --top 10 --db "$db"
+echo
+echo "== pcapdht report clients"
+pcapdht report clients --db "$db"
+echo
+echo "Database: $db   (try: dotnet artifacts/bin/pcapdht.dll query \"SELECT * FROM messages LIMIT 5\" --db $db)"

@@ -1,0 +1,51 @@
+using System.Runtime.Intrinsics;
+
+namespace PcapDht.Bencode.Simd;
+
+/// <summary>Which digit-scanning implementation the bencode reader uses.</summary>
+public enum SimdVariant : byte
+{
+    /// <summary>Use <see cref="SimdSelection.Default"/> (chosen once at start-up).</summary>
+    Auto = 0,
+    /// <summary>Byte loop; the reference every other variant must agree with.</summary>
+    Scalar = 1,
+    Vector128 = 2,
+    Vector256 = 3,
+}
+
+/// <summary>
+/// Chooses the variant once per process. <c>PCAPDHT_SIMD=scalar|v128|v256</c> forces one (a forced
+/// variant runs on any machine: without hardware support .NET emulates the vector type), so CI can
+/// run the whole suite per variant; an unknown value is ignored.
+/// </summary>
+public static class SimdSelection
+{
+    public const string EnvironmentVariable = "PCAPDHT_SIMD";
+
+    /// <summary>The variant <see cref="SimdVariant.Auto"/> resolves to in this process.</summary>
+    public static readonly SimdVariant Default = Choose(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
+    /// <summary>The variants, scalar first; tests iterate over these.</summary>
+    public static ReadOnlySpan<SimdVariant> All => [SimdVariant.Scalar, SimdVariant.Vector128, SimdVariant.Vector256];
+
+    public static SimdVariant Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "scalar" => SimdVariant.Scalar,
+        "v128" or "vector128" => SimdVariant.Vector128,
+        "v256" or "vector256" => SimdVariant.Vector256,
+        _ => SimdVariant.Auto,
+    };
+
+    internal static SimdVariant Choose(string? environmentValue)
+    {
+        var forced = Parse(environmentValue);
+        if (forced != SimdVariant.Auto)
+            return forced;
+        // Measured in docs/benchmarks.md (Decoder): the fastest accelerated variant wins.
+        if (Vector128.IsHardwareAccelerated)
+            return SimdVariant.Vector128;
+        return SimdVariant.Scalar;
+    }
+
+    internal static SimdVariant Resolve(SimdVariant variant) => variant == SimdVariant.Auto ? Default : variant;
+}

@@ -1,0 +1,385 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using PcapDht.Capture;
+
+namespace PcapDht.Net;
+
+/// <summary>
+/// Frame → UDP datagram, one instance per capture (it holds the reassembly state). Link layers:
+/// Ethernet with stacked 802.1Q/802.1ad tags, Linux SLL/SLL2, raw IP, BSD NULL/LOOP; MPLS label
+/// stacks, GRE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment
+/// reassembly. Nothing is allocated for a frame that is not a fragment.
+/// </summary>
+public sealed class PacketDecoder
+{
+    public const int LinkNull = 0;
+    public const int LinkEthernet = 1;
+    public const int LinkRawOld12 = 12;
+    public const int LinkRawOld14 = 14;
+    public const int LinkRaw = 101;
+    public const int LinkLoop = 108;
+    public const int LinkLinuxSll = 113;
+    public const int LinkIPv4 = 228;
+    public const int LinkIPv6 = 229;
+    public const int LinkLinuxSll2 = 276;
+
+    // Tunnels inside tunnels are legal but a crafted packet must not recurse without end.
+    private const int MaxNesting = 8;
+    private const int MaxLabels = 16;
+    private const int MaxExtensionHeaders = 16;
+
+    private readonly Reassembler _reassembler;
+
+    // The frame being decoded; fields rather than parameters keep the call chain short.
+    private long _frameNumber;
+    private long _timestampNs;
+    private bool _frameTruncated;
+
+    public PacketDecoder() : this(ReassemblyLimits.Default) { }
+
+    public PacketDecoder(ReassemblyLimits limits)
+    {
+        _reassembler = new Reassembler(limits, Counters);
+    }
+
+    public NetCounters Counters { get; } = new();
+
+    /// <summary>Called once per unknown link type, the first time a frame of it arrives.</summary>
+    public Action<int>? UnknownLinkType { get; set; }
+
+    /// <summary>Datagrams waiting for more fragments.</summary>
+    public int PendingReassembly => _reassembler.Pending;
+
+    /// <summary>
+    /// Decodes one frame. False when it does not complete a UDP datagram (why is in <see cref="Counters"/>).
+    /// The payload is valid until the next call.
+    /// </summary>
+    public bool TryDecode(in Frame frame, out UdpDatagram datagram)
+    {
+        _reassembler.ReleaseCompleted();
+        Counters.Frames++;
+        _frameNumber = frame.Number;
+        _timestampNs = frame.TimestampNs;
+        _frameTruncated = frame.IsTruncated;
+        var p = frame.Data;
+        datagram = default;
+        switch (frame.LinkType)
+        {
+            case LinkEthernet:
+                if (p.Length < 14) return Short();
+                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[12..]), p[14..], 0, out datagram);
+            case LinkLinuxSll2:
+                if (p.Length < 20) return Short();
+                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p), p[20..], 0, out datagram);
+            case LinkLinuxSll:
+                if (p.Length < 16) return Short();
+                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[14..]), p[16..], 0, out datagram);
+            case LinkRaw:
+            case LinkRawOld12:
+            case LinkRawOld14:
+                return GuessIp(p, 0, out datagram);
+            case LinkIPv4:
+                return IPv4(p, 0, out datagram);
+            case LinkIPv6:
+                return IPv6(p, 0, out datagram);
+            case LinkNull:
+            {
+                if (p.Length < 4) return Short();
+                // The family is in the capturing host's byte order, which the file does not record.
+                uint family = BinaryPrimitives.ReadUInt32LittleEndian(p);
+                if (family > 0xFFFF) family = BinaryPrimitives.ReverseEndianness(family);
+                return LoopbackFamily(family, p[4..], out datagram);
+            }
+            case LinkLoop:
+                if (p.Length < 4) return Short();
+                return LoopbackFamily(BinaryPrimitives.ReadUInt32BigEndian(p), p[4..], out datagram);
+            default:
+                if (Counters.CountUnknownLinkType(frame.LinkType)) UnknownLinkType?.Invoke(frame.LinkType);
+                return false;
+        }
+    }
+
+    /// <summary>The capture ended: count datagrams still missing fragments, free their buffers.</summary>
+    public void Finish()
+    {
+        _reassembler.ReleaseCompleted();
+        _reassembler.Finish();
+    }
+
+    private bool LoopbackFamily(uint family, ReadOnlySpan<byte> p, out UdpDatagram datagram)
+    {
+        switch (family)
+        {
+            case 2:
+                return IPv4(p, 0, out datagram);
+            case 24: // AF_INET6 on NetBSD/OpenBSD/Linux-as-seen-by-BSD
+            case 28: // FreeBSD
+            case 30: // macOS
+                return IPv6(p, 0, out datagram);
+            default:
+                datagram = default;
+                Counters.NonIp++;
+                return false;
+        }
+    }
+
+    private bool EtherType(int type, ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        // 802.1Q, 802.1ad and the pre-standard 0x9100/0x9200 QinQ tags, any number of them.
+        while (type is 0x8100 or 0x88A8 or 0x9100 or 0x9200)
+        {
+            if (p.Length < 4)
+            {
+                datagram = default;
+                return Short();
+            }
+            type = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
+            p = p[4..];
+        }
+        switch (type)
+        {
+            case 0x0800:
+                return IPv4(p, depth, out datagram);
+            case 0x86DD:
+                return IPv6(p, depth, out datagram);
+            case 0x8847:
+            case 0x8848:
+                return Mpls(p, depth, out datagram);
+            case 0x6558 when depth < MaxNesting: // Ethernet bridged over GRE
+                if (p.Length < 14)
+                {
+                    datagram = default;
+                    return Short();
+                }
+                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[12..]), p[14..], depth + 1, out datagram);
+            default:
+                datagram = default;
+                Counters.NonIp++;
+                return false;
+        }
+    }
+
+    private bool Mpls(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        for (int i = 0; ; i++)
+        {
+            if (p.Length < 4)
+            {
+                datagram = default;
+                return Short();
+            }
+            bool bottom = (p[2] & 1) != 0;
+            p = p[4..];
+            if (bottom) break;
+            if (i == MaxLabels)
+            {
+                datagram = default;
+                Counters.MalformedIp++;
+                return false;
+            }
+        }
+        if (p.IsEmpty)
+        {
+            datagram = default;
+            return Short();
+        }
+        // MPLS does not say what it carries; the first nibble does for IP (RFC 4928 §2).
+        switch (p[0] >> 4)
+        {
+            case 4: return IPv4(p, depth, out datagram);
+            case 6: return IPv6(p, depth, out datagram);
+            default:
+                datagram = default;
+                Counters.NonIp++;
+                return false;
+        }
+    }
+
+    private bool GuessIp(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        if (p.IsEmpty)
+        {
+            datagram = default;
+            return Short();
+        }
+        switch (p[0] >> 4)
+        {
+            case 4: return IPv4(p, depth, out datagram);
+            case 6: return IPv6(p, depth, out datagram);
+            default:
+                datagram = default;
+                Counters.MalformedIp++;
+                return false;
+        }
+    }
+
+    private bool IPv4(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        datagram = default;
+        if (p.Length < 20) return Short();
+        int headerLength = (p[0] & 0x0F) * 4;
+        int totalLength = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
+        if (p[0] >> 4 != 4 || headerLength < 20 || totalLength < headerLength) return Malformed();
+        if (p.Length < totalLength) return Short();
+        var source = IpAddr.FromV4Bytes(p[12..]);
+        var destination = IpAddr.FromV4Bytes(p[16..]);
+        byte protocol = p[9];
+        // Total length, not the frame, ends the packet: Ethernet pads short frames to 60 bytes.
+        var payload = p[headerLength..totalLength];
+        int fragment = BinaryPrimitives.ReadUInt16BigEndian(p[6..]);
+        if ((fragment & 0x3FFF) != 0)
+        {
+            Counters.Fragments++;
+            uint id = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
+            if (!_reassembler.Add(source, destination, id, protocol, v6: false, (fragment & 0x1FFF) * 8, (fragment & 0x2000) != 0,
+                payload, protocol, _timestampNs, out payload, out protocol))
+            {
+                return false;
+            }
+        }
+        return Transport(protocol, source, destination, payload, depth, out datagram);
+    }
+
+    private bool IPv6(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        datagram = default;
+        if (p.Length < 40) return Short();
+        int payloadLength = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
+        // Payload length 0 means a jumbogram (RFC 2675), which no DHT datagram is.
+        if (p[0] >> 4 != 6 || payloadLength == 0) return Malformed();
+        if (p.Length < 40 + payloadLength) return Short();
+        var source = IpAddr.FromV6Bytes(p[8..]);
+        var destination = IpAddr.FromV6Bytes(p[24..]);
+        byte next = p[6];
+        var rest = p.Slice(40, payloadLength);
+        for (int i = 0; i < MaxExtensionHeaders; i++)
+        {
+            switch (next)
+            {
+                case 0: // hop-by-hop options
+                case 43: // routing
+                case 60: // destination options
+                case 135: // mobility
+                case 139: // HIP
+                case 140: // shim6
+                {
+                    if (rest.Length < 8) return Malformed();
+                    int length = (rest[1] + 1) * 8;
+                    if (rest.Length < length) return Malformed();
+                    next = rest[0];
+                    rest = rest[length..];
+                    break;
+                }
+                case 51: // AH: length in 4-byte units minus 2 (RFC 4302 §2.2)
+                {
+                    if (rest.Length < 8) return Malformed();
+                    int length = (rest[1] + 2) * 4;
+                    if (rest.Length < length) return Malformed();
+                    next = rest[0];
+                    rest = rest[length..];
+                    break;
+                }
+                case 44: // fragment
+                {
+                    if (rest.Length < 8) return Malformed();
+                    byte fragmentNext = rest[0];
+                    int field = BinaryPrimitives.ReadUInt16BigEndian(rest[2..]);
+                    int offset = field & 0xFFF8;
+                    bool more = (field & 1) != 0;
+                    uint id = BinaryPrimitives.ReadUInt32BigEndian(rest[4..]);
+                    rest = rest[8..];
+                    if (offset == 0 && !more)
+                    {
+                        // An atomic fragment (RFC 6946): the whole packet, nothing to wait for.
+                        next = fragmentNext;
+                        break;
+                    }
+                    Counters.Fragments++;
+                    if (!_reassembler.Add(source, destination, id, 0, v6: true, offset, more, rest, fragmentNext, _timestampNs,
+                        out rest, out next))
+                    {
+                        return false;
+                    }
+                    break;
+                }
+                default:
+                    return Transport(next, source, destination, rest, depth, out datagram);
+            }
+        }
+        return Malformed();
+    }
+
+    private bool Transport(byte protocol, IpAddr source, IpAddr destination, ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        switch (protocol)
+        {
+            case 17:
+                return Udp(source, destination, p, out datagram);
+            case 4 when depth < MaxNesting:
+                return IPv4(p, depth + 1, out datagram);
+            case 41 when depth < MaxNesting:
+                return IPv6(p, depth + 1, out datagram);
+            case 47 when depth < MaxNesting:
+                return Gre(p, depth + 1, out datagram);
+            default:
+                datagram = default;
+                Counters.NonUdp++;
+                return false;
+        }
+    }
+
+    private bool Gre(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        datagram = default;
+        if (p.Length < 4) return Malformed();
+        int flags = BinaryPrimitives.ReadUInt16BigEndian(p);
+        // Version 1 is PPTP's enhanced GRE (PPP inside); the routing bit belongs to obsolete RFC 1701 source routes.
+        if ((flags & 7) != 0 || (flags & 0x4000) != 0)
+        {
+            Counters.NonUdp++;
+            return false;
+        }
+        int header = 4;
+        if ((flags & 0x8000) != 0) header += 4; // checksum + reserved
+        if ((flags & 0x2000) != 0) header += 4; // key
+        if ((flags & 0x1000) != 0) header += 4; // sequence number
+        if (p.Length < header) return Malformed();
+        return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[header..], depth, out datagram);
+    }
+
+    private bool Udp(IpAddr source, IpAddr destination, ReadOnlySpan<byte> p, out UdpDatagram datagram)
+    {
+        datagram = default;
+        if (p.Length < 8)
+        {
+            Counters.MalformedUdp++;
+            return false;
+        }
+        int length = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
+        if (length < 8 || length > p.Length)
+        {
+            Counters.MalformedUdp++;
+            return false;
+        }
+        datagram = new UdpDatagram(_frameNumber, _timestampNs, source, BinaryPrimitives.ReadUInt16BigEndian(p),
+            destination, BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[8..length]);
+        Counters.UdpDatagrams++;
+        return true;
+    }
+
+    /// <summary>A header runs past the data: the snap length cut it, or the packet lies about its length.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Short()
+    {
+        if (_frameTruncated) Counters.Truncated++;
+        else Counters.MalformedIp++;
+        return false;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Malformed()
+    {
+        Counters.MalformedIp++;
+        return false;
+    }
+}

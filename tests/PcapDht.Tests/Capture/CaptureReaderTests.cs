@@ -1,0 +1,320 @@
+using System.IO.Compression;
+using PcapDht.Capture;
+
+namespace PcapDht.Tests.Capture;
+
+public sealed class CaptureReaderTests
+{
+    private sealed record Read(long Number, long TimestampNs, int LinkType, int OriginalLength, byte[] Data);
+
+    private static (List<Read> Frames, CaptureReader Reader) ReadAll(byte[] file, string name = "test")
+    {
+        var reader = CaptureReader.Open(new MemoryStream(file), name);
+        var frames = new List<Read>();
+        while (reader.TryRead(out var f)) frames.Add(new Read(f.Number, f.TimestampNs, f.LinkType, f.OriginalLength, f.Data.ToArray()));
+        return (frames, reader);
+    }
+
+    private static byte[] Data(int n, byte seed) => Enumerable.Range(0, n).Select(i => (byte)(seed + i)).ToArray();
+
+    [Theory]
+    [InlineData(0xA1B2C3D4u, false, CaptureFormat.Pcap)]
+    [InlineData(0xA1B2C3D4u, true, CaptureFormat.Pcap)]
+    [InlineData(0xA1B23C4Du, false, CaptureFormat.PcapNanosecond)]
+    [InlineData(0xA1B23C4Du, true, CaptureFormat.PcapNanosecond)]
+    [InlineData(0xA1B2CD34u, false, CaptureFormat.PcapModified)]
+    [InlineData(0xA1B2CD34u, true, CaptureFormat.PcapModified)]
+    public void Pcap_EveryMagicAndByteOrder_ReadsFramesWithFullPrecision(uint magic, bool bigEndian, CaptureFormat format)
+    {
+        bool modified = format == CaptureFormat.PcapModified;
+        var b = CaptureBuilder.Pcap(101, bigEndian, magic);
+        b.PcapRecord(1_700_000_000, 123_456, Data(60, 1), modified: modified);
+        b.PcapRecord(1_700_000_001, 999_999, Data(1, 2), originalLength: 1500, modified: modified);
+        b.PcapRecord(4_000_000_000, 0, [], modified: modified); // ts_sec is unsigned: after 2038
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.Equal(format, reader.Format);
+        Assert.Equal(bigEndian, reader.IsBigEndian);
+        Assert.Null(reader.Damage);
+        Assert.Equal(3, frames.Count);
+        long unit = format == CaptureFormat.PcapNanosecond ? 1 : 1000;
+        Assert.Equal(new Read(1, 1_700_000_000L * 1_000_000_000 + 123_456 * unit, 101, 60, Data(60, 1)), frames[0], ReadComparer);
+        Assert.Equal(1_700_000_001L * 1_000_000_000 + 999_999 * unit, frames[1].TimestampNs);
+        Assert.Equal(1500, frames[1].OriginalLength);
+        Assert.Equal(Data(1, 2), frames[1].Data);
+        Assert.Equal(4_000_000_000L * 1_000_000_000, frames[2].TimestampNs);
+        Assert.Equal([1L, 2, 3], frames.Select(f => f.Number));
+    }
+
+    private static readonly IEqualityComparer<Read> ReadComparer = EqualityComparer<Read>.Create(
+        (a, b) => a!.Number == b!.Number && a.TimestampNs == b.TimestampNs && a.LinkType == b.LinkType
+            && a.OriginalLength == b.OriginalLength && a.Data.AsSpan().SequenceEqual(b.Data),
+        r => r.Number.GetHashCode());
+
+    [Fact]
+    public void PcapNg_SectionsInBothByteOrdersAndResolutions_NumbersAndTimesFrames()
+    {
+        var b = CaptureBuilder.PcapNg()
+            .Section(bigEndian: false)
+            .Interface(1) // default resolution: µs
+            .Interface(229, tsresol: 9) // ns
+            .Block(0x0BAD, Data(10, 0)) // unknown block: skipped
+            .Enhanced(0, 1_700_000_000_123_456UL, Data(64, 10))
+            .Enhanced(1, 1_700_000_000_123_456_789UL, Data(48, 20), originalLength: 100)
+            .Block(4, Data(16, 0)) // name resolution block: skipped
+            .Section(bigEndian: true)
+            .Interface(101, tsresol: 0x80 | 20, tsoffsetSeconds: 1_000_000_000) // 2^-20 s, +1e9 s
+            .Interface(228, tsresol: 3, snapLength: 20) // ms
+            .Enhanced(1, 1_700_000_000_001UL, Data(40, 30))
+            .Enhanced(0, 3UL << 20 | 1UL << 19, Data(41, 40)) // 3.5 s after the offset
+            .Obsolete(1, 5, Data(33, 50))
+            .Section(bigEndian: false)
+            .Interface(113, snapLength: 30)
+            .Simple(Data(50, 60)); // cut to the interface's snap length
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.Null(reader.Damage);
+        Assert.Equal(CaptureFormat.PcapNg, reader.Format);
+        Assert.Equal([1L, 2, 3, 4, 5, 6], frames.Select(f => f.Number));
+        Assert.Equal([1, 229, 228, 101, 228, 113], frames.Select(f => f.LinkType));
+        Assert.Equal(1_700_000_000_123_456_000L, frames[0].TimestampNs);
+        Assert.Equal(1_700_000_000_123_456_789L, frames[1].TimestampNs);
+        Assert.Equal(100, frames[1].OriginalLength);
+        Assert.Equal(1_700_000_000_001_000_000L, frames[2].TimestampNs);
+        Assert.Equal(1_000_000_003_500_000_000L, frames[3].TimestampNs);
+        Assert.Equal(5_000_000L, frames[4].TimestampNs);
+        Assert.Equal(Data(64, 10), frames[0].Data);
+        Assert.Equal(Data(41, 40), frames[3].Data);
+        Assert.Equal(Data(33, 50), frames[4].Data);
+        Assert.Equal(Data(30, 60), frames[5].Data);
+        Assert.Equal(50, frames[5].OriginalLength);
+    }
+
+    [Fact]
+    public void PcapNg_PacketForUndefinedInterface_IsDamageAfterEarlierFrames()
+    {
+        var b = CaptureBuilder.PcapNg().Section(false).Interface(101).Enhanced(0, 1, Data(20, 1));
+        long offset = b.Length;
+        b.Enhanced(1, 2, Data(20, 2));
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.Single(frames);
+        Assert.Equal(new CaptureDamage(2, offset, "packet for undefined interface 1"), reader.Damage);
+    }
+
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(8u)]
+    [InlineData(13u)]
+    [InlineData(0xFFFFFFF0u)]
+    [InlineData(0x7FFFFFFCu)]
+    public void PcapNg_ImpossibleBlockLength_IsDamageNotHangOrHugeAllocation(uint length)
+    {
+        var b = CaptureBuilder.PcapNg().Section(false).Interface(101).Enhanced(0, 1, Data(20, 1));
+        long offset = b.Length;
+        var bad = new byte[16];
+        BitConverter.TryWriteBytes(bad, 6u);
+        BitConverter.TryWriteBytes(bad.AsSpan(4), length);
+        b.Bytes(bad);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 8 << 20);
+        Assert.Single(frames);
+        Assert.NotNull(reader.Damage);
+        Assert.Equal(2, reader.Damage!.FrameNumber);
+        Assert.Equal(offset, reader.Damage.ByteOffset);
+        Assert.Contains("length", reader.Damage.Reason);
+    }
+
+    [Fact]
+    public void Pcap_HugeCapturedLength_IsDamage()
+    {
+        var b = CaptureBuilder.Pcap(1).PcapRecord(1, 0, Data(30, 1));
+        var bad = CaptureBuilder.Pcap(1).PcapRecord(2, 0, Data(30, 2)).ToArray()[24..];
+        BitConverter.TryWriteBytes(bad.AsSpan(8), 0x7FFFFFFFu);
+        b.Bytes(bad);
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.Single(frames);
+        Assert.Equal(2, reader.Damage!.FrameNumber);
+        Assert.Equal(24 + 16 + 30, reader.Damage.ByteOffset);
+        Assert.Contains("2147483647", reader.Damage.Reason);
+    }
+
+    /// <summary>Every prefix that cuts into the last 200 bytes: earlier frames all read, damage points at the cut record.</summary>
+    [Theory]
+    [InlineData("pcap")]
+    [InlineData("pcapng")]
+    [InlineData("pcapng-be")]
+    public void CutAnywhereInLast200Bytes_DeliversEarlierFramesAndReportsDamage(string kind)
+    {
+        var (file, recordStarts) = SeveralFrames(kind);
+        for (int cut = file.Length - 200; cut < file.Length; cut++)
+        {
+            var (frames, reader) = ReadAll(file[..cut]);
+            int whole = recordStarts.Count(s => s.End <= cut);
+            Assert.Equal(whole, frames.Count);
+            bool atBoundary = recordStarts.Any(s => s.End == cut);
+            if (atBoundary)
+            {
+                Assert.Null(reader.Damage);
+                continue;
+            }
+            Assert.NotNull(reader.Damage);
+            Assert.Equal(whole + 1, reader.Damage!.FrameNumber);
+            Assert.Equal(recordStarts.Where(s => s.End > cut).Min(s => s.Start), reader.Damage.ByteOffset);
+            Assert.Contains("truncated", reader.Damage.Reason);
+        }
+    }
+
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public void CompressedCutInLastBytes_ReportsDamageAndNeverThrows(string compression)
+    {
+        // Several zstd blocks (128 KiB each) so that a cut leaves earlier blocks readable.
+        var (file, starts) = SeveralFrames("pcap", count: 2000);
+        var packed = compression == "gzip" ? Gzip(file) : new ZstdSharp.Compressor(3).Wrap(file).ToArray();
+        for (int cut = packed.Length - 40; cut < packed.Length; cut++)
+        {
+            var (frames, reader) = ReadAll(packed[..cut]);
+            Assert.True(frames.Count <= starts.Count);
+            Assert.True(frames.Count > starts.Count / 2, $"cut {cut}: only {frames.Count} frames");
+            // Whatever the decompressor produced before the cut is delivered; the cut itself is never silent.
+            Assert.True(reader.Damage != null, $"cut {cut} of {packed.Length}: {frames.Count} frames and no damage");
+            Assert.Equal(frames.Count + 1, reader.Damage!.FrameNumber);
+        }
+    }
+
+    private static (byte[] File, List<(long Start, long End)> Records) SeveralFrames(string kind, int count = 12)
+    {
+        var records = new List<(long, long)>();
+        if (kind == "pcap")
+        {
+            var b = CaptureBuilder.Pcap(101);
+            for (int i = 0; i < count; i++)
+            {
+                long start = b.Length;
+                b.PcapRecord((uint)i, 0, count > 12 ? Net.PacketBuilder.Payload(200, i) : Data(20 + i * 7, (byte)i));
+                records.Add((start, b.Length));
+            }
+            return (b.ToArray(), records);
+        }
+        var ng = CaptureBuilder.PcapNg().Section(kind == "pcapng-be").Interface(101);
+        for (int i = 0; i < 12; i++)
+        {
+            long start = ng.Length;
+            ng.Enhanced(0, (ulong)i, Data(20 + i * 7, (byte)i));
+            records.Add((start, ng.Length));
+        }
+        return (ng.ToArray(), records);
+    }
+
+    [Fact]
+    public void Compressed_GzipMultiMemberAndZstd_GiveTheSameFramesAsPlain()
+    {
+        var (file, starts) = SeveralFrames("pcapng");
+        var (plain, _) = ReadAll(file);
+        // Two gzip members concatenated (as `cat a.gz b.gz` or pigz/bgzip produce): the second half must not be lost.
+        int half = file.Length / 2;
+        var multi = Gzip(file[..half]).Concat(Gzip(file[half..])).ToArray();
+        var zst = new ZstdSharp.Compressor(3).Wrap(file).ToArray();
+
+        foreach (var (bytes, compression) in new[] { (Gzip(file), CaptureCompression.Gzip), (multi, CaptureCompression.Gzip), (zst, CaptureCompression.Zstd) })
+        {
+            var (frames, reader) = ReadAll(bytes);
+            Assert.Equal(compression, reader.Compression);
+            Assert.Null(reader.Damage);
+            Assert.Equal(starts.Count, frames.Count);
+            Assert.Equal(plain, frames, ReadComparer);
+            Assert.Equal(bytes.Length, reader.BytesRead);
+            Assert.Equal(bytes.Length, reader.Length);
+        }
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        var ms = new MemoryStream();
+        using (var gz = new GZipStream(ms, CompressionLevel.Fastest, leaveOpen: true)) gz.Write(data);
+        return ms.ToArray();
+    }
+
+    [Theory]
+    [InlineData("", "empty input")]
+    [InlineData("hello, this is text", "not a pcap or pcapng capture (starts with 68656c6c)")]
+    [InlineData("ab", "only 2 bytes")]
+    public void NotACapture_ThrowsOneLineFormatError(string content, string expected)
+    {
+        var ex = Assert.Throws<CaptureFormatException>(() => CaptureReader.Open(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(content)), "x.pcap"));
+        Assert.StartsWith("x.pcap: ", ex.Message);
+        Assert.Contains(expected, ex.Message);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void GzippedText_ThrowsFormatErrorNamingTheCompression()
+    {
+        var ex = Assert.Throws<CaptureFormatException>(() => CaptureReader.Open(new MemoryStream(Gzip("just some text"u8.ToArray())), "t.gz"));
+        Assert.Contains("gzip content", ex.Message);
+    }
+
+    [Fact]
+    public void MissingFile_ThrowsFileNotFound()
+    {
+        Assert.Throws<FileNotFoundException>(() => CaptureReader.Open(Path.Combine(Path.GetTempPath(), "no-such-capture-" + Guid.NewGuid() + ".pcap")));
+    }
+
+    [Fact]
+    public void OpenPath_DetectsByMagicNotExtension_AndReportsLengthAndProgress()
+    {
+        using var dir = new TempDir();
+        var (file, starts) = SeveralFrames("pcap");
+        var path = dir.File("looks-like.pcapng.txt");
+        File.WriteAllBytes(path, new ZstdSharp.Compressor(1).Wrap(file).ToArray());
+
+        using var reader = CaptureReader.Open(path);
+        int n = 0;
+        while (reader.TryRead(out _)) n++;
+
+        Assert.Equal(CaptureCompression.Zstd, reader.Compression);
+        Assert.Equal(CaptureFormat.Pcap, reader.Format);
+        Assert.Equal(starts.Count, n);
+        Assert.Equal(new FileInfo(path).Length, reader.Length);
+        Assert.Equal(reader.Length, reader.BytesRead);
+    }
+
+    [Fact]
+    public void FrameLargerThanTheBuffer_IsReadWhole()
+    {
+        var big = Data(3 * CaptureReader.BufferSize + 17, 9);
+        var b = CaptureBuilder.PcapNg().Section(false).Interface(1).Enhanced(0, 1, Data(10, 1)).Enhanced(0, 2, big).Enhanced(0, 3, Data(10, 2));
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.Null(reader.Damage);
+        Assert.Equal(3, frames.Count);
+        Assert.Equal(big, frames[1].Data);
+    }
+
+    [Fact]
+    public void ReadLoop_AllocatesNothingPerFrame()
+    {
+        var b = CaptureBuilder.Pcap(1);
+        for (int i = 0; i < 20_000; i++) b.PcapRecord((uint)i, 0, Data(200, (byte)i)); // ~4.3 MB: several buffer refills
+        using var reader = CaptureReader.Open(new MemoryStream(b.ToArray()), "mem");
+        long sum = 0;
+        for (int i = 0; i < 10_000; i++) Assert.True(reader.TryRead(out _)); // warm up: tiered JIT settles
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        while (reader.TryRead(out var f)) sum += f.Data[0];
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(20_000, reader.FramesRead);
+        Assert.True(sum > 0);
+        Assert.Equal(0, allocated);
+    }
+}
