@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using PcapDht.Live;
+using PcapDht.Store;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -89,7 +90,11 @@ public sealed class SniffCommand : Command<SniffSettings>
         }
         catch (LiveSinkException ex) when (!settings.Verbose)
         {
-            return Fail($"database {settings.Database}: {ex.Message}", ExitCodes.DatabaseError);
+            return Fail($"{ex.Message} (rows committed before the failure are kept)", ExitCodes.DatabaseError);
+        }
+        catch (StoreException ex) when (!settings.Verbose)
+        {
+            return Fail(ex.Message, ExitCodes.DatabaseError);
         }
     }
 
@@ -117,7 +122,7 @@ public sealed class SniffCommand : Command<SniffSettings>
         var c = session.SinkCounters;
         if (progress) Console.Error.WriteLine();
         var summary = string.Create(CultureInfo.InvariantCulture,
-            $"sniff {options.Interface}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; stopped by {Describe(reason)}");
+            $"sniff {options.Interface} -> {settings.Database} capture {sink.CaptureId}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; stopped by {Describe(reason)}");
         if (!settings.Quiet) Console.Error.WriteLine(summary);
         foreach (var file in session.PcapFiles)
         {
