@@ -46,27 +46,29 @@ public class SniffNetnsTests
         tcpdump.WaitExit(TimeSpan.FromSeconds(20));
 
         // SIGTERM: everything flushed, session complete, libpcap counters stored.
-        Assert.Equal("complete", Text(db, "SELECT status FROM captures"));
-        long total = Scalar(db, "SELECT count(*) FROM messages");
+        Ingest(pcap, refDb);
+        using var live = new Db(db);
+        using var reference = new Db(refDb);
+        Assert.Equal("complete", live.Text("SELECT status FROM captures"));
+        long total = live.Scalar("SELECT count(*) FROM messages");
         Assert.True(total > during, $"{total} messages at the end, {during} during the run");
-        Assert.Equal(total, Scalar(db, "SELECT krpc_messages FROM captures"));
+        Assert.Equal(total, live.Scalar("SELECT krpc_messages FROM captures"));
         Assert.Contains($"{total.ToString("N0", CultureInfo.InvariantCulture)} KRPC messages", sniff.Stderr);
-        Assert.Equal(0, Scalar(db, "SELECT pcap_dropped FROM captures"));
-        Assert.True(Scalar(db, "SELECT pcap_received FROM captures") >= Scalar(db, "SELECT frames FROM captures"));
+        Assert.Equal(0, live.Scalar("SELECT pcap_dropped FROM captures"));
+        Assert.True(live.Scalar("SELECT pcap_received FROM captures") >= live.Scalar("SELECT frames FROM captures"));
 
         // The same traffic recorded by tcpdump and ingested: identical over the time both covered.
-        Ingest(pcap, refDb);
-        long first = Scalar(db, "SELECT min(ts_ns) FROM messages"), last = Scalar(db, "SELECT max(ts_ns) FROM messages");
+        long first = live.Scalar("SELECT min(ts_ns) FROM messages"), last = live.Scalar("SELECT max(ts_ns) FROM messages");
         string range = $"ts_ns BETWEEN {first} AND {last}";
-        Assert.Equal(total, Scalar(refDb, $"SELECT count(*) FROM messages WHERE {range}"));
-        Assert.Equal(Rows(refDb, $"SELECT y, method, count(*) FROM messages WHERE {range} GROUP BY ALL ORDER BY ALL"),
-            Rows(db, "SELECT y, method, count(*) FROM messages GROUP BY ALL ORDER BY ALL"));
+        Assert.Equal(total, reference.Scalar($"SELECT count(*) FROM messages WHERE {range}"));
+        Assert.Equal(reference.Rows($"SELECT y, method, count(*) FROM messages WHERE {range} GROUP BY ALL ORDER BY ALL"),
+            live.Rows("SELECT y, method, count(*) FROM messages GROUP BY ALL ORDER BY ALL"));
         string usRange = $"epoch_us(ts) BETWEEN {first / 1000} AND {last / 1000}";
-        long sightings = Scalar(db, "SELECT count(*) FROM node_sightings");
+        long sightings = live.Scalar("SELECT count(*) FROM node_sightings");
         Assert.True(sightings > 0);
-        Assert.Equal(sightings, Scalar(refDb, $"SELECT count(*) FROM node_sightings WHERE {usRange}"));
-        Assert.Equal(Scalar(refDb, $"SELECT count(DISTINCT node_id) FROM node_sightings WHERE {usRange}"),
-            Scalar(db, "SELECT count(DISTINCT node_id) FROM node_sightings"));
+        Assert.Equal(sightings, reference.Scalar($"SELECT count(*) FROM node_sightings WHERE {usRange}"));
+        Assert.Equal(reference.Scalar($"SELECT count(DISTINCT node_id) FROM node_sightings WHERE {usRange}"),
+            live.Scalar("SELECT count(DISTINCT node_id) FROM node_sightings"));
     }
 
     [SwarmFact]
@@ -89,11 +91,12 @@ public class SniffNetnsTests
         sniff.WaitExit(TimeSpan.FromSeconds(20));
 
         // The next open repairs the session; every committed row is still there and consistent with the counters.
-        Assert.Equal("interrupted", Text(db, "SELECT status FROM captures"));
-        long rows = Scalar(db, "SELECT count(*) FROM messages");
+        using var after = new Db(db);
+        Assert.Equal("interrupted", after.Text("SELECT status FROM captures"));
+        long rows = after.Scalar("SELECT count(*) FROM messages");
         Assert.True(rows >= committed, $"{rows} rows after the kill, {committed} seen committed before");
-        Assert.Equal(rows, Scalar(db, "SELECT krpc_messages FROM captures"));
-        Assert.Equal(Scalar(db, "SELECT node_sightings FROM captures"), Scalar(db, "SELECT count(*) FROM node_sightings"));
+        Assert.Equal(rows, after.Scalar("SELECT krpc_messages FROM captures"));
+        Assert.Equal(after.Scalar("SELECT node_sightings FROM captures"), after.Scalar("SELECT count(*) FROM node_sightings"));
     }
 
     /// <summary>Waits until the sniffer has recorded its capture row (it is then capturing).</summary>
@@ -108,32 +111,50 @@ public class SniffNetnsTests
         Assert.Fail("sniff did not start: " + sniff.Stderr);
     }
 
-    private static object? Query(string db, string sql)
+    private static long Scalar(string db, string sql)
     {
-        using var d = PcapDhtDatabase.Open(db);
-        using var cmd = d.Connection.CreateCommand();
-        cmd.CommandText = sql;
-        return cmd.ExecuteScalar();
+        using var d = new Db(db);
+        return d.Scalar(sql);
     }
 
-    internal static long Scalar(string db, string sql) => Query(db, sql) is { } v and not DBNull ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
-
-    internal static string? Text(string db, string sql) => Query(db, sql)?.ToString();
-
-    private static List<string> Rows(string db, string sql)
+    private static string? Text(string db, string sql)
     {
-        using var d = PcapDhtDatabase.Open(db);
-        using var cmd = d.Connection.CreateCommand();
-        cmd.CommandText = sql;
-        using var r = cmd.ExecuteReader();
-        var rows = new List<string>();
-        while (r.Read())
+        using var d = new Db(db);
+        return d.Text(sql);
+    }
+
+    /// <summary>One open of the database (through the store, so recovery runs as it would for any command).</summary>
+    private sealed class Db(string path) : IDisposable
+    {
+        private readonly PcapDhtDatabase _db = PcapDhtDatabase.Open(path);
+
+        private object? Query(string sql)
         {
-            var cells = new string[r.FieldCount];
-            for (int i = 0; i < cells.Length; i++) cells[i] = Convert.ToString(r.GetValue(i), CultureInfo.InvariantCulture) ?? "";
-            rows.Add(string.Join('|', cells));
+            using var cmd = _db.Connection.CreateCommand();
+            cmd.CommandText = sql;
+            return cmd.ExecuteScalar();
         }
-        return rows;
+
+        public long Scalar(string sql) => Query(sql) is { } v and not DBNull ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
+
+        public string? Text(string sql) => Query(sql)?.ToString();
+
+        public List<string> Rows(string sql)
+        {
+            using var cmd = _db.Connection.CreateCommand();
+            cmd.CommandText = sql;
+            using var r = cmd.ExecuteReader();
+            var rows = new List<string>();
+            while (r.Read())
+            {
+                var cells = new string[r.FieldCount];
+                for (int i = 0; i < cells.Length; i++) cells[i] = Convert.ToString(r.GetValue(i), CultureInfo.InvariantCulture) ?? "";
+                rows.Add(string.Join('|', cells));
+            }
+            return rows;
+        }
+
+        public void Dispose() => _db.Dispose();
     }
 
     /// <summary>The ingest path (reader → PacketDecoder → KrpcDecoder → CaptureWriter) over tcpdump's file.</summary>
