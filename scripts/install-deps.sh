@@ -10,7 +10,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 pkgs=(libpcap0.8)
 case "$what" in
   runtime) ;;
-  test|record) pkgs+=(tshark tcpdump zstd iproute2 python3-libtorrent tcpreplay gzip) ;;
+  test|record) pkgs+=(tshark tcpdump zstd iproute2 python3-libtorrent python3-cryptography tcpreplay gzip)
+    # scripts/swarm (webtorrent nodes, expected-file decoder) needs node >= 18 and npm; the
+    # machine image ships nodejs with npm, Debian's own nodejs needs the separate npm package.
+    command -v node >/dev/null || pkgs+=(nodejs npm) ;;
   fuzz) pkgs+=(afl++) ;;
   *) echo "install-deps.sh: unknown set '$what' (runtime|test|record|fuzz)" >&2; exit 2 ;;
 esac

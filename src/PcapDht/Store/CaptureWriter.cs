@@ -470,7 +470,8 @@ public sealed class CaptureWriter : IDisposable
     private void WriteValuePeers(in UdpDatagram d, in KrpcMessage m, bool hasInfoHash, UInt128 hi, uint lo, long us)
     {
         if (m.Values.IsEmpty) return;
-        // PENDING: unpack with CompactLists.Values once the KRPC decoder lands on main.
+        foreach (var peer in CompactLists.Values(m.Values))
+            AddPeer(d.FrameNumber, us, hasInfoHash, hi, lo, peer.Address.Value, peer.Port, FromValues, d.Source.Value, d.SourcePort);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -647,7 +648,7 @@ public sealed class CaptureWriter : IDisposable
                 queries = $q, responses = $r, errors = $e, malformed_krpc = $mal, not_krpc = $notkrpc,
                 node_sightings = $nodes, peer_sightings = $peers, first_ts_ns = $first, last_ts_ns = $last,
                 ingested_at = CASE WHEN $status = 'running' THEN NULL ELSE now() END, error = $error,
-                damage_frame = $dframe, damage_offset = $doffset
+                damage_frame = $dframe, damage_offset = $doffset, sha256 = coalesce($sha, sha256)
             WHERE capture_id = $id
             """;
         var s = Stats;
@@ -668,8 +669,19 @@ public sealed class CaptureWriter : IDisposable
         cmd.Parameters.Add(new DuckDBParameter("error", (object?)error ?? DBNull.Value));
         cmd.Parameters.Add(new DuckDBParameter("dframe", (object?)damage?.Frame ?? DBNull.Value));
         cmd.Parameters.Add(new DuckDBParameter("doffset", (object?)damage?.Offset ?? DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("sha", (object?)_sha256 ?? DBNull.Value));
         cmd.Parameters.Add(new DuckDBParameter("id", _captureId));
         cmd.ExecuteNonQuery();
+    }
+
+    private string? _sha256;
+
+    /// <summary>Standard input is hashed while read: sets the hash, and deletes the capture it replaces (--force), in this transaction.</summary>
+    internal void SetSha256(string sha256, int? replaces)
+    {
+        EnsureOpen();
+        _sha256 = sha256;
+        if (replaces is int old) DeleteCapture(old);
     }
 
     private void EnsureOpen()

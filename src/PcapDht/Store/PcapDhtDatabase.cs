@@ -269,6 +269,18 @@ public sealed class PcapDhtDatabase : IDisposable
         }
     }
 
+    /// <summary>Removes a capture row that never got rows (e.g. a duplicate found only after reading stdin).</summary>
+    internal void DeleteCapture(int captureId)
+    {
+        lock (_captureRows)
+        {
+            using var cmd = Connection.CreateCommand();
+            cmd.CommandText = "DELETE FROM pcapdht.capture WHERE capture_id = $id";
+            cmd.Parameters.Add(new DuckDBParameter("id", captureId));
+            cmd.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>Turns a DuckDB/IO exception into a one-line <see cref="StoreException"/>.</summary>
     public static StoreException Translate(Exception ex, string what)
     {
