@@ -125,24 +125,32 @@ public sealed class PcapDhtDatabase : IDisposable
     /// (it closes the file so readers can open it); only one whose process is gone becomes <c>interrupted</c>,
     /// keeping the rows it committed.
     /// </summary>
-    private int Recover()
+    private int Recover() => RecoverInterruptedCaptures(Connection);
+
+    /// <summary>The <c>running</c> captures on this connection's database whose writing process is gone.</summary>
+    public static List<int> FindInterruptedCaptures(DuckDBConnection connection)
     {
         var dead = new List<int>();
-        using (var cmd = Connection.CreateCommand())
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT capture_id, kind, pid, host FROM pcapdht.capture WHERE status = 'running'";
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
         {
-            cmd.CommandText = "SELECT capture_id, kind, pid, host FROM pcapdht.capture WHERE status = 'running'";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                bool live = r.GetString(1) == "live";
-                int? pid = r.IsDBNull(2) ? null : r.GetInt32(2);
-                string? host = r.IsDBNull(3) ? null : r.GetString(3);
-                if (!(live && pid is int p && host == Environment.MachineName && LiveWriterAlive(p))) dead.Add(r.GetInt32(0));
-            }
+            bool live = r.GetString(1) == "live";
+            int? pid = r.IsDBNull(2) ? null : r.GetInt32(2);
+            string? host = r.IsDBNull(3) ? null : r.GetString(3);
+            if (!(live && pid is int p && host == Environment.MachineName && LiveWriterAlive(p))) dead.Add(r.GetInt32(0));
         }
+        return dead;
+    }
+
+    /// <summary>Marks what <see cref="FindInterruptedCaptures"/> finds: live → <c>interrupted</c> (its committed rows stay), file → <c>failed</c>.</summary>
+    public static int RecoverInterruptedCaptures(DuckDBConnection connection)
+    {
+        var dead = FindInterruptedCaptures(connection);
         foreach (int id in dead)
         {
-            using var cmd = Connection.CreateCommand();
+            using var cmd = connection.CreateCommand();
             cmd.CommandText = """
                 UPDATE pcapdht.capture SET
                     status = CASE kind WHEN 'live' THEN 'interrupted' ELSE 'failed' END,
