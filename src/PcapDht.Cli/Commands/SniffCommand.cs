@@ -19,8 +19,9 @@ public sealed class SniffSettings : CommandSettings
     public bool List { get; init; }
 
     [CommandOption("--db <FILE>")]
-    [Description("DuckDB file to write (created if missing). Default: pcapdht.duckdb")]
-    public string Database { get; init; } = "pcapdht.duckdb";
+    [Description("DuckDB file to write (created if missing).")]
+    [DefaultValue(Rendering.DatabaseOpener.DefaultPath)]
+    public string Database { get; init; } = Rendering.DatabaseOpener.DefaultPath;
 
     [CommandOption("--filter <BPF>")]
     [Description("BPF filter (man 7 pcap-filter). Default keeps UDP over IPv4/IPv6 and non-first IP fragments.")]

@@ -4,6 +4,7 @@ using PcapDht.Krpc;
 using PcapDht.Live;
 using PcapDht.Net;
 using PcapDht.Store;
+using PcapDht.Tests.Cli;
 
 namespace PcapDht.Tests.Live;
 
@@ -28,14 +29,17 @@ public class SniffNetnsTests
         // Queryable while running: rows appear while the sniffer is still alive, and opening the file does not
         // mistake the live capture (between flushes) for an interrupted one.
         long during = 0;
+        string status = "";
         for (int i = 0; i < 100 && during == 0; i++)
         {
             Thread.Sleep(200);
-            during = Scalar(db, "SELECT count(*) FROM messages");
+            var rows = QueryCli(db, "SELECT count(*) AS n, (SELECT status FROM captures) AS status FROM messages");
+            during = long.Parse(rows[0], CultureInfo.InvariantCulture);
+            status = rows[1];
         }
         Assert.False(sniff.HasExited, "sniff ended early: " + sniff.Stderr);
-        Assert.True(during > 0, "no messages visible during the run");
-        Assert.Equal("running", Text(db, "SELECT status FROM captures"));
+        Assert.True(during > 0, "pcapdht query saw no messages during the run");
+        Assert.Equal("running", status);
 
         Assert.Equal(0, swarm.WaitExit(TimeSpan.FromMinutes(1)));
         Thread.Sleep(300);
@@ -90,7 +94,8 @@ public class SniffNetnsTests
         sniff.Signal("KILL");
         sniff.WaitExit(TimeSpan.FromSeconds(20));
 
-        // The next open repairs the session; every committed row is still there and consistent with the counters.
+        // The next command (here a read-only query) repairs the session; every committed row is still there.
+        Assert.Equal("interrupted", QueryCli(db, "SELECT status FROM captures")[0]);
         using var after = new Db(db);
         Assert.Equal("interrupted", after.Text("SELECT status FROM captures"));
         long rows = after.Scalar("SELECT count(*) FROM messages");
@@ -109,6 +114,16 @@ public class SniffNetnsTests
             Thread.Sleep(100);
         }
         Assert.Fail("sniff did not start: " + sniff.Stderr);
+    }
+
+    /// <summary>`pcapdht query --format csv`: the cells of the first data row.</summary>
+    private static string[] QueryCli(string db, string sql)
+    {
+        var o = CliRunner.Run(["query", sql, "--db", db, "--format", "csv"], timeout: TimeSpan.FromMinutes(1));
+        Assert.True(o.ExitCode == 0, $"pcapdht query failed ({o.ExitCode}): {o.Stderr}");
+        var lines = o.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length >= 2, "no row from pcapdht query: " + o.Stdout);
+        return lines[1].Split(',');
     }
 
     private static long Scalar(string db, string sql)
