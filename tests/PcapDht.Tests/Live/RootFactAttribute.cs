@@ -27,3 +27,18 @@ public sealed class SwarmFactAttribute : RootFactAttribute
             : false;
     }
 }
+
+/// <summary>A root fact that runs the repository's shared swarm (scripts/swarm/run-swarm.sh: libtorrent + webtorrent).</summary>
+public sealed class RepoSwarmFactAttribute : RootFactAttribute
+{
+    public RepoSwarmFactAttribute()
+    {
+        if (Skip != null) return;
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "PcapDht.sln"))) dir = dir.Parent;
+        if (dir == null || !Directory.Exists(Path.Combine(dir.FullName, "scripts", "swarm", "node_modules", "bittorrent-dht")))
+            Skip = "needs the swarm's npm packages and python3-libtorrent: run scripts/install-deps.sh test";
+        else if (!File.Exists("/usr/bin/python3") || !(File.Exists("/usr/bin/tcpdump") || File.Exists("/usr/sbin/tcpdump")))
+            Skip = "needs /usr/bin/python3 (python3-libtorrent) and tcpdump: run scripts/install-deps.sh test";
+    }
+}

@@ -14,7 +14,16 @@ namespace PcapDht.Tests.Live;
 /// </summary>
 public class SniffNetnsTests
 {
-    [SwarmFact]
+    private static string RepoSwarm => Path.Combine(RepoRoot(), "scripts", "swarm", "run-swarm.sh");
+
+    private static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "PcapDht.sln"))) return d.FullName;
+        throw new InvalidOperationException("repository root (PcapDht.sln) not found above " + AppContext.BaseDirectory);
+    }
+
+    [RepoSwarmFact]
     public void Sniff_SigtermWithQueryDuringRun_CompleteAndAgreesWithIngestOfTcpdump()
     {
         using var ns = new NetNs();
@@ -24,7 +33,8 @@ public class SniffNetnsTests
         using var tcpdump = LiveSessionNetnsTests.StartTcpdump(ns, pcap, LiveCaptureOptions.DefaultFilter);
         using var sniff = LiveProcess.Pcapdht(ns.Exec, "sniff", "-i", "lo", "--db", db, "--flush-interval", "500ms");
         WaitForCapture(db, sniff);
-        using var swarm = LiveProcess.Start(ns.Exec, "/usr/bin/python3", [LiveSessionNetnsTests.SwarmScript, "6", "5"]);
+        // The shared swarm: libtorrent and webtorrent nodes over IPv4 and IPv6, MTU 1280 so big replies fragment.
+        using var swarm = LiveProcess.Start([], "env", ["LT_NODES=8", "LT_READ_ONLY=1", "WT_V4=3", "WT_V6=2", RepoSwarm, ns.Name, "4"]);
 
         // Queryable while running: rows appear while the sniffer is still alive, and opening the file does not
         // mistake the live capture (between flushes) for an interrupted one.
@@ -41,7 +51,7 @@ public class SniffNetnsTests
         Assert.True(during > 0, "pcapdht query saw no messages during the run");
         Assert.Equal("running", status);
 
-        Assert.Equal(0, swarm.WaitExit(TimeSpan.FromMinutes(1)));
+        Assert.True(swarm.WaitExit(TimeSpan.FromMinutes(2)) == 0, "run-swarm.sh failed: " + swarm.Stderr);
         Thread.Sleep(300);
         sniff.Signal("TERM");
         Assert.Equal(0, sniff.WaitExit(TimeSpan.FromSeconds(60)));
@@ -67,6 +77,7 @@ public class SniffNetnsTests
         Assert.Equal(total, reference.Scalar($"SELECT count(*) FROM messages WHERE {range}"));
         Assert.Equal(reference.Rows($"SELECT y, method, count(*) FROM messages WHERE {range} GROUP BY ALL ORDER BY ALL"),
             live.Rows("SELECT y, method, count(*) FROM messages GROUP BY ALL ORDER BY ALL"));
+        Assert.True(live.Scalar("SELECT count(*) FROM messages WHERE src_ip LIKE '%:%'") > 0, "no IPv6 KRPC from the swarm");
         string usRange = $"epoch_us(ts) BETWEEN {first / 1000} AND {last / 1000}";
         long sightings = live.Scalar("SELECT count(*) FROM node_sightings");
         Assert.True(sightings > 0);
