@@ -32,13 +32,13 @@ public partial class ExampleQueryTests(SynthDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
-    public void ArticleQuery_AgreesWithReportAsn()
+    public void ArticleQuery_EqualsNodeSightingGroundTruth()
     {
         using var db = fixture.Open();
         string article = Queries().Select(q => (string)q[1]).First();
         var byQuery = SqlQuery.Run(db, article).Rows.ToDictionary(r => Convert.ToInt64(r[0]), r => Convert.ToInt64(r[2]));
-        var report = Reports.Asn(db, new ReportOptions { Days = 30, Top = 20 });
-        var byReport = report.Rows.ToDictionary(r => (long)r[1]!, r => (long)r[4]!);
-        Assert.Equal(byReport, byQuery);
+        var truth = fixture.Truth.Asns.Where(a => a.Ips > 0).OrderByDescending(a => a.Ips).ThenBy(a => a.Asn).Take(20)
+            .ToDictionary(a => (long)a.Asn, a => a.Ips);
+        Assert.Equal(truth, byQuery);
     }
 }
