@@ -144,4 +144,16 @@ public class AnalysisCliTests
         Assert.Contains("1 bad rows", o.Stdout);
         Assert.Contains("line 2: bad end address '1.0.7.999'", o.Stdout);
     }
+
+    [Fact]
+    public void Query_AfterAsnImportBeforeIngest_StillFindsEnrichedViews()
+    {
+        using var t = new TempFiles();
+        string db = t.Path("order.duckdb");
+        Assert.Equal(ExitCodes.Ok, CliRunner.Run(["asn", "import", t.Write("a.csv", KnownDatabase.AsnCsv), "--db", db]).ExitCode);
+        using (PcapDht.Store.PcapDhtDatabase.Open(db)) { } // what the first ingest does: store schema, no enriched views
+        var o = CliRunner.Run(["query", "SELECT count(*) AS n FROM node_sightings_enriched", "--db", db, "--format", "csv"]);
+        Assert.True(o.ExitCode == ExitCodes.Ok, o.Stderr);
+        Assert.Equal("n\n0", o.Stdout.Trim().ReplaceLineEndings("\n"));
+    }
 }
