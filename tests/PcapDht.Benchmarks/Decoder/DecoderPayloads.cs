@@ -99,10 +99,13 @@ public static class DecoderPayloads
 
     private static string? RepositoryRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PcapDht.sln")))
-                return dir.FullName;
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "PcapDht.sln")))
+                    return dir.FullName;
+            }
         }
         return null;
     }
