@@ -68,11 +68,10 @@ public class DigitScannerTests
     [InlineData(null)]
     [InlineData("")]
     [InlineData("avx512")]
-    public void Choose_UnsetOrUnknown_PicksAnAcceleratedDefault(string? value)
+    public void Choose_UnsetOrUnknown_PicksTheMeasuredDefault(string? value)
     {
-        var chosen = SimdSelection.Choose(value);
-        Assert.NotEqual(SimdVariant.Auto, chosen);
-        Assert.Equal(SimdSelection.Choose(null), chosen);
+        // Scalar measured fastest on the KRPC sample mix (docs/benchmarks.md).
+        Assert.Equal(SimdVariant.Scalar, SimdSelection.Choose(value));
     }
 
     [Fact]
