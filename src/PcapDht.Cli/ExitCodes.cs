@@ -16,6 +16,8 @@ public static class ExitCodes
     public const int Partial = 5;
     /// <summary>No permission (e.g. live capture without CAP_NET_RAW).</summary>
     public const int Permission = 6;
+    /// <summary>A report has nothing to count: no ASN/country data imported, or no captures ingested.</summary>
+    public const int NoData = 7;
     /// <summary>Interrupted by Ctrl-C / SIGTERM after flushing what was read.</summary>
     public const int Interrupted = 130;
 }

@@ -51,6 +51,10 @@ public static class PcapDhtApp
                     .WithExample("report", "overview");
             });
 
+            config.AddCommand<SynthCommand>("synth")
+                .WithDescription("Write a deterministic synthetic DHT capture (public addresses from ASN ranges) and its ground-truth JSON.")
+                .WithExample("synth", "--out", "synthetic.pcap", "--seed", "7", "--packets", "40000", "--asn-ranges", "asn-ipv4.csv", "--asn-ranges", "asn-ipv6.csv");
+
             config.AddCommand<QueryCommand>("query")
                 .WithDescription("Run SQL against the database (read-only unless --write).")
                 .WithExample("query", "\"SELECT count(DISTINCT ip) FROM node_sightings\"", "--format", "csv");
@@ -65,6 +69,9 @@ public static class PcapDhtApp
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         bool verbose = args.Contains("--verbose");
+        // Spectre.Console.Cli reads a bare "-" as an option without a name; `query -` means stdin.
+        if (args.Length > 0 && args[0] == "query")
+            args = Array.ConvertAll(args, a => a == "-" ? QuerySettings.StdinArgument : a);
         try
         {
             return await Build().RunAsync(args, cts.Token);

@@ -1,3 +1,6 @@
 using BenchmarkDotNet.Running;
+using PcapDht.Benchmarks;
 
+if (CaptureBench.Handles(args)) return CaptureBench.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -1,13 +1,270 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
+using PcapDht.Ingest;
+using PcapDht.Store;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace PcapDht.Cli.Commands;
 
 public sealed class IngestSettings : CommandSettings
 {
+    [CommandArgument(0, "<PATH>")]
+    [Description("Capture files (.pcap/.pcapng, also .gz/.zst), directories (searched recursively, captures detected by content), globs, or - for stdin.")]
+    public string[] Paths { get; init; } = [];
+
+    [CommandOption("--db <FILE>")]
+    [Description("DuckDB database file (created if missing). Default: $PCAPDHT_DB, else pcapdht.duckdb in the working directory.")]
+    public string? Database { get; init; }
+
+    [CommandOption("--force")]
+    [Description("Re-ingest files already stored (same sha256), replacing their rows in one transaction.")]
+    public bool Force { get; init; }
+
+    [CommandOption("--format <FORMAT>")]
+    [Description("Summary format: table or json.")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
+    [CommandOption("--verbose")]
+    [Description("One line per file, and stack traces on errors.")]
+    public bool Verbose { get; init; }
+
+    public override ValidationResult Validate()
+    {
+        if (Paths.Length == 0) return ValidationResult.Error("give at least one capture file, directory or glob");
+        if (Format is not ("table" or "json")) return ValidationResult.Error($"--format must be table or json, not '{Format}'");
+        return ValidationResult.Success();
+    }
+
+    public string DatabasePath => Database ?? (Environment.GetEnvironmentVariable("PCAPDHT_DB") is { Length: > 0 } env ? env : "pcapdht.duckdb");
 }
 
 public sealed class IngestCommand : Command<IngestSettings>
 {
     public override int Execute(CommandContext context, IngestSettings settings, CancellationToken cancellationToken)
-        => NotYetAvailable.Report("ingest");
+    {
+        var files = CaptureFiles.Expand(settings.Paths);
+        if (files.Count == 0)
+        {
+            Console.Error.WriteLine("pcapdht ingest: no capture files found in " + string.Join(' ', settings.Paths));
+            return ExitCodes.InputError;
+        }
+
+        PcapDhtDatabase db;
+        try
+        {
+            db = PcapDhtDatabase.Open(settings.DatabasePath);
+        }
+        catch (StoreException ex)
+        {
+            Console.Error.WriteLine($"pcapdht ingest: {ex.Message}");
+            if (settings.Verbose) Console.Error.WriteLine(ex);
+            return ex is DiskFullException ? ExitCodes.Failure : ExitCodes.DatabaseError;
+        }
+
+        using (db)
+        {
+            bool json = settings.Format == "json";
+            bool bar = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            var lines = json ? Console.Error : Console.Out;
+            var sw = Stopwatch.StartNew();
+            var pipeline = new IngestPipeline(db, new IngestOptions
+            {
+                Force = settings.Force,
+                FileDone = new SyncProgress<IngestFileResult>(r => ReportFile(r, settings.Verbose || !bar, lines, settings.Verbose)),
+            });
+
+            IReadOnlyList<IngestFileResult> results;
+            if (bar)
+                results = RunWithBar(pipeline, files, cancellationToken);
+            else
+                results = RunPlain(pipeline, files, lines, cancellationToken);
+            sw.Stop();
+
+            var summary = IngestSummary.From(results, sw.Elapsed);
+            if (json) WriteJson(summary, results);
+            else WriteTable(summary);
+            return ExitCode(results);
+        }
+    }
+
+    private static IReadOnlyList<IngestFileResult> RunWithBar(IngestPipeline pipeline, List<string> files, CancellationToken ct)
+    {
+        IReadOnlyList<IngestFileResult>? results = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var p = pipeline.Progress;
+                var task = ctx.AddTask("ingest", maxValue: 1);
+                var work = Task.Run(() => results = pipeline.IngestFiles(files, ct));
+                var sw = Stopwatch.StartNew();
+                while (!work.Wait(250))
+                    Update(task, p, sw.Elapsed);
+                Update(task, p, sw.Elapsed);
+                work.GetAwaiter().GetResult();
+            });
+        return results!;
+
+        static void Update(ProgressTask task, IngestProgress p, TimeSpan elapsed)
+        {
+            task.MaxValue = Math.Max(1, p.TotalBytes);
+            task.Value = Math.Min(p.BytesRead, task.MaxValue);
+            double s = Math.Max(elapsed.TotalSeconds, 0.001);
+            task.Description = $"{p.FilesDone}/{p.TotalFiles} files  {p.Frames / s:N0} frames/s  {p.Messages:N0} messages";
+        }
+    }
+
+    private static IReadOnlyList<IngestFileResult> RunPlain(IngestPipeline pipeline, List<string> files, TextWriter lines, CancellationToken ct)
+    {
+        // Not a terminal: a line every 10 s for long runs instead of a bar.
+        var p = pipeline.Progress;
+        var work = Task.Run(() => pipeline.IngestFiles(files, ct));
+        var sw = Stopwatch.StartNew();
+        while (!work.Wait(TimeSpan.FromSeconds(10)))
+            lines.WriteLine($"ingest: {p.BytesRead / 1e6:N0}/{p.TotalBytes / 1e6:N0} MB, {p.Frames:N0} frames, {p.Messages:N0} messages, {p.FilesDone}/{p.TotalFiles} files, {sw.Elapsed:hh\\:mm\\:ss}");
+        return work.GetAwaiter().GetResult();
+    }
+
+    private static void ReportFile(IngestFileResult r, bool perFileLine, TextWriter lines, bool verbose)
+    {
+        switch (r.Outcome)
+        {
+            case IngestOutcome.Ingested:
+                if (perFileLine) lines.WriteLine($"ingested {r.Path}: capture {r.CaptureId}, {r.Stats.KrpcMessages:N0} KRPC messages, {r.Stats.Frames:N0} frames");
+                break;
+            case IngestOutcome.Skipped:
+                lines.WriteLine($"skipped {r.Path}: already stored as capture {r.ExistingCaptureId} (same sha256); use --force to replace it");
+                break;
+            case IngestOutcome.Partial:
+                Console.Error.WriteLine($"pcapdht ingest: {r.Error}");
+                break;
+            default:
+                Console.Error.WriteLine($"pcapdht ingest: {r.Error}");
+                if (verbose && r.Exception != null) Console.Error.WriteLine(r.Exception);
+                break;
+        }
+    }
+
+    private static int ExitCode(IReadOnlyList<IngestFileResult> results)
+    {
+        int code = ExitCodes.Ok;
+        int Rank(int c) => c switch
+        {
+            ExitCodes.Interrupted => 5, ExitCodes.Failure => 4, ExitCodes.DatabaseError => 3, ExitCodes.InputError => 2, ExitCodes.Partial => 1, _ => 0,
+        };
+        foreach (var r in results)
+        {
+            int c = r.Outcome switch
+            {
+                IngestOutcome.Interrupted => ExitCodes.Interrupted,
+                IngestOutcome.DatabaseError => r.Exception is DiskFullException ? ExitCodes.Failure : ExitCodes.DatabaseError,
+                IngestOutcome.InputError => ExitCodes.InputError,
+                IngestOutcome.Partial => ExitCodes.Partial,
+                _ => ExitCodes.Ok,
+            };
+            if (Rank(c) > Rank(code)) code = c;
+        }
+        return code;
+    }
+
+    private static void WriteTable(IngestSummary s)
+    {
+        var t = new Table().Border(TableBorder.Rounded).AddColumn("ingest").AddColumn(new TableColumn("total").RightAligned());
+        void Row(string k, string v) => t.AddRow(Markup.Escape(k), Markup.Escape(v));
+        Row("files ingested / skipped / partial / failed", $"{s.FilesIngested} / {s.FilesSkipped} / {s.FilesPartial} / {s.FilesFailed}");
+        Row("frames", s.Frames.ToString("N0"));
+        Row("UDP datagrams", s.UdpDatagrams.ToString("N0"));
+        Row("KRPC messages", s.KrpcMessages.ToString("N0"));
+        Row("  queries / responses / errors", $"{s.Queries:N0} / {s.Responses:N0} / {s.Errors:N0}");
+        Row("malformed KRPC", s.Malformed.ToString("N0"));
+        Row("not KRPC (other UDP)", s.NotKrpc.ToString("N0"));
+        Row("node sightings", s.NodeSightings.ToString("N0"));
+        Row("peer sightings", s.PeerSightings.ToString("N0"));
+        Row("time", $"{s.Seconds:N2} s");
+        Row("rate", $"{s.MessagesPerSecond:N0} messages/s");
+        AnsiConsole.Write(t);
+    }
+
+    private static void WriteJson(IngestSummary s, IReadOnlyList<IngestFileResult> results)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var w = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        w.WriteStartObject();
+        w.WriteNumber("files_ingested", s.FilesIngested);
+        w.WriteNumber("files_skipped", s.FilesSkipped);
+        w.WriteNumber("files_partial", s.FilesPartial);
+        w.WriteNumber("files_failed", s.FilesFailed);
+        w.WriteNumber("frames", s.Frames);
+        w.WriteNumber("udp_datagrams", s.UdpDatagrams);
+        w.WriteNumber("krpc_messages", s.KrpcMessages);
+        w.WriteNumber("queries", s.Queries);
+        w.WriteNumber("responses", s.Responses);
+        w.WriteNumber("errors", s.Errors);
+        w.WriteNumber("malformed_krpc", s.Malformed);
+        w.WriteNumber("not_krpc", s.NotKrpc);
+        w.WriteNumber("node_sightings", s.NodeSightings);
+        w.WriteNumber("peer_sightings", s.PeerSightings);
+        w.WriteNumber("seconds", Math.Round(s.Seconds, 3));
+        w.WriteNumber("messages_per_second", Math.Round(s.MessagesPerSecond));
+        w.WriteStartArray("files");
+        foreach (var r in results)
+        {
+            w.WriteStartObject();
+            w.WriteString("path", r.Path);
+            w.WriteString("outcome", r.Outcome.ToString().ToLowerInvariant());
+            if (r.CaptureId is int id) w.WriteNumber("capture_id", id);
+            if (r.ExistingCaptureId is int ex) w.WriteNumber("existing_capture_id", ex);
+            if (r.Sha256 != null) w.WriteString("sha256", r.Sha256);
+            w.WriteNumber("frames", r.Stats.Frames);
+            w.WriteNumber("krpc_messages", r.Stats.KrpcMessages);
+            w.WriteNumber("malformed_krpc", r.Stats.Malformed);
+            w.WriteNumber("node_sightings", r.Stats.NodeSightings);
+            w.WriteNumber("peer_sightings", r.Stats.PeerSightings);
+            if (r.Error != null) w.WriteString("error", r.Error);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.Flush();
+        stdout.WriteByte((byte)'\n');
+    }
+
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        private readonly object _lock = new();
+        public void Report(T value) { lock (_lock) report(value); }
+    }
+}
+
+internal sealed class IngestSummary
+{
+    public int FilesIngested, FilesSkipped, FilesPartial, FilesFailed;
+    public long Frames, UdpDatagrams, KrpcMessages, Queries, Responses, Errors, Malformed, NotKrpc, NodeSightings, PeerSightings;
+    public double Seconds;
+    public double MessagesPerSecond => Seconds > 0 ? KrpcMessages / Seconds : 0;
+
+    public static IngestSummary From(IReadOnlyList<IngestFileResult> results, TimeSpan elapsed)
+    {
+        var s = new IngestSummary { Seconds = elapsed.TotalSeconds };
+        foreach (var r in results)
+        {
+            switch (r.Outcome)
+            {
+                case IngestOutcome.Ingested: s.FilesIngested++; break;
+                case IngestOutcome.Skipped: s.FilesSkipped++; continue;
+                case IngestOutcome.Partial: s.FilesPartial++; break;
+                default: s.FilesFailed++; continue;
+            }
+            var st = r.Stats;
+            s.Frames += st.Frames; s.UdpDatagrams += st.UdpDatagrams; s.KrpcMessages += st.KrpcMessages;
+            s.Queries += st.Queries; s.Responses += st.Responses; s.Errors += st.Errors; s.Malformed += st.Malformed;
+            s.NotKrpc += st.NotKrpc; s.NodeSightings += st.NodeSightings; s.PeerSightings += st.PeerSightings;
+        }
+        return s;
+    }
 }

@@ -1,13 +1,91 @@
+using System.ComponentModel;
+using DuckDB.NET.Data;
+using PcapDht.Analysis;
+using PcapDht.Cli.Rendering;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace PcapDht.Cli.Commands;
 
 public sealed class QuerySettings : CommandSettings
 {
+    /// <summary>What PcapDhtApp passes for a bare "-" (which the parser would reject).</summary>
+    internal const string StdinArgument = "\u0001stdin";
+
+    [CommandArgument(0, "[SQL]")]
+    [Description("The SQL to run, or - to read it from stdin.")]
+    public string? Sql { get; init; }
+
+    [CommandOption("-f|--file <FILE>")]
+    [Description("Read the SQL from a file.")]
+    public string? File { get; init; }
+
+    [CommandOption("--db <FILE>")]
+    [Description("DuckDB database file.")]
+    [DefaultValue(DatabaseOpener.DefaultPath)]
+    public string Db { get; init; } = DatabaseOpener.DefaultPath;
+
+    [CommandOption("--write")]
+    [Description("Open the database read-write (default is read-only, so a typo cannot change data).")]
+    public bool Write { get; init; }
+
+    [CommandOption("--format <FORMAT>")]
+    [Description("Output: " + OutputFormats.Help + ".")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
+    public override ValidationResult Validate()
+    {
+        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
+        if (Sql is not null && File is not null) return ValidationResult.Error("give the SQL as an argument or with -f, not both");
+        if (Sql is null && File is null) return ValidationResult.Error("give the SQL as an argument, with -f FILE, or - for stdin");
+        if (File == StdinArgument) return ValidationResult.Error("for SQL from stdin use `pcapdht query -`");
+        return ValidationResult.Success();
+    }
 }
 
 public sealed class QueryCommand : Command<QuerySettings>
 {
     public override int Execute(CommandContext context, QuerySettings settings, CancellationToken cancellationToken)
-        => NotYetAvailable.Report("query");
+    {
+        OutputFormats.TryParse(settings.Format, out var format);
+        string sql;
+        try
+        {
+            sql = settings.File is { } f ? System.IO.File.ReadAllText(f)
+                : settings.Sql is "-" or QuerySettings.StdinArgument ? Console.In.ReadToEnd()
+                : settings.Sql!;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"pcapdht query: cannot read {settings.File}: {e.Message}");
+            return ExitCodes.InputError;
+        }
+        if (string.IsNullOrWhiteSpace(sql))
+        {
+            Console.Error.WriteLine("pcapdht query: the SQL is empty");
+            return ExitCodes.Usage;
+        }
+        using var db = DatabaseOpener.Open(settings.Db, readOnly: !settings.Write, create: settings.Write, out var error);
+        if (db is null)
+        {
+            Console.Error.WriteLine($"pcapdht query: {error}");
+            return ExitCodes.DatabaseError;
+        }
+        ResultTable result;
+        try
+        {
+            result = SqlQuery.Run(db, sql);
+        }
+        catch (DuckDBException e)
+        {
+            string line = DatabaseOpener.OneLine(e.Message);
+            if (!settings.Write && line.Contains("read-only", StringComparison.OrdinalIgnoreCase))
+                line += " (the database is opened read-only; add --write to change it)";
+            Console.Error.WriteLine($"pcapdht query: {line}");
+            return ExitCodes.Failure;
+        }
+        ResultRenderer.Render(result, format, Console.Out, Console.Error, withMetadata: false);
+        return ExitCodes.Ok;
+    }
 }

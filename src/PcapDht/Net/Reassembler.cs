@@ -21,9 +21,11 @@ public sealed class Reassembler
     private readonly Dictionary<Key, Entry> _entries = [];
     private readonly Stack<Entry> _free = new();
     private readonly List<Entry> _handedOut = [];
+    // Entries in arrival order, for the oldest-first eviction and timeout without scanning every entry.
+    // Stale items (completed or dropped entries) are skipped when they reach the front.
+    private readonly Queue<(Key Key, Entry Entry, int Generation)> _order = new();
     private long _bytes;
     private long _now = long.MinValue;
-    private long _nextExpiry = long.MaxValue;
 
     public Reassembler(ReassemblyLimits limits, NetCounters counters)
     {
@@ -48,7 +50,7 @@ public sealed class Reassembler
         datagram = default;
         completedProtocol = 0;
         if (timestampNs > _now) _now = timestampNs;
-        if (_now >= _nextExpiry) Expire();
+        if (_order.Count != 0) Expire();
 
         int end = offset + data.Length;
         if (end > MaxIpPayload || (more && (data.Length == 0 || (data.Length & 7) != 0)))
@@ -65,8 +67,8 @@ public sealed class Reassembler
             e.Reset(timestampNs);
             _entries.Add(key, e);
             _bytes += e.Buffer.Length;
-            long expiry = timestampNs + _limits.TimeoutNs;
-            if (expiry < _nextExpiry) _nextExpiry = expiry;
+            if (_order.Count > 4 * _limits.MaxDatagrams + 64) CompactOrder();
+            _order.Enqueue((key, e, e.Generation));
         }
         if (e.Dropped) return false;
 
@@ -136,8 +138,8 @@ public sealed class Reassembler
             Recycle(e);
         }
         _entries.Clear();
+        _order.Clear();
         _bytes = 0;
-        _nextExpiry = long.MaxValue;
     }
 
     private void ReleaseSlow()
@@ -161,9 +163,7 @@ public sealed class Reassembler
         if (_bytes + growth > _limits.MaxBytes)
         {
             _counters.ReassemblyDroppedLimit++;
-            _entries.Remove(key);
-            _bytes -= e.Buffer.Length;
-            Recycle(e);
+            Remove(key, e);
             return false;
         }
         var bigger = new byte[size];
@@ -180,48 +180,60 @@ public sealed class Reassembler
         e.PartCount = 0;
     }
 
+    private bool IsLive((Key Key, Entry Entry, int Generation) item) =>
+        _entries.TryGetValue(item.Key, out var e) && ReferenceEquals(e, item.Entry) && e.Generation == item.Generation;
+
     private void DropOldest(Entry? except = null)
     {
-        Key oldestKey = default;
-        Entry? oldest = null;
-        foreach (var (k, v) in _entries)
+        while (_order.Count != 0)
         {
-            if (ReferenceEquals(v, except)) continue;
-            if (oldest == null || v.FirstSeenNs < oldest.FirstSeenNs)
+            var item = _order.Dequeue();
+            if (!IsLive(item)) continue;
+            if (ReferenceEquals(item.Entry, except))
             {
-                oldest = v;
-                oldestKey = k;
+                // The datagram being filled right now stays; it moves to the back.
+                _order.Enqueue(item);
+                if (_order.Count == 1) return;
+                continue;
             }
+            if (!item.Entry.Dropped) _counters.ReassemblyDroppedLimit++;
+            Remove(item.Key, item.Entry);
+            return;
         }
-        if (oldest == null) return;
-        if (!oldest.Dropped) _counters.ReassemblyDroppedLimit++;
-        _entries.Remove(oldestKey);
-        _bytes -= oldest.Buffer.Length;
-        Recycle(oldest);
     }
 
     private void Expire()
     {
-        long next = long.MaxValue;
-        List<Key>? expired = null;
-        foreach (var (k, v) in _entries)
+        while (_order.Count != 0)
         {
-            long expiry = v.FirstSeenNs + _limits.TimeoutNs;
-            if (expiry <= _now) (expired ??= []).Add(k);
-            else if (expiry < next) next = expiry;
-        }
-        if (expired != null)
-        {
-            foreach (var k in expired)
+            var item = _order.Peek();
+            if (!IsLive(item))
             {
-                var v = _entries[k];
-                if (!v.Dropped) _counters.ReassemblyDroppedTimeout++;
-                _entries.Remove(k);
-                _bytes -= v.Buffer.Length;
-                Recycle(v);
+                _order.Dequeue();
+                continue;
             }
+            if (item.Entry.FirstSeenNs + _limits.TimeoutNs > _now) return;
+            _order.Dequeue();
+            if (!item.Entry.Dropped) _counters.ReassemblyDroppedTimeout++;
+            Remove(item.Key, item.Entry);
         }
-        _nextExpiry = next;
+    }
+
+    private void Remove(Key key, Entry e)
+    {
+        _entries.Remove(key);
+        _bytes -= e.Buffer.Length;
+        Recycle(e);
+    }
+
+    private void CompactOrder()
+    {
+        int n = _order.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var item = _order.Dequeue();
+            if (IsLive(item)) _order.Enqueue(item);
+        }
     }
 
     private readonly record struct Key(IpAddr Source, IpAddr Destination, uint Id, byte Protocol, bool V6);
@@ -236,9 +248,11 @@ public sealed class Reassembler
         public long FirstSeenNs;
         public byte Protocol;
         public bool Dropped;
+        public int Generation;
 
         public void Reset(long now)
         {
+            Generation++;
             PartCount = 0;
             Received = 0;
             TotalLength = -1;

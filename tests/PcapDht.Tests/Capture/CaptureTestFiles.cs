@@ -15,7 +15,9 @@ public static class CaptureTestFiles
     {
         get
         {
-            var dir = Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "captures"));
+            // PCAPDHT_SHARED_CAPTURES lets a checkout that is not next to shared/ (a git worktree) find them.
+            var dir = Environment.GetEnvironmentVariable("PCAPDHT_SHARED_CAPTURES") is { Length: > 0 } env
+                ? env : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "captures"));
             return Directory.Exists(dir) ? dir : null;
         }
     }

@@ -8,7 +8,7 @@ public class HelpTests
     {
         new[] { "ingest" }, new[] { "sniff" }, new[] { "asn", "import" }, new[] { "asn", "status" },
         new[] { "report", "asn" }, new[] { "report", "country" }, new[] { "report", "clients" },
-        new[] { "report", "overview" }, new[] { "query" },
+        new[] { "report", "overview" }, new[] { "query" }, new[] { "synth" },
     };
 
     [Theory]
@@ -26,7 +26,7 @@ public class HelpTests
     {
         var output = CliRunner.Run(["--help"]);
         Assert.Equal(0, output.ExitCode);
-        foreach (var verb in new[] { "ingest", "sniff", "asn", "report", "query" })
+        foreach (var verb in new[] { "ingest", "sniff", "asn", "report", "query", "synth" })
             Assert.Contains(verb, output.Stdout);
     }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Downloads full IP-to-ASN / IP-to-country tables into asn-data/ (git-ignored; never commit them).
+# Usage: scripts/fetch-asn-data.sh [ip-location-db|iptoasn|all]   (default: ip-location-db)
+#   ip-location-db: @ip-location-db/asn and asn-country CSVs via `npm pack` (CC BY 4.0, attribution
+#                   to RouteViews, NRO and DB-IP: see samples-pcap/asn/README.md)
+#   iptoasn:        ip2asn-combined.tsv.gz from iptoasn.com (PDDL)
+# IPinfo Lite and MaxMind GeoLite2 need an account token: download them yourself and run
+# `pcapdht asn import FILE`.
+# Then: pcapdht asn import asn-data/ip-location-db/asn-ipv4.csv asn-data/ip-location-db/asn-ipv6.csv --db dht.duckdb
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-ip-location-db}
+out=asn-data
+mkdir -p "$out"
+
+fetch_ip_location_db() {
+  command -v npm >/dev/null || { echo "fetch-asn-data: npm is needed for ip-location-db (apt-get install npm)" >&2; exit 1; }
+  local tmp; tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' RETURN
+  (cd "$tmp" && npm pack --silent @ip-location-db/asn @ip-location-db/asn-country >/dev/null)
+  mkdir -p "$out/ip-location-db"
+  for t in "$tmp"/*.tgz; do
+    tar xzf "$t" -C "$tmp"
+    cp "$tmp"/package/*.csv "$tmp"/package/*LICENSE* "$out/ip-location-db/" 2>/dev/null || true
+    rm -rf "$tmp/package"
+  done
+  echo "fetch-asn-data: ip-location-db tables in $out/ip-location-db/" >&2
+  ls -l "$out/ip-location-db" >&2
+}
+
+fetch_iptoasn() {
+  curl -fsSL --retry 3 -o "$out/ip2asn-combined.tsv.gz" https://iptoasn.com/data/ip2asn-combined.tsv.gz
+  echo "fetch-asn-data: $out/ip2asn-combined.tsv.gz" >&2
+}
+
+case "$what" in
+  ip-location-db) fetch_ip_location_db ;;
+  iptoasn) fetch_iptoasn ;;
+  all) fetch_ip_location_db; fetch_iptoasn ;;
+  *) echo "fetch-asn-data: unknown source '$what' (ip-location-db|iptoasn|all)" >&2; exit 2 ;;
+esac

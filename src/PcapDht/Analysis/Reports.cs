@@ -1,0 +1,353 @@
+using System.Globalization;
+using System.Text;
+using DuckDB.NET.Data;
+using PcapDht.Enrich;
+
+namespace PcapDht.Analysis;
+
+/// <summary>
+/// The ready-made reports. Each counts distinct addresses seen in a window in node_sightings: the
+/// sender of every query or response (the node id makes it a DHT node; error replies and our own
+/// capture host's traffic without an id are not nodes) and every contact in nodes/nodes6 lists.
+/// "Direct" addresses are those seen as senders themselves. The ASN/country lookup runs on the
+/// distinct addresses, not on every sighting, so its cost does not grow with traffic volume.
+/// </summary>
+public static class Reports
+{
+    private const string V4Low = "281470681743360";   // ::ffff:0.0.0.0
+    private const string V4High = "281474976710655";  // ::ffff:255.255.255.255
+
+    public static ResultTable Asn(DuckDBConnection db, ReportOptions options)
+    {
+        var table = new ResultTable
+        {
+            Title = "Distinct IP addresses per ASN",
+            Columns =
+            [
+                new("rank", ColumnKind.Integer), new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text),
+                new("country", ColumnKind.Text), new("ips", ColumnKind.Integer), new("direct_ips", ColumnKind.Integer),
+                new("share", ColumnKind.Share),
+            ],
+        };
+        if (RangeStore.RangeCount(db, RangeKind.Asn) == 0)
+        {
+            table.Unavailable = "This database has no ASN data: import a data set first, e.g. `pcapdht asn import samples-pcap/asn/asn-ipv4.csv --db FILE` (see docs/analysis.md).";
+            return table;
+        }
+        if (!Prepare(db, options, table, out var seen)) return table;
+        string enriched = Enriched(seen, options.Ipv6Prefix);
+        var (total, unmatched, groups) = Totals(db, enriched, "asn");
+        AddTotals(table, total, unmatched, groups, "ASNs", "no ASN range");
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"""
+            WITH {enriched}
+            SELECT asn, min(as_name), mode(country), count(*) AS ips, count(*) FILTER (WHERE direct) AS direct_ips
+            FROM enriched WHERE asn IS NOT NULL
+            GROUP BY asn ORDER BY ips DESC, asn {Limit(options.Top)}
+            """;
+        using var r = cmd.ExecuteReader();
+        long rank = 0;
+        while (r.Read())
+        {
+            long ips = r.GetInt64(3);
+            table.Rows.Add([++rank, Convert.ToInt64(r.GetValue(0)), Str(r, 1), Str(r, 2), ips, r.GetInt64(4), Share(ips, total)]);
+        }
+        AddSources(db, table, RangeKind.Asn, RangeKind.Country);
+        return table;
+    }
+
+    public static ResultTable Country(DuckDBConnection db, ReportOptions options)
+    {
+        var table = new ResultTable
+        {
+            Title = "Distinct IP addresses per country",
+            Columns =
+            [
+                new("rank", ColumnKind.Integer), new("country", ColumnKind.Text), new("ips", ColumnKind.Integer),
+                new("direct_ips", ColumnKind.Integer), new("asns", ColumnKind.Integer), new("share", ColumnKind.Share),
+            ],
+        };
+        if (RangeStore.RangeCount(db, RangeKind.Country) == 0 && CountryInAsnRanges(db) == 0)
+        {
+            table.Unavailable = "This database has no country data: import an ASN data set with countries (iptoasn, IPinfo Lite) or a country data set (ip-location-db asn-country, GeoLite2-Country.mmdb) first, e.g. `pcapdht asn import samples-pcap/asn/asn-country-ipv4.csv --db FILE`.";
+            return table;
+        }
+        if (!Prepare(db, options, table, out var seen)) return table;
+        string enriched = Enriched(seen, options.Ipv6Prefix);
+        var (total, unmatched, groups) = Totals(db, enriched, "country");
+        AddTotals(table, total, unmatched, groups, "countries", "no country");
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"""
+            WITH {enriched}
+            SELECT country, count(*) AS ips, count(*) FILTER (WHERE direct), count(DISTINCT asn)
+            FROM enriched WHERE country IS NOT NULL
+            GROUP BY country ORDER BY ips DESC, country {Limit(options.Top)}
+            """;
+        using var r = cmd.ExecuteReader();
+        long rank = 0;
+        while (r.Read())
+        {
+            long ips = r.GetInt64(1);
+            table.Rows.Add([++rank, r.GetString(0), ips, r.GetInt64(2), r.GetInt64(3), Share(ips, total)]);
+        }
+        AddSources(db, table, RangeKind.Country, RangeKind.Asn);
+        return table;
+    }
+
+    public static ResultTable Clients(DuckDBConnection db, ReportOptions options)
+    {
+        var table = new ResultTable
+        {
+            Title = "Nodes per client (KRPC 'v' key)",
+            Columns =
+            [
+                new("rank", ColumnKind.Integer), new("client", ColumnKind.Text), new("code", ColumnKind.Text),
+                new("version", ColumnKind.Text), new("ips", ColumnKind.Integer), new("node_ids", ColumnKind.Integer),
+                new("messages", ColumnKind.Integer), new("share", ColumnKind.Share),
+            ],
+        };
+        if (!RangeStore.RelationExists(db, "messages"))
+        {
+            table.Unavailable = "This database has no messages yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
+            return table;
+        }
+        if (!Prepare(db, options, table, out _)) return table;
+        string where = WindowPredicate(options, db);
+        long totalIps = Scalar(db, $"SELECT count(DISTINCT src_ip_num) FROM messages WHERE {where}");
+        table.Facts.Add(new("distinct sender addresses", totalIps.ToString(CultureInfo.InvariantCulture)));
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT CASE WHEN version IS NULL THEN 0 WHEN octet_length(version) = 4 THEN 1 ELSE 2 END AS shape,
+                   CASE WHEN octet_length(version) = 4 THEN hex(version) END AS v,
+                   count(DISTINCT src_ip_num) AS ips, count(DISTINCT node_id), count(*)
+            FROM messages WHERE {where}
+            GROUP BY 1, 2 ORDER BY ips DESC, v
+            """;
+        using var r = cmd.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (r.Read())
+        {
+            int shape = r.GetInt32(0);
+            string client, code = "", version = "";
+            if (shape == 0) client = "(no v key)";
+            else if (shape == 2) client = "(v of another length)";
+            else if (ClientVersion.TryDecode(Convert.FromHexString(r.GetString(1)), out code, out version))
+                client = ClientVersion.ClientName(code) ?? "(unlisted code)";
+            else
+            {
+                client = "(not ASCII)";
+                version = r.GetString(1);
+            }
+            long ips = r.GetInt64(2);
+            rows.Add([0L, client, code, version, ips, r.GetInt64(3), r.GetInt64(4), Share(ips, totalIps)]);
+        }
+        int top = options.Top <= 0 ? int.MaxValue : options.Top;
+        for (int i = 0; i < rows.Count && i < top; i++)
+        {
+            rows[i][0] = (long)(i + 1);
+            table.Rows.Add(rows[i]);
+        }
+        return table;
+    }
+
+    public static ResultTable Overview(DuckDBConnection db, ReportOptions options, bool explicitWindow)
+    {
+        var table = new ResultTable
+        {
+            Title = "Overview",
+            Columns = [new("metric", ColumnKind.Text), new("value", ColumnKind.Other)],
+        };
+        bool hasMessages = RangeStore.RelationExists(db, "messages");
+        bool hasSightings = RangeStore.RelationExists(db, "node_sightings");
+        if (!hasMessages && !hasSightings)
+        {
+            table.Unavailable = "This database has no captures yet: ingest one first (pcapdht ingest FILE --db FILE).";
+            return table;
+        }
+        string where = "true";
+        if (explicitWindow)
+        {
+            if (!Prepare(db, options, table, out _)) return table;
+            where = WindowPredicate(options, db);
+        }
+        else
+        {
+            table.Facts.Add(new("window", "all data"));
+        }
+        void Add(string metric, object? value) => table.Rows.Add([metric, value]);
+        if (RangeStore.RelationExists(db, "captures"))
+        {
+            Add("captures", Scalar(db, "SELECT count(*) FROM captures"));
+            if (HasColumn(db, "captures", "malformed_krpc"))
+                Add("malformed KRPC (per captures)", Scalar(db, "SELECT coalesce(sum(malformed_krpc), 0) FROM captures"));
+        }
+        if (hasMessages)
+        {
+            using (var span = db.CreateCommand())
+            {
+                span.CommandText = $"SELECT min(epoch_us(ts)), max(epoch_us(ts)) FROM messages WHERE {where}";
+                using var r = span.ExecuteReader();
+                r.Read();
+                Add("first message", r.IsDBNull(0) ? null : ReportWindow.Format(FromMicros(r.GetInt64(0))));
+                Add("last message", r.IsDBNull(1) ? null : ReportWindow.Format(FromMicros(r.GetInt64(1))));
+            }
+            Add("messages", Scalar(db, $"SELECT count(*) FROM messages WHERE {where}"));
+            using (var byType = db.CreateCommand())
+            {
+                byType.CommandText = $"""
+                    SELECT coalesce(CAST(y AS VARCHAR), '?'), coalesce(CAST(method AS VARCHAR), '-'), count(*)
+                    FROM messages WHERE {where} GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2
+                    """;
+                using var r = byType.ExecuteReader();
+                while (r.Read()) Add($"messages y={r.GetString(0)} {r.GetString(1)}", r.GetInt64(2));
+            }
+            Add("distinct sender IPs", Scalar(db, $"SELECT count(DISTINCT src_ip_num) FROM messages WHERE {where}"));
+            Add("distinct sender node ids", Scalar(db, $"SELECT count(DISTINCT node_id) FROM messages WHERE {where}"));
+        }
+        if (hasSightings)
+        {
+            Add("distinct IPs in node sightings", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM node_sightings WHERE {where}"));
+            Add("distinct node ids in node sightings", Scalar(db, $"SELECT count(DISTINCT node_id) FROM node_sightings WHERE {where}"));
+        }
+        if (RangeStore.RelationExists(db, "peer_sightings"))
+            Add("distinct peer IPs (values, announce_peer)", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM peer_sightings WHERE {where}"));
+        if (RangeStore.RelationExists(db, "malformed_krpc"))
+            Add("malformed KRPC datagrams", Scalar(db, $"SELECT count(*) FROM malformed_krpc WHERE {where}"));
+        foreach (var d in RangeStore.Datasets(db))
+            Add($"{RangeStore.KindName(d.Kind)} data set", $"{d.FileName} ({d.Format}, {d.RowCount} ranges)");
+        AddSources(db, table, RangeKind.Asn, RangeKind.Country);
+        return table;
+    }
+
+    /// <summary>Resolves the window, records it, and builds the sightings union; false (with a message) when there is nothing to count.</summary>
+    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen)
+    {
+        seen = "";
+        var parts = new List<string>();
+        string where;
+        var window = ResolveWindow(db, options);
+        table.Facts.Add(new("window", window.ToString()));
+        if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 counted per", $"/{p} prefix"));
+        where = WindowPredicate(window);
+        if (RangeStore.RelationExists(db, "node_sightings"))
+            parts.Add($"SELECT ip_num AS ip, source = 'sender' AS direct FROM node_sightings WHERE ip_num IS NOT NULL AND {where}");
+        if (parts.Count == 0)
+        {
+            table.Unavailable = "This database has no sightings yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
+            return false;
+        }
+        seen = string.Join("\n UNION ALL ", parts);
+        return true;
+    }
+
+    public static ReportWindow ResolveWindow(DuckDBConnection db, ReportOptions options)
+    {
+        DateTimeOffset? newest = null;
+        if (options.Until is null)
+        {
+            var parts = new List<string>();
+            foreach (var rel in new[] { "node_sightings", "messages" })
+                if (RangeStore.RelationExists(db, rel)) parts.Add($"SELECT max(epoch_us(ts)) AS m FROM {rel}");
+            if (parts.Count > 0)
+            {
+                using var cmd = db.CreateCommand();
+                cmd.CommandText = $"SELECT max(m) FROM ({string.Join(" UNION ALL ", parts)})";
+                var v = cmd.ExecuteScalar();
+                if (v is not null and not DBNull) newest = FromMicros(Convert.ToInt64(v));
+            }
+        }
+        return ReportWindow.Resolve(newest, options.Days, options.Since, options.Until);
+    }
+
+    private static string WindowPredicate(ReportOptions options, DuckDBConnection db) => WindowPredicate(ResolveWindow(db, options));
+
+    // Integer microseconds keep the inclusive ends exact (the newest sighting is in the window)
+    // and do not depend on the session's TimeZone setting.
+    private static string WindowPredicate(ReportWindow w) =>
+        $"epoch_us(ts) BETWEEN {ToMicros(w.Since).ToString(CultureInfo.InvariantCulture)} AND {ToMicros(w.Until).ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>The CTEs seen → keyed (one row per address or IPv6 prefix) → enriched (with asn, as_name, country).</summary>
+    private static string Enriched(string seen, int? ipv6Prefix)
+    {
+        string key = "ip";
+        if (ipv6Prefix is { } p)
+        {
+            int shift = 128 - p;
+            key = $"CASE WHEN ip BETWEEN {V4Low} AND {V4High} THEN ip ELSE (ip >> {shift}) << {shift} END";
+        }
+        return $"""
+            seen AS ({seen}),
+            keyed AS (SELECT {key} AS k, bool_or(direct) AS direct FROM seen GROUP BY 1),
+            enriched AS (
+                SELECT k.k, k.direct,
+                       CASE WHEN k.k <= a.end_num THEN a.asn END AS asn,
+                       CASE WHEN k.k <= a.end_num THEN a.as_name END AS as_name,
+                       coalesce(CASE WHEN k.k <= c.end_num THEN c.country END,
+                                CASE WHEN k.k <= a.end_num THEN a.country END) AS country
+                FROM keyed k
+                ASOF LEFT JOIN asn_ranges a ON k.k >= a.start_num
+                ASOF LEFT JOIN country_ranges c ON k.k >= c.start_num)
+            """;
+    }
+
+    private static (long Total, long Unmatched, long Groups) Totals(DuckDBConnection db, string enriched, string column)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"WITH {enriched} SELECT count(*), count(*) FILTER (WHERE {column} IS NULL), count(DISTINCT {column}) FROM enriched";
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        return (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2));
+    }
+
+    private static void AddTotals(ResultTable table, long total, long unmatched, long groups, string groupName, string unmatchedName)
+    {
+        table.Facts.Add(new("distinct addresses", total.ToString(CultureInfo.InvariantCulture)));
+        table.Facts.Add(new(groupName, groups.ToString(CultureInfo.InvariantCulture)));
+        table.Facts.Add(new($"addresses with {unmatchedName}", total == 0 ? "0" :
+            $"{unmatched.ToString(CultureInfo.InvariantCulture)} ({(100.0 * unmatched / total).ToString("0.0", CultureInfo.InvariantCulture)}%)"));
+    }
+
+    private static void AddSources(DuckDBConnection db, ResultTable table, params RangeKind[] kinds)
+    {
+        var sb = new StringBuilder();
+        foreach (var d in RangeStore.Datasets(db))
+        {
+            if (Array.IndexOf(kinds, d.Kind) < 0) continue;
+            sb.Clear();
+            sb.Append(RangeStore.KindName(d.Kind)).Append(": ").Append(d.FileName).Append(" (").Append(d.Format)
+              .Append(", ").Append(d.RowCount.ToString(CultureInfo.InvariantCulture)).Append(" ranges");
+            if (d.SourceDate is { } sd) sb.Append(", dated ").Append(sd.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            sb.Append(") — ").Append(d.Attribution);
+            table.Sources.Add(sb.ToString());
+        }
+    }
+
+    private static long CountryInAsnRanges(DuckDBConnection db) =>
+        RangeStore.RangeCount(db, RangeKind.Asn) == 0 ? 0 : Scalar(db, "SELECT count(*) FROM asn_ranges WHERE country IS NOT NULL");
+
+    private static bool HasColumn(DuckDBConnection db, string table, string column) =>
+        Scalar(db, $"SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '{table}' AND column_name = '{column}'") > 0;
+
+    private static long Scalar(DuckDBConnection db, string sql)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        var v = cmd.ExecuteScalar();
+        return v switch
+        {
+            null or DBNull => 0,
+            System.Numerics.BigInteger b => (long)b, // sum() of BIGINT is a HUGEINT
+            _ => Convert.ToInt64(v, CultureInfo.InvariantCulture),
+        };
+    }
+
+    private static string Limit(int top) => top > 0 ? $"LIMIT {top.ToString(CultureInfo.InvariantCulture)}" : "";
+
+    private static string? Str(System.Data.Common.DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+
+    private static double Share(long part, long total) => total == 0 ? 0 : (double)part / total;
+
+    internal static long ToMicros(DateTimeOffset t) => (t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    internal static DateTimeOffset FromMicros(long us) => DateTimeOffset.UnixEpoch.AddTicks(us * 10);
+}

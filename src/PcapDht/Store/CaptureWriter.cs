@@ -1,0 +1,710 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Unicode;
+using DuckDB.NET.Data;
+using DuckDB.NET.Native;
+using PcapDht.Krpc;
+using PcapDht.Net;
+
+namespace PcapDht.Store;
+
+/// <summary>What a <see cref="CaptureWriter"/> writes for: a file (with its sha256) or a live interface.</summary>
+public sealed record CaptureSource(string Source, CaptureKind Kind, string? Sha256 = null, long? FileSize = null)
+{
+    public static CaptureSource Live(string iface) => new("live:" + iface, CaptureKind.Live);
+}
+
+public enum CaptureKind { File, Live }
+
+public sealed class CaptureWriterOptions
+{
+    /// <summary>
+    /// Append chunks on a dedicated thread (bounded queue) so decoding and DuckDB's append/compression
+    /// run on two cores. Off: the caller's thread appends (simplest for low rates, e.g. live capture).
+    /// </summary>
+    public bool BackgroundWriter { get; init; } = true;
+
+    /// <summary>Chunks (2048 rows each) in flight per table; bounds memory.</summary>
+    public int ChunksPerTable { get; init; } = 8;
+
+    /// <summary>Capture id whose rows are deleted in the same transaction (ingest --force).</summary>
+    public int? ReplacesCaptureId { get; init; }
+}
+
+/// <summary>A live capture between two flushes: committed, <c>running</c>, its database closed.</summary>
+public sealed class DetachedCapture
+{
+    internal DetachedCapture(int captureId, CaptureSource source, CaptureStats stats, TransactionMatcher matcher)
+    {
+        CaptureId = captureId;
+        Source = source;
+        Stats = stats;
+        Matcher = matcher;
+    }
+
+    public int CaptureId { get; }
+    public CaptureSource Source { get; }
+    public CaptureStats Stats { get; }
+    internal TransactionMatcher Matcher { get; }
+}
+
+/// <summary>Running totals of one capture; the pipeline adds the network-level counters.</summary>
+public sealed class CaptureStats
+{
+    public long Frames;
+    public long UdpDatagrams;
+    public long NotKrpc;
+    public long Queries, Responses, Errors;
+    public long Malformed;
+    public long NodeSightings, PeerSightings;
+    public long MatchedResponses;
+    public long FirstTimestampNs = long.MaxValue, LastTimestampNs = long.MinValue;
+    public long KrpcMessages => Queries + Responses + Errors;
+
+    public CaptureStats Clone() => (CaptureStats)MemberwiseClone();
+}
+
+/// <summary>
+/// Writes one capture into the store: messages, node and peer sightings, malformed KRPC. Rows go into
+/// native DuckDB data chunks (fixed-width numeric columns, see docs/schema.md) appended in bulk.
+/// File ingest: one transaction for the whole capture, committed by <see cref="Complete"/> together with
+/// the capture's final status, so a crash leaves no rows. Live capture: call <see cref="Commit"/>
+/// every flush interval; rows committed so far survive a crash (the capture is then marked partial).
+/// Use from one thread; with <see cref="CaptureWriterOptions.BackgroundWriter"/> a second, internal
+/// thread does the appending.
+/// </summary>
+public sealed class CaptureWriter : IDisposable
+{
+    internal static readonly TableLayout MsgLayout = new("msg",
+        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false), (DuckDBType.UnsignedSmallInt, false),
+        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false),
+        (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedTinyInt, false), (DuckDBType.UnsignedTinyInt, false), (DuckDBType.Varchar, true),
+        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedTinyInt, false), (DuckDBType.Blob, true),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.Blob, true),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.Blob, true),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.Blob, true),
+        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedTinyInt, true), (DuckDBType.Blob, true),
+        (DuckDBType.Boolean, false),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedTinyInt, true), (DuckDBType.Blob, true),
+        (DuckDBType.Integer, true), (DuckDBType.Boolean, true), (DuckDBType.BigInt, true), (DuckDBType.Varchar, true),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedSmallInt, true),
+        (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedSmallInt, false),
+        (DuckDBType.UnsignedTinyInt, true), (DuckDBType.BigInt, true), (DuckDBType.UnsignedInteger, false));
+
+    internal static readonly TableLayout NodeLayout = new("node",
+        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false),
+        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.UnsignedTinyInt, false),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedSmallInt, true));
+
+    internal static readonly TableLayout PeerLayout = new("peer",
+        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false),
+        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true),
+        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedTinyInt, false),
+        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false));
+
+    internal static readonly TableLayout MalformedLayout = new("malformed",
+        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false), (DuckDBType.UnsignedSmallInt, false),
+        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false),
+        (DuckDBType.Varchar, false), (DuckDBType.Integer, false), (DuckDBType.Blob, false));
+
+    // Node sighting sources, as stored (the view shows the names).
+    internal const byte FromSender = 0, FromNodes = 1, FromNodes6 = 2;
+    internal const byte FromValues = 0, FromAnnouncePeer = 1;
+
+    private readonly PcapDhtDatabase _db;
+    private readonly DuckDBConnection _connection;
+    private readonly CaptureWriterOptions _options;
+    private readonly TableAppender _msg, _node, _peer, _malformed;
+    private NativeChunk _msgChunk, _nodeChunk, _peerChunk, _malformedChunk;
+    private readonly TransactionMatcher _matcher;
+    private BlockingCollection<NativeChunk>? _queue;
+    private Thread? _writerThread;
+    private volatile Exception? _writerError;
+    private DuckDBTransaction? _transaction;
+    private bool _finished;
+    private readonly int _captureId;
+
+    private CaptureWriter(PcapDhtDatabase db, CaptureSource source, CaptureWriterOptions options, int captureId, DuckDBConnection connection,
+        CaptureStats? stats = null, TransactionMatcher? matcher = null)
+    {
+        _db = db;
+        Stats = stats ?? new CaptureStats();
+        _matcher = matcher ?? new TransactionMatcher();
+        Source = source;
+        _options = options;
+        _captureId = captureId;
+        _connection = connection;
+        _msg = new TableAppender(connection, MsgLayout, options.ChunksPerTable);
+        _node = new TableAppender(connection, NodeLayout, options.ChunksPerTable);
+        _peer = new TableAppender(connection, PeerLayout, options.ChunksPerTable);
+        _malformed = new TableAppender(connection, MalformedLayout, 2);
+        _msgChunk = _msg.Rent();
+        _nodeChunk = _node.Rent();
+        _peerChunk = _peer.Rent();
+        _malformedChunk = _malformed.Rent();
+    }
+
+    public CaptureSource Source { get; }
+    public int CaptureId => _captureId;
+    public CaptureStats Stats { get; }
+
+    /// <summary>Records the capture as <c>running</c> (committed, visible to readers) and opens its data transaction.</summary>
+    public static CaptureWriter Begin(PcapDhtDatabase db, CaptureSource source, CaptureWriterOptions? options = null)
+    {
+        options ??= new CaptureWriterOptions();
+        int id = db.InsertRunningCapture(source.Source, source.Kind == CaptureKind.Live ? "live" : "file", source.Sha256, source.FileSize);
+        DuckDBConnection? connection = null;
+        CaptureWriter? writer = null;
+        try
+        {
+            connection = db.OpenConnection();
+            writer = new CaptureWriter(db, source, options, id, connection);
+            writer.BeginTransaction();
+            if (options.ReplacesCaptureId is int old)
+                writer.DeleteCapture(old);
+            writer.StartWriterThread();
+            return writer;
+        }
+        catch (Exception ex)
+        {
+            string msg = PcapDhtDatabase.FirstLine(ex.Message);
+            if (writer != null) writer.Dispose();
+            else connection?.Dispose();
+            db.MarkFailed(id, msg);
+            throw PcapDhtDatabase.Translate(ex, $"cannot start writing {source.Source}");
+        }
+    }
+
+    /// <summary>
+    /// Live capture: continues a capture that <see cref="Detach"/> left <c>running</c>, in a database opened
+    /// again (sniff opens the file only while it flushes, so readers can use it in between).
+    /// </summary>
+    public static CaptureWriter Resume(PcapDhtDatabase db, DetachedCapture detached, CaptureWriterOptions? options = null)
+    {
+        options ??= new CaptureWriterOptions();
+        DuckDBConnection? connection = null;
+        try
+        {
+            connection = db.OpenConnection();
+            var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, detached.Stats, detached.Matcher);
+            writer.BeginTransaction();
+            writer.StartWriterThread();
+            return writer;
+        }
+        catch (Exception ex)
+        {
+            connection?.Dispose();
+            throw PcapDhtDatabase.Translate(ex, $"cannot resume writing {detached.Source.Source}");
+        }
+    }
+
+    /// <summary>
+    /// Live capture: commits everything written so far (the capture stays <c>running</c>) and releases the
+    /// connection, keeping the counters and the query/response matcher for <see cref="Resume"/>.
+    /// </summary>
+    public DetachedCapture Detach()
+    {
+        EnsureOpen();
+        try
+        {
+            DrainAndFlush();
+            _msg.Close(); _node.Close(); _peer.Close(); _malformed.Close();
+            UpdateCaptureRow("running", null, null);
+            _transaction!.Commit();
+            _finished = true;
+        }
+        catch (Exception ex)
+        {
+            Fail(PcapDhtDatabase.FirstLine(ex.Message));
+            throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
+        }
+        finally
+        {
+            ReleaseNative();
+        }
+        return new DetachedCapture(_captureId, Source, Stats, _matcher);
+    }
+
+    private void BeginTransaction() => _transaction = _connection.BeginTransaction();
+
+    private void DeleteCapture(int id)
+    {
+        foreach (var t in new[] { "msg", "node", "peer", "malformed", "capture" })
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = $"DELETE FROM pcapdht.{t} WHERE capture_id = {id}";
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    private void StartWriterThread()
+    {
+        if (!_options.BackgroundWriter) return;
+        _queue = new BlockingCollection<NativeChunk>(4 * _options.ChunksPerTable);
+        _writerThread = new Thread(WriterLoop) { Name = "pcapdht-writer", IsBackground = true };
+        _writerThread.Start();
+    }
+
+    private void WriterLoop()
+    {
+        foreach (var chunk in _queue!.GetConsumingEnumerable())
+        {
+            if (_writerError != null)
+            {
+                chunk.Reset();
+                chunk.Table.Return(chunk);
+                continue;
+            }
+            try
+            {
+                chunk.Table.Append(chunk);
+            }
+            catch (Exception ex)
+            {
+                _writerError = ex;
+            }
+        }
+    }
+
+    private NativeChunk Submit(NativeChunk chunk)
+    {
+        var table = chunk.Table;
+        if (_queue != null)
+        {
+            if (_writerError != null) ThrowWriterFailed();
+            _queue.Add(chunk);
+        }
+        else
+        {
+            table.Append(chunk);
+        }
+        return table.Rent();
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowWriterFailed() => throw PcapDhtDatabase.Translate(_writerError!, $"writing {Source.Source} failed");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (long Micros, ushort Frac) SplitTimestamp(long ns)
+    {
+        long us = Math.DivRem(ns, 1000, out long rem);
+        if (rem < 0) { us--; rem += 1000; }
+        return (us, (ushort)rem);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong ShortValue(ReadOnlySpan<byte> b)
+    {
+        ulong v = 0;
+        for (int i = 0; i < b.Length; i++) v = v << 8 | b[i];
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static UInt128 Hi16(ReadOnlySpan<byte> id20) => BinaryPrimitives.ReadUInt128BigEndian(id20);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Lo4(ReadOnlySpan<byte> id20) => BinaryPrimitives.ReadUInt32BigEndian(id20.Slice(16, 4));
+
+    private void Track(long ts)
+    {
+        if (ts < Stats.FirstTimestampNs) Stats.FirstTimestampNs = ts;
+        if (ts > Stats.LastTimestampNs) Stats.LastTimestampNs = ts;
+    }
+
+    /// <summary>Writes one decoded KRPC message and the node/peer sightings it carries.</summary>
+    public void Add(in UdpDatagram d, in KrpcMessage m)
+    {
+        if (_msgChunk.IsFull) _msgChunk = Submit(_msgChunk);
+        var c = _msgChunk;
+        int r = c.Count++;
+        var (us, frac) = SplitTimestamp(d.TimestampNs);
+        Track(d.TimestampNs);
+
+        c.Set(0, r, _captureId);
+        c.Set(1, r, d.FrameNumber);
+        c.Set(2, r, us);
+        c.Set(3, r, frac);
+        c.Set(4, r, d.Source.Value);
+        c.Set(5, r, d.SourcePort);
+        c.Set(6, r, d.Destination.Value);
+        c.Set(7, r, d.DestinationPort);
+        c.Set(8, r, (ushort)Math.Min(d.Payload.Length, ushort.MaxValue));
+        c.Set(9, r, (byte)m.Kind);
+
+        // t: up to 8 bytes as a number (BEP 5 suggests 2; nearly all clients use 2-4).
+        var t = m.TransactionId;
+        ulong tx;
+        byte txLen = (byte)Math.Min(t.Length, 255);
+        if (t.Length <= 8)
+        {
+            tx = ShortValue(t);
+            c.Set(12, r, tx);
+            c.SetNull(14, r);
+        }
+        else
+        {
+            tx = (ulong)Hash64(t);
+            c.SetNull(12, r);
+            c.SetBytes(14, r, t);
+        }
+        c.Set(13, r, txLen);
+
+        KrpcMethod method = m.Method;
+        string? otherName = null;
+        bool hasInfoHash = m.InfoHash.Length == 20;
+        UInt128 ihHi = hasInfoHash ? Hi16(m.InfoHash) : default;
+        uint ihLo = hasInfoHash ? Lo4(m.InfoHash) : 0;
+        long rtt = -1;
+        if (m.Kind == KrpcKind.Query)
+        {
+            Stats.Queries++;
+            if (method == KrpcMethod.Other)
+            {
+                otherName = Utf8Text(m.MethodName);
+                c.SetBytes(11, r, Encoding.UTF8.GetBytes(otherName));
+            }
+            else c.SetNull(11, r);
+            _matcher.AddQuery(tx, txLen, d, method, otherName, hasInfoHash, ihHi, ihLo);
+        }
+        else
+        {
+            if (m.Kind == KrpcKind.Response) Stats.Responses++; else Stats.Errors++;
+            if (_matcher.TryMatch(tx, txLen, d, out var q))
+            {
+                Stats.MatchedResponses++;
+                method = q.Method;
+                otherName = q.OtherName;
+                rtt = (d.TimestampNs - q.QueryTimestampNs) / 1000;
+                if (!hasInfoHash && q.HasInfoHash)
+                {
+                    // The response's `values` belong to the info_hash of its get_peers query.
+                    hasInfoHash = true; ihHi = q.InfoHashHi; ihLo = q.InfoHashLo;
+                    WriteValuePeers(d, m, true, ihHi, ihLo, us);
+                }
+                else WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
+            }
+            else
+            {
+                method = KrpcMethod.None;
+                WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
+            }
+            if (otherName != null) c.SetBytes(11, r, Encoding.UTF8.GetBytes(otherName));
+            else c.SetNull(11, r);
+        }
+        c.Set(10, r, (byte)method);
+
+        SetId(c, 15, r, m.NodeId);
+        SetId(c, 18, r, m.Target);
+        // info_hash as carried by this message (responses: the matched query's info_hash is used for peers only).
+        SetId(c, 21, r, m.InfoHash);
+
+        if (m.Version.IsEmpty) { c.SetNull(24, r); c.SetNull(25, r); c.SetNull(26, r); }
+        else if (m.Version.Length <= 8) { c.Set(24, r, ShortValue(m.Version)); c.Set(25, r, (byte)m.Version.Length); c.SetNull(26, r); }
+        else { c.SetNull(24, r); c.Set(25, r, (byte)Math.Min(m.Version.Length, 255)); c.SetBytes(26, r, m.Version); }
+
+        c.Set(27, r, m.ReadOnly);
+
+        var tok = m.Token;
+        if (tok.IsEmpty) { c.SetNull(28, r); c.SetNull(29, r); c.SetNull(30, r); }
+        else if (tok.Length <= 16)
+        {
+            UInt128 v = 0;
+            for (int i = 0; i < tok.Length; i++) v = v << 8 | tok[i];
+            c.Set(28, r, v); c.Set(29, r, (byte)tok.Length); c.SetNull(30, r);
+        }
+        else { c.SetNull(28, r); c.Set(29, r, (byte)Math.Min(tok.Length, 255)); c.SetBytes(30, r, tok); }
+
+        if (m.Port >= 0) c.Set(31, r, m.Port); else c.SetNull(31, r);
+        if (m.ImpliedPort >= 0) c.Set(32, r, m.ImpliedPort != 0); else c.SetNull(32, r);
+        if (m.Kind == KrpcKind.Error && m.ErrorCode != -1) c.Set(33, r, m.ErrorCode); else c.SetNull(33, r);
+        if (m.Kind == KrpcKind.Error && !m.ErrorMessage.IsEmpty) SetText(c, 34, r, m.ErrorMessage); else c.SetNull(34, r);
+
+        var ext = m.ExternalIp;
+        if (ext.Length == 6) { c.Set(35, r, IpAddr.FromV4Bytes(ext).Value); c.Set(36, r, BinaryPrimitives.ReadUInt16BigEndian(ext[4..])); }
+        else if (ext.Length == 18) { c.Set(35, r, IpAddr.FromV6Bytes(ext).Value); c.Set(36, r, BinaryPrimitives.ReadUInt16BigEndian(ext[16..])); }
+        else { c.SetNull(35, r); c.SetNull(36, r); }
+
+        c.Set(37, r, (ushort)Math.Min(m.Nodes.Length / 26, ushort.MaxValue));
+        c.Set(38, r, (ushort)Math.Min(m.Nodes6.Length / 38, ushort.MaxValue));
+        c.Set(39, r, (ushort)Math.Min(m.ValuesCount, ushort.MaxValue));
+        c.Set(40, r, (ushort)Math.Min(m.Samples.Length / 20, ushort.MaxValue));
+        if (m.Want != 0) c.Set(41, r, m.Want); else c.SetNull(41, r);
+        if (rtt >= 0) c.Set(42, r, rtt); else c.SetNull(42, r);
+        c.Set(43, r, (uint)m.Flags);
+
+        // Sightings. The sender: queries and responses that carry a 20-byte id (BEP 5 `id`).
+        if (m.Kind != KrpcKind.Error && m.NodeId.Length == 20)
+            AddNode(d.FrameNumber, us, d.Source.Value, d.SourcePort, m.NodeId, FromSender, null, 0);
+        if (!m.Nodes.IsEmpty)
+        {
+            var nodes = m.Nodes;
+            for (int o = 0; o + 26 <= nodes.Length; o += 26)
+            {
+                var rec = nodes.Slice(o, 26);
+                AddNode(d.FrameNumber, us, IpAddr.FromV4Bytes(rec.Slice(20, 4)).Value, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(24, 2)),
+                    rec[..20], FromNodes, d.Source.Value, d.SourcePort);
+            }
+        }
+        if (!m.Nodes6.IsEmpty)
+        {
+            var nodes = m.Nodes6;
+            for (int o = 0; o + 38 <= nodes.Length; o += 38)
+            {
+                var rec = nodes.Slice(o, 38);
+                AddNode(d.FrameNumber, us, IpAddr.FromV6Bytes(rec.Slice(20, 16)).Value, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(36, 2)),
+                    rec[..20], FromNodes6, d.Source.Value, d.SourcePort);
+            }
+        }
+        // announce_peer (BEP 5): the peer is the sender; implied_port=1 means "use the UDP source port".
+        if (m.Kind == KrpcKind.Query && m.Method == KrpcMethod.AnnouncePeer && hasInfoHash && (m.Port >= 0 || m.ImpliedPort == 1))
+        {
+            ushort port = m.ImpliedPort == 1 ? d.SourcePort : (ushort)m.Port;
+            AddPeer(d.FrameNumber, us, true, ihHi, ihLo, d.Source.Value, port, FromAnnouncePeer, d.Source.Value, d.SourcePort);
+        }
+    }
+
+    private void WriteValuePeers(in UdpDatagram d, in KrpcMessage m, bool hasInfoHash, UInt128 hi, uint lo, long us)
+    {
+        if (m.Values.IsEmpty) return;
+        foreach (var peer in CompactLists.Values(m.Values))
+            AddPeer(d.FrameNumber, us, hasInfoHash, hi, lo, peer.Address.Value, peer.Port, FromValues, d.Source.Value, d.SourcePort);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetId(NativeChunk c, int col, int r, ReadOnlySpan<byte> id)
+    {
+        if (id.Length == 20) { c.Set(col, r, Hi16(id)); c.Set(col + 1, r, Lo4(id)); c.SetNull(col + 2, r); }
+        else if (id.IsEmpty) { c.SetNull(col, r); c.SetNull(col + 1, r); c.SetNull(col + 2, r); }
+        else { c.SetNull(col, r); c.SetNull(col + 1, r); c.SetBytes(col + 2, r, id); }
+    }
+
+    private void AddNode(long frame, long us, UInt128 ip, ushort port, ReadOnlySpan<byte> id, byte source, UInt128? reporter, ushort reporterPort)
+    {
+        if (_nodeChunk.IsFull) _nodeChunk = Submit(_nodeChunk);
+        var c = _nodeChunk;
+        int r = c.Count++;
+        c.Set(0, r, _captureId);
+        c.Set(1, r, frame);
+        c.Set(2, r, us);
+        c.Set(3, r, ip);
+        c.Set(4, r, port);
+        c.Set(5, r, Hi16(id));
+        c.Set(6, r, Lo4(id));
+        c.Set(7, r, source);
+        if (reporter is UInt128 rep) { c.Set(8, r, rep); c.Set(9, r, reporterPort); }
+        else { c.SetNull(8, r); c.SetNull(9, r); }
+        Stats.NodeSightings++;
+    }
+
+    private void AddPeer(long frame, long us, bool hasInfoHash, UInt128 hi, uint lo, UInt128 ip, ushort port, byte source, UInt128 reporter, ushort reporterPort)
+    {
+        if (_peerChunk.IsFull) _peerChunk = Submit(_peerChunk);
+        var c = _peerChunk;
+        int r = c.Count++;
+        c.Set(0, r, _captureId);
+        c.Set(1, r, frame);
+        c.Set(2, r, us);
+        if (hasInfoHash) { c.Set(3, r, hi); c.Set(4, r, lo); } else { c.SetNull(3, r); c.SetNull(4, r); }
+        c.Set(5, r, ip);
+        c.Set(6, r, port);
+        c.Set(7, r, source);
+        c.Set(8, r, reporter);
+        c.Set(9, r, reporterPort);
+        Stats.PeerSightings++;
+    }
+
+    /// <summary>Records a datagram that looked like KRPC but did not decode (reason and byte offset from the decoder).</summary>
+    public void AddMalformed(in UdpDatagram d, string reason, int byteOffset)
+    {
+        if (_malformedChunk.IsFull) _malformedChunk = Submit(_malformedChunk);
+        var c = _malformedChunk;
+        int r = c.Count++;
+        var (us, frac) = SplitTimestamp(d.TimestampNs);
+        Track(d.TimestampNs);
+        c.Set(0, r, _captureId);
+        c.Set(1, r, d.FrameNumber);
+        c.Set(2, r, us);
+        c.Set(3, r, frac);
+        c.Set(4, r, d.Source.Value);
+        c.Set(5, r, d.SourcePort);
+        c.Set(6, r, d.Destination.Value);
+        c.Set(7, r, d.DestinationPort);
+        c.SetBytes(8, r, Encoding.UTF8.GetBytes(reason));
+        c.Set(9, r, byteOffset);
+        c.SetBytes(10, r, d.Payload);
+        Stats.Malformed++;
+    }
+
+    private static void SetText(NativeChunk c, int col, int r, ReadOnlySpan<byte> text)
+    {
+        // VARCHAR must be valid UTF-8; peers send arbitrary bytes in error messages.
+        if (Utf8.IsValid(text)) c.SetBytes(col, r, text);
+        else c.SetBytes(col, r, Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(text)));
+    }
+
+    private static string Utf8Text(ReadOnlySpan<byte> text) => Encoding.UTF8.GetString(text);
+
+    private static long Hash64(ReadOnlySpan<byte> b)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte x in b) h = (h ^ x) * 1099511628211UL;
+        return (long)h;
+    }
+
+    private void DrainAndFlush()
+    {
+        _msgChunk = Submit(_msgChunk);
+        _nodeChunk = Submit(_nodeChunk);
+        _peerChunk = Submit(_peerChunk);
+        _malformedChunk = Submit(_malformedChunk);
+        if (_queue != null)
+        {
+            _queue.CompleteAdding();
+            _writerThread!.Join();
+            if (_writerError != null) ThrowWriterFailed();
+        }
+    }
+
+    /// <summary>
+    /// Live capture: makes everything written so far durable and visible (the capture stays
+    /// <c>running</c> with up-to-date counters), then continues in a new transaction.
+    /// </summary>
+    public void Commit(long? frames = null)
+    {
+        EnsureOpen();
+        try
+        {
+            DrainAndFlush();
+            _msg.Flush(); _node.Flush(); _peer.Flush(); _malformed.Flush();
+            UpdateCaptureRow("running", null, null);
+            _transaction!.Commit();
+            _transaction.Dispose();
+            BeginTransaction();
+            StartWriterThread();
+        }
+        catch (Exception ex)
+        {
+            Fail(PcapDhtDatabase.FirstLine(ex.Message));
+            throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
+        }
+    }
+
+    /// <summary>
+    /// Ends the capture: <c>complete</c>, or <c>partial</c> with <paramref name="error"/> when the input was
+    /// damaged after some frames (the rows read before the damage are kept). Commits.
+    /// </summary>
+    public void Complete(string? error = null, long? damageFrame = null, long? damageOffset = null)
+    {
+        EnsureOpen();
+        try
+        {
+            DrainAndFlush();
+            _msg.Close(); _node.Close(); _peer.Close(); _malformed.Close();
+            UpdateCaptureRow(error == null ? "complete" : "partial", error, (damageFrame, damageOffset));
+            _transaction!.Commit();
+            _finished = true;
+        }
+        catch (Exception ex)
+        {
+            Fail(PcapDhtDatabase.FirstLine(ex.Message));
+            throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
+        }
+        finally
+        {
+            ReleaseNative();
+        }
+    }
+
+    /// <summary>Rolls back this capture's rows and records it as failed with the error.</summary>
+    public void Fail(string error)
+    {
+        if (_finished) return;
+        _finished = true;
+        StopWriterThread();
+        try { _transaction?.Rollback(); } catch (Exception) { /* the connection may be gone (disk full); the rollback happens anyway */ }
+        ReleaseNative();
+        _db.MarkFailed(_captureId, error);
+    }
+
+    private void StopWriterThread()
+    {
+        if (_queue != null && !_queue.IsAddingCompleted)
+        {
+            _writerError ??= new OperationCanceledException();
+            _queue.CompleteAdding();
+            _writerThread?.Join();
+        }
+    }
+
+    private void UpdateCaptureRow(string status, string? error, (long? Frame, long? Offset)? damage)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = """
+            UPDATE pcapdht.capture SET status = $status, frames = $frames, udp_datagrams = $udp, krpc_messages = $krpc,
+                queries = $q, responses = $r, errors = $e, malformed_krpc = $mal, not_krpc = $notkrpc,
+                node_sightings = $nodes, peer_sightings = $peers, first_ts_ns = $first, last_ts_ns = $last,
+                ingested_at = CASE WHEN $status = 'running' THEN NULL ELSE now() END, error = $error,
+                damage_frame = $dframe, damage_offset = $doffset, sha256 = coalesce($sha, sha256)
+            WHERE capture_id = $id
+            """;
+        var s = Stats;
+        bool any = s.FirstTimestampNs != long.MaxValue;
+        cmd.Parameters.Add(new DuckDBParameter("status", status));
+        cmd.Parameters.Add(new DuckDBParameter("frames", s.Frames));
+        cmd.Parameters.Add(new DuckDBParameter("udp", s.UdpDatagrams));
+        cmd.Parameters.Add(new DuckDBParameter("krpc", s.KrpcMessages));
+        cmd.Parameters.Add(new DuckDBParameter("q", s.Queries));
+        cmd.Parameters.Add(new DuckDBParameter("r", s.Responses));
+        cmd.Parameters.Add(new DuckDBParameter("e", s.Errors));
+        cmd.Parameters.Add(new DuckDBParameter("mal", s.Malformed));
+        cmd.Parameters.Add(new DuckDBParameter("notkrpc", s.NotKrpc));
+        cmd.Parameters.Add(new DuckDBParameter("nodes", s.NodeSightings));
+        cmd.Parameters.Add(new DuckDBParameter("peers", s.PeerSightings));
+        cmd.Parameters.Add(new DuckDBParameter("first", any ? s.FirstTimestampNs : DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("last", any ? s.LastTimestampNs : DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("error", (object?)error ?? DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("dframe", (object?)damage?.Frame ?? DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("doffset", (object?)damage?.Offset ?? DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("sha", (object?)_sha256 ?? DBNull.Value));
+        cmd.Parameters.Add(new DuckDBParameter("id", _captureId));
+        cmd.ExecuteNonQuery();
+    }
+
+    private string? _sha256;
+
+    /// <summary>Standard input is hashed while read: sets the hash, and deletes the capture it replaces (--force), in this transaction.</summary>
+    internal void SetSha256(string sha256, int? replaces)
+    {
+        EnsureOpen();
+        _sha256 = sha256;
+        if (replaces is int old) DeleteCapture(old);
+    }
+
+    private void EnsureOpen()
+    {
+        if (_finished) throw new InvalidOperationException("the capture writer is already completed or failed");
+    }
+
+    private bool _released;
+
+    private void ReleaseNative()
+    {
+        if (_released) return;
+        _released = true;
+        _msg.Dispose(); _node.Dispose(); _peer.Dispose(); _malformed.Dispose();
+        _transaction?.Dispose();
+        _queue?.Dispose();
+        _connection.Dispose();
+    }
+
+    /// <summary>Without <see cref="Complete"/>, disposing rolls the capture back and marks it failed.</summary>
+    public void Dispose()
+    {
+        if (!_finished) Fail("aborted before the capture was completed");
+        ReleaseNative();
+    }
+}

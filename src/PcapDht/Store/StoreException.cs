@@ -1,0 +1,20 @@
+namespace PcapDht.Store;
+
+/// <summary>A database problem with a one-line message that says what to do.</summary>
+public class StoreException : Exception
+{
+    public StoreException(string message) : base(message) { }
+    public StoreException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>Another process holds the DuckDB file open for writing.</summary>
+public sealed class DatabaseLockedException : StoreException
+{
+    public DatabaseLockedException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>The device holding the database (or its temporary files) is full.</summary>
+public sealed class DiskFullException : StoreException
+{
+    public DiskFullException(string message, Exception inner) : base(message, inner) { }
+}

@@ -1,0 +1,76 @@
+using PcapDht.Enrich;
+using PcapDht.Net;
+
+namespace PcapDht.Tests.Enrich;
+
+public class MmdbImportTests
+{
+    private static IpAddr A(string s) => IpAddr.Parse(s);
+
+    [Fact]
+    public void Read_GeoLite2StyleAsnMmdb_MapsIpv4SubtreeToIpv4()
+    {
+        var bytes = new TestMmdbWriter("GeoLite2-ASN")
+            .Add("1.0.0.0/24", new() { ["autonomous_system_number"] = 13335u, ["autonomous_system_organization"] = "CLOUDFLARENET" })
+            .Add("95.24.0.0/13", new() { ["autonomous_system_number"] = 8402u, ["autonomous_system_organization"] = "Corbina" })
+            .Add("2a02:6b8::/29", new() { ["autonomous_system_number"] = 13238u, ["autonomous_system_organization"] = "YANDEX LLC" })
+            .Build(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        using var t = new TempFiles();
+        var f = RangeFileReader.Read(t.WriteBytes("GeoLite2-ASN.mmdb", bytes));
+        Assert.Equal(RangeFormat.Mmdb, f.Format);
+        Assert.Equal(RangeKind.Asn, f.Kind);
+        Assert.Equal(0, f.BadRowCount);
+        var byAsn = f.Ranges.ToDictionary(r => r.Asn!.Value);
+        Assert.Equal(new IpRange(A("1.0.0.0"), A("1.0.0.255"), 13335u, "CLOUDFLARENET", null), byAsn[13335]);
+        Assert.Equal(new IpRange(A("95.24.0.0"), A("95.31.255.255"), 8402u, "Corbina", null), byAsn[8402]);
+        Assert.Equal(A("2a02:6bf:ffff:ffff:ffff:ffff:ffff:ffff"), byAsn[13238].End);
+        Assert.Equal(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero), f.SourceDate);
+        Assert.Contains("GeoLite2", f.Attribution);
+    }
+
+    [Fact]
+    public void Read_IpInfoFlatKeysGzipped_ReadsAsnStringsAndCountryCodes()
+    {
+        var bytes = new TestMmdbWriter("ipinfo lite")
+            .Add("1.0.0.0/24", new() { ["asn"] = "AS13335", ["as_name"] = "Cloudflare, Inc.", ["country"] = "Australia", ["country_code"] = "AU" })
+            .Add("1.0.4.0/22", new() { ["asn"] = "", ["country"] = "Australia", ["country_code"] = "AU" })
+            .Build(DateTimeOffset.UnixEpoch.AddDays(20000));
+        using var t = new TempFiles();
+        string p = t.Path("ipinfo_lite.mmdb.gz");
+        using (var fs = File.Create(p))
+        using (var gz = new System.IO.Compression.GZipStream(fs, System.IO.Compression.CompressionLevel.Fastest))
+            gz.Write(bytes);
+        var f = RangeFileReader.Read(p);
+        Assert.Equal(RangeKind.Asn, f.Kind);
+        Assert.Equal(2, f.Ranges.Count);
+        Assert.Equal(new IpRange(A("1.0.0.0"), A("1.0.0.255"), 13335u, "Cloudflare, Inc.", "AU"), f.Ranges.Single(r => r.Asn == 13335));
+        Assert.Equal(new IpRange(A("1.0.4.0"), A("1.0.7.255"), null, null, "AU"), f.Ranges.Single(r => r.Asn is null));
+        Assert.Contains("IPinfo", f.Attribution);
+    }
+
+    [Fact]
+    public void Read_NestedCountryMmdb_IsCountryKind()
+    {
+        var bytes = new TestMmdbWriter("GeoLite2-Country")
+            .Add("2.56.0.0/14", new() { ["country"] = new Dictionary<string, object> { ["iso_code"] = "RU", ["geoname_id"] = 2017370u } })
+            .Add("2001:200::/23", new() { ["country"] = new Dictionary<string, object> { ["iso_code"] = "JP" } })
+            .Build(DateTimeOffset.UnixEpoch);
+        using var t = new TempFiles();
+        var f = RangeFileReader.Read(t.WriteBytes("country.mmdb", bytes));
+        Assert.Equal(RangeKind.Country, f.Kind);
+        Assert.Equal(["RU", "JP"], f.Ranges.OrderBy(r => r.Start).Select(r => r.Country));
+        Assert.Equal(A("2.59.255.255"), f.Ranges.Single(r => r.Country == "RU").End);
+    }
+
+    [Fact]
+    public void Read_TruncatedMmdb_IsAFormatError()
+    {
+        var bytes = new TestMmdbWriter("GeoLite2-ASN")
+            .Add("1.0.0.0/24", new() { ["autonomous_system_number"] = 13335u })
+            .Build(DateTimeOffset.UnixEpoch);
+        using var t = new TempFiles();
+        // Cutting the metadata off leaves a binary file without the marker.
+        var e = Assert.Throws<RangeFormatException>(() => RangeFileReader.Read(t.WriteBytes("cut.mmdb", bytes[..40])));
+        Assert.Contains("cut.mmdb", e.Message);
+    }
+}

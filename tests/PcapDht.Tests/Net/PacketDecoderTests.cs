@@ -1,0 +1,216 @@
+using PcapDht.Capture;
+using PcapDht.Net;
+using static PcapDht.Tests.Net.PacketBuilder;
+
+namespace PcapDht.Tests.Net;
+
+public sealed class PacketDecoderTests
+{
+    private static readonly byte[] Body = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"u8.ToArray();
+    private static readonly byte[] Udp4 = IPv4(17, Udp(6881, 51413, Body));
+    private static readonly byte[] Udp6 = IPv6(17, Udp(6881, 51413, Body));
+
+    private sealed record Result(bool Ok, long Frame, long Ts, string Source, int SourcePort, string Destination, int DestinationPort, byte[] Payload);
+
+    private static Result Decode(PacketDecoder decoder, int linkType, byte[] data, long number = 1, long ts = 1_000, int? originalLength = null)
+    {
+        var frame = new Frame(number, ts, linkType, originalLength ?? data.Length, data);
+        bool ok = decoder.TryDecode(frame, out var d);
+        return ok
+            ? new Result(true, d.FrameNumber, d.TimestampNs, d.Source.ToString(), d.SourcePort, d.Destination.ToString(), d.DestinationPort, d.Payload.ToArray())
+            : new Result(false, 0, 0, "", 0, "", 0, []);
+    }
+
+    private static Result Decode(int linkType, byte[] data) => Decode(new PacketDecoder(), linkType, data);
+
+    public static TheoryData<string, int, byte[], bool> LinkLayers => new()
+    {
+        { "ethernet v4", 1, Ethernet(0x0800, Udp4), false },
+        { "ethernet v6", 1, Ethernet(0x86DD, Udp6), true },
+        { "802.1Q", 1, Ethernet(0x0800, Udp4, (0x8100, 10)), false },
+        { "802.1ad+802.1Q", 1, Ethernet(0x86DD, Udp6, (0x88A8, 100), (0x8100, 10)), true },
+        { "0x9100 triple", 1, Ethernet(0x0800, Udp4, (0x9100, 1), (0x8100, 2), (0x8100, 3)), false },
+        { "sll v4", 113, Sll(0x0800, Udp4), false },
+        { "sll vlan v6", 113, Sll(0x8100, [0, 5, 0x86, 0xDD, .. Udp6]), true },
+        { "sll2 v4", 276, Sll2(0x0800, Udp4), false },
+        { "sll2 v6", 276, Sll2(0x86DD, Udp6), true },
+        { "raw 101 v4", 101, Udp4, false },
+        { "raw 101 v6", 101, Udp6, true },
+        { "raw 12", 12, Udp4, false },
+        { "raw 14", 14, Udp6, true },
+        { "ipv4 228", 228, Udp4, false },
+        { "ipv6 229", 229, Udp6, true },
+        { "null le v4", 0, Null(2, false, Udp4), false },
+        { "null be v4", 0, Null(2, true, Udp4), false },
+        { "null 24", 0, Null(24, false, Udp6), true },
+        { "null 28", 0, Null(28, false, Udp6), true },
+        { "null 30 be", 0, Null(30, true, Udp6), true },
+        { "loop v4", 108, Null(2, true, Udp4), false },
+        { "loop v6", 108, Null(24, true, Udp6), true },
+        { "mpls 1 label", 1, Ethernet(0x8847, Mpls(1, Udp4)), false },
+        { "mpls 3 labels v6", 1, Ethernet(0x8847, Mpls(3, Udp6)), true },
+        { "ip-in-ip", 101, IPv4(4, Udp4), false },
+        { "6in4", 101, IPv4(41, Udp6), true },
+        { "4in6", 229, IPv6(4, Udp4), false },
+        { "gre v4", 1, Ethernet(0x0800, IPv4(47, Gre(0x0800, Udp4))), false },
+        { "gre key+seq+csum v6", 1, Ethernet(0x0800, IPv4(47, Gre(0x86DD, Udp6, checksum: true, key: true, sequence: true))), true },
+        { "gre key over v6", 229, IPv6(47, Gre(0x0800, Udp4, key: true)), false },
+        { "gre bridged ethernet", 101, IPv4(47, Gre(0x6558, Ethernet(0x0800, Udp4, (0x8100, 7)))), false },
+    };
+
+    [Theory]
+    [MemberData(nameof(LinkLayers))]
+    public void LinkLayersAndTunnels_AllYieldTheInnerUdpDatagram(string name, int linkType, byte[] frame, bool v6)
+    {
+        var decoder = new PacketDecoder();
+        var r = Decode(decoder, linkType, frame, number: 7, ts: 123_456_789);
+        Assert.True(r.Ok, name + ": " + decoder.Counters);
+        Assert.Equal(Body, r.Payload);
+        Assert.Equal((7L, 123_456_789L, 6881, 51413), (r.Frame, r.Ts, r.SourcePort, r.DestinationPort));
+        Assert.Equal(v6 ? ("2001:db8::1", "2001:db8::beef") : ("10.0.0.1", "192.0.2.7"), (r.Source, r.Destination));
+        Assert.Equal(1, decoder.Counters.UdpDatagrams);
+    }
+
+    [Fact]
+    public void EthernetPadding_IsTrimmedByTheIpAndUdpLengths()
+    {
+        var frame = Ethernet(0x0800, IPv4(17, Udp(1, 2, "ab"u8)));
+        var padded = frame.Concat(new byte[60 - frame.Length].Select(_ => (byte)0xAA)).ToArray();
+        var r = Decode(1, padded);
+        Assert.True(r.Ok);
+        Assert.Equal("ab"u8.ToArray(), r.Payload);
+    }
+
+    [Fact]
+    public void UdpLengthShorterThanIpPayload_EndsThePayload()
+    {
+        var udp = Udp(1, 2, "abcdef"u8, lengthField: 8 + 3);
+        var r = Decode(101, IPv4(17, udp));
+        Assert.Equal("abc"u8.ToArray(), r.Payload);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(40)]
+    public void IPv4Options_AreSkippedByTheHeaderLength(int optionBytes)
+    {
+        var options = Enumerable.Repeat((byte)1, optionBytes).ToArray(); // NOPs
+        var r = Decode(101, IPv4(17, Udp(5, 6, Body), options: options));
+        Assert.True(r.Ok);
+        Assert.Equal(Body, r.Payload);
+    }
+
+    [Fact]
+    public void IPv6ExtensionHeaderChain_IsWalkedToUdp()
+    {
+        // hop-by-hop → routing → AH → destination options → UDP
+        var chain = Extension(43, Extension(51, AuthenticationHeader(60, Extension(17, Udp(7, 8, Body), units: 2)), units: 1));
+        var r = Decode(229, IPv6(0, chain));
+        Assert.True(r.Ok);
+        Assert.Equal(Body, r.Payload);
+        Assert.Equal(7, r.SourcePort);
+    }
+
+    [Fact]
+    public void IPv6AtomicFragment_IsTheWholeDatagram()
+    {
+        var decoder = new PacketDecoder();
+        var r = Decode(decoder, 229, IPv6(44, FragmentHeader(17, 0, false, 99, Udp(7, 8, Body))));
+        Assert.True(r.Ok);
+        Assert.Equal(Body, r.Payload);
+        Assert.Equal(0, decoder.PendingReassembly);
+    }
+
+    [Theory]
+    [InlineData(50, "NonUdp")] // ESP: encrypted, stops the walk
+    [InlineData(59, "NonUdp")] // no next header
+    [InlineData(6, "NonUdp")] // TCP
+    [InlineData(58, "NonUdp")] // ICMPv6
+    public void IPv6NonUdp_IsCounted(byte next, string counter)
+    {
+        var decoder = new PacketDecoder();
+        Assert.False(Decode(decoder, 229, IPv6(0, Extension(next, new byte[16]))).Ok);
+        Assert.Equal(1, Count(decoder.Counters, counter));
+    }
+
+    private static long Count(NetCounters c, string name) => (long)typeof(NetCounters).GetProperty(name)!.GetValue(c)!;
+
+    public static TheoryData<string, int, byte[], int?, string> Rejected => new()
+    {
+        { "arp", 1, Ethernet(0x0806, new byte[28]), null, "NonIp" },
+        { "802.3 llc", 1, Ethernet(0x0026, new byte[38]), null, "NonIp" },
+        { "null family 7", 0, Null(7, false, Udp4), null, "NonIp" },
+        { "mpls carrying ethernet", 1, Ethernet(0x8847, Mpls(1, [0x00, .. new byte[30]])), null, "NonIp" },
+        { "tcp", 101, IPv4(6, new byte[20]), null, "NonUdp" },
+        { "gre version 1", 101, IPv4(47, [0x30, 0x01, 0x88, 0x0B, 0, 0, 0, 0]), null, "NonUdp" },
+        { "ip version 5", 101, [0x55, .. Udp4[1..]], null, "MalformedIp" },
+        { "ihl 4", 101, [0x44, .. Udp4[1..]], null, "MalformedIp" },
+        { "total length beyond frame", 101, IPv4(17, Udp(1, 2, Body), totalLengthField: 500), null, "MalformedIp" },
+        { "total length below header", 228, IPv4(17, Udp(1, 2, Body), totalLengthField: 10), null, "MalformedIp" },
+        { "ipv6 jumbogram", 229, [.. Udp6[..4], 0, 0, .. Udp6[6..]], null, "MalformedIp" },
+        { "ipv6 ext beyond payload", 229, IPv6(60, [17, 200, 0, 0, 0, 0, 0, 0]), null, "MalformedIp" },
+        { "udp length 7", 101, IPv4(17, Udp(1, 2, Body, lengthField: 7)), null, "MalformedUdp" },
+        { "udp length beyond ip", 101, IPv4(17, Udp(1, 2, Body, lengthField: 1000)), null, "MalformedUdp" },
+        { "udp header cut", 101, IPv4(17, new byte[5]), null, "MalformedUdp" },
+        { "short ethernet", 1, new byte[10], null, "MalformedIp" },
+        { "snaplen cut payload", 1, Ethernet(0x0800, Udp4)[..60], 14 + Udp4.Length, "Truncated" },
+        { "snaplen cut v6 header", 113, Sll(0x86DD, Udp6)[..40], 16 + Udp6.Length, "Truncated" },
+        { "snaplen cut ethernet", 1, new byte[10], 100, "Truncated" },
+        { "unknown link type", 147, Udp4, null, "UnknownLinkTypeFrames" },
+    };
+
+    /// <summary>Every rejected frame is counted in exactly one place (and a truncated payload is never decoded as if whole).</summary>
+    [Theory]
+    [MemberData(nameof(Rejected))]
+    public void RejectedFrames_AreCountedOnce(string name, int linkType, byte[] frame, int? originalLength, string counter)
+    {
+        var decoder = new PacketDecoder();
+        var r = Decode(decoder, linkType, frame, originalLength: originalLength);
+        Assert.False(r.Ok, name);
+        Assert.Equal(1, Count(decoder.Counters, counter));
+        string[] all = ["UdpDatagrams", "NonIp", "NonUdp", "Truncated", "MalformedIp", "MalformedUdp", "UnknownLinkTypeFrames", "Fragments"];
+        Assert.Equal(1, all.Sum(c => Count(decoder.Counters, c)));
+    }
+
+    [Fact]
+    public void UnknownLinkTypes_AreCountedPerTypeAndReportedOnce()
+    {
+        var decoder = new PacketDecoder();
+        var reported = new List<int>();
+        decoder.UnknownLinkType = reported.Add;
+        foreach (int lt in new[] { 147, 147, 148, 147 }) Decode(decoder, lt, Udp4);
+        Assert.Equal([147, 148], reported);
+        Assert.Equal(3, decoder.Counters.UnknownLinkTypes[147]);
+        Assert.Equal(1, decoder.Counters.UnknownLinkTypes[148]);
+        Assert.Equal(4, decoder.Counters.UnknownLinkTypeFrames);
+    }
+
+    [Fact]
+    public void TruncatedFrameWithWholeUdpDatagram_IsStillDecoded()
+    {
+        // Only the Ethernet trailer is missing: the UDP datagram is whole, so nothing is lost.
+        var decoder = new PacketDecoder();
+        var r = Decode(decoder, 1, Ethernet(0x0800, Udp4), originalLength: 14 + Udp4.Length + 4);
+        Assert.True(r.Ok);
+        Assert.Equal(0, decoder.Counters.Truncated);
+    }
+
+    [Fact]
+    public void NonFragmentedDecode_AllocatesNothing()
+    {
+        var decoder = new PacketDecoder();
+        byte[][] frames = [Ethernet(0x0800, Udp4, (0x8100, 1)), Ethernet(0x86DD, IPv6(0, Extension(17, Udp(1, 2, Body)))), Sll2(0x0800, IPv4(47, Gre(0x86DD, Udp6, key: true)))];
+        long sum = 0;
+        for (int i = 0; i < 1000; i++) foreach (var f in frames) sum += Run(decoder, f);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10_000; i++) foreach (var f in frames) sum += Run(decoder, f);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(33_000 * Body.Length, sum);
+
+        static int Run(PacketDecoder decoder, byte[] data)
+        {
+            var frame = new Frame(1, 0, data[0] == 0x08 ? 276 : 1, data.Length, data); // SLL2 starts with its protocol
+            return decoder.TryDecode(frame, out var d) ? d.Payload.Length : 0;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using DuckDB.NET.Data;
+
+namespace PcapDht.Tests.Store;
+
+/// <summary>A temporary directory removed after the test.</summary>
+public sealed class TempDir : IDisposable
+{
+    public TempDir()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pcapdht-store-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+internal static class Sql
+{
+    public static object? Scalar(DuckDBConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        var v = cmd.ExecuteScalar();
+        return v is DBNull ? null : v;
+    }
+
+    public static long Long(DuckDBConnection c, string sql) => Convert.ToInt64(Scalar(c, sql));
+
+    public static List<object?[]> Rows(DuckDBConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (r.Read())
+        {
+            var row = new object?[r.FieldCount];
+            for (int i = 0; i < row.Length; i++) row[i] = r.IsDBNull(i) ? null : r.GetValue(i);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
+    public static string Hex(object? blob) => blob switch
+    {
+        null => "null",
+        byte[] b => Convert.ToHexString(b).ToLowerInvariant(),
+        Stream s => ReadHex(s),
+        _ => throw new InvalidOperationException($"not a blob: {blob.GetType()}"),
+    };
+
+    private static string ReadHex(Stream s)
+    {
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return Convert.ToHexString(ms.ToArray()).ToLowerInvariant();
+    }
+}
