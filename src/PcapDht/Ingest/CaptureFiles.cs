@@ -21,7 +21,9 @@ public static class CaptureFiles
         }
         foreach (var input in inputs)
         {
-            if (input == "-" || File.Exists(input)) { Add(input); continue; }
+            // "/dev/stdin" is how a shell user names stdin when the argument parser takes "-" for an option.
+            if (input is "-" or "/dev/stdin") { Add("-"); continue; }
+            if (File.Exists(input)) { Add(input); continue; }
             if (Directory.Exists(input))
             {
                 var found = Directory.EnumerateFiles(input, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden })
