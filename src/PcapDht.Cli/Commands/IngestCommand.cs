@@ -56,6 +56,7 @@ public sealed class IngestCommand : Command<IngestSettings>
         try
         {
             db = PcapDhtDatabase.Open(settings.DatabasePath);
+            db.SetMemoryLimit("512MB");
         }
         catch (StoreException ex)
         {

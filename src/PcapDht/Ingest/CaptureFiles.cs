@@ -21,7 +21,9 @@ public static class CaptureFiles
         }
         foreach (var input in inputs)
         {
-            if (input == "-" || File.Exists(input)) { Add(input); continue; }
+            // "/dev/stdin" is how a shell user names stdin when the argument parser takes "-" for an option.
+            if (input is "-" or "/dev/stdin") { Add("-"); continue; }
+            if (File.Exists(input)) { Add(input); continue; }
             if (Directory.Exists(input))
             {
                 var found = Directory.EnumerateFiles(input, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden })
@@ -48,19 +50,34 @@ public static class CaptureFiles
         return files;
     }
 
-    /// <summary>pcap (both byte orders, µs and ns), pcapng, gzip and zstd magics.</summary>
+    /// <summary>
+    /// pcap (both byte orders, µs and ns) or pcapng magic, also inside gzip or zstd (a compressed
+    /// file is opened to look at its first decompressed bytes, so e.g. a .tsv.gz is not taken).
+    /// </summary>
     public static bool LooksLikeCapture(string path)
     {
-        Span<byte> head = stackalloc byte[4];
         try
         {
             using var f = File.OpenRead(path);
+            Span<byte> head = stackalloc byte[4];
             if (f.ReadAtLeast(head, 4, throwOnEndOfStream: false) < 4) return false;
+            if (IsCaptureMagic(head)) return true;
+            bool gzip = head[0] == 0x1f && head[1] == 0x8b;
+            bool zstd = head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd;
+            if (!gzip && !zstd) return false;
+            f.Position = 0;
+            using Stream inner = gzip ? new System.IO.Compression.GZipStream(f, System.IO.Compression.CompressionMode.Decompress) : new ZstdSharp.DecompressionStream(f);
+            return inner.ReadAtLeast(head, 4, throwOnEndOfStream: false) == 4 && IsCaptureMagic(head);
         }
         catch (IOException) { return false; }
         catch (UnauthorizedAccessException) { return false; }
+        catch (InvalidDataException) { return false; }
+        catch (ZstdSharp.ZstdException) { return false; }
+    }
+
+    private static bool IsCaptureMagic(ReadOnlySpan<byte> head)
+    {
         uint be = (uint)(head[0] << 24 | head[1] << 16 | head[2] << 8 | head[3]);
-        return be is 0xa1b2c3d4 or 0xd4c3b2a1 or 0xa1b23c4d or 0x4d3cb2a1 or 0x0a0d0d0a or 0x28b52ffd
-            || (head[0] == 0x1f && head[1] == 0x8b);
+        return be is 0xa1b2c3d4 or 0xd4c3b2a1 or 0xa1b23c4d or 0x4d3cb2a1 or 0x0a0d0d0a;
     }
 }

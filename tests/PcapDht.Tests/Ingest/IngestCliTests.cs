@@ -185,3 +185,32 @@ public sealed class RootWithUnshareFactAttribute : FactAttribute
             Skip = "needs root and unshare(1) to mount a small tmpfs in a private mount namespace";
     }
 }
+
+public class CaptureFilesTests
+{
+    [Fact]
+    public void Expand_Directory_TakesCapturesByContentOnly()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("sub"));
+        IngestTestFiles.WriteRawPcap(dir.File("sub/a.cap"), 3, IngestTestFiles.FindNodeResponse);
+        File.WriteAllText(dir.File("README.md"), "not a capture");
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(dir.File("expected.tsv.gz")), System.IO.Compression.CompressionLevel.Fastest))
+            gz.Write("frame\tts\n"u8);
+        using (var gz = new System.IO.Compression.GZipStream(File.Create(dir.File("b.pcap.gz")), System.IO.Compression.CompressionLevel.Fastest))
+            gz.Write(File.ReadAllBytes(dir.File("sub/a.cap")));
+        var files = PcapDht.Ingest.CaptureFiles.Expand([dir.Path]).Select(Path.GetFileName).ToList();
+        Assert.Equal(["b.pcap.gz", "a.cap"], files);
+    }
+
+    [Fact]
+    public void Expand_Glob_MatchesLastSegment()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("x1.pcap"), 1, IngestTestFiles.FindNodeResponse);
+        IngestTestFiles.WriteRawPcap(dir.File("x2.pcap"), 1, IngestTestFiles.FindNodeResponse);
+        IngestTestFiles.WriteRawPcap(dir.File("y.pcap"), 1, IngestTestFiles.FindNodeResponse);
+        var files = PcapDht.Ingest.CaptureFiles.Expand([Path.Combine(dir.Path, "x*.pcap")]).Select(Path.GetFileName).ToList();
+        Assert.Equal(["x1.pcap", "x2.pcap"], files);
+    }
+}

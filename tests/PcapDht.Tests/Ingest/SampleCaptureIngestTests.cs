@@ -31,7 +31,12 @@ public static class SampleCaptures
         var data = new TheoryData<string>();
         if (Directory == null) { data.Add("(none)"); return data; }
         foreach (var f in System.IO.Directory.GetFiles(Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal))
-            if (CaptureFiles.LooksLikeCapture(Path.Combine(Directory, f!))) data.Add(f!);
+        {
+            // Only captures with an independent decoding in expected/ (the synthetic capture has its own truth file).
+            string expected = Path.Combine(Directory, "expected", ExpectedBase(f!) + ".tsv");
+            if (CaptureFiles.LooksLikeCapture(Path.Combine(Directory, f!)) && (File.Exists(expected) || File.Exists(expected + ".gz")))
+                data.Add(f!);
+        }
         return data;
     }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# End-to-end ingest benchmark: pcapdht ingest of a large generated capture into a fresh DuckDB file,
+# with tshark extracting the same fields (bt-dht heuristic on) from the same file as the baseline.
+# usage: scripts/bench-ingest.sh [PACKETS ...]     (default: 2000000 4000000)
+# Captures are generated into bench-data/ (gitignored) from samples-pcap/dht-loopback.pcap.
+# Other jobs on the machine skew the numbers: the CPU-seconds columns are less noisy than wall time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -eq 0 ] && sizes=(2000000 4000000)
+mkdir -p bench-data
+src=samples-pcap/dht-loopback.pcap
+[ -f "$src" ] || { echo "bench-ingest: $src missing (samples-pcap arrives from the samples job)" >&2; exit 1; }
+
+dotnet build src/PcapDht.Cli -c Release -v q -nologo >/dev/null
+cli=src/PcapDht.Cli/bin/Release/net10.0/pcapdht.dll
+
+stdout_file=$(mktemp)
+trap 'rm -f "$stdout_file" "$stdout_file.m"' EXIT
+measure() { # label, command...: prints wall s, cpu s, peak RSS MB (the command's stdout goes to $stdout_file)
+  local out; out=$(mktemp)
+  /usr/bin/time -f '%e %U %S %M' -o "$out" "${@:2}" >"$stdout_file" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
+  tail -n 1 "$out" > "$out.last" && mv "$out.last" "$out"
+  read -r wall user sys rss < "$out"
+  echo "$1 $wall $(echo "$user + $sys" | bc) $((rss / 1024))"
+  rm -f "$out" "$out.err"
+}
+
+printf '%-10s %-8s %10s %9s %9s %12s %12s %8s\n' packets tool wall_s cpu_s rss_MB msg_per_s msg_per_cpu_s ratio
+for n in "${sizes[@]}"; do
+  f=bench-data/dht-$n.pcap
+  [ -f "$f" ] || python3 scripts/gen-bench-capture.py "$src" "$f" "$n" >&2
+  db=bench-data/bench-$n.duckdb
+  rm -f "$db" "$db.wal"
+  measure pcapdht dotnet "$cli" ingest "$f" --db "$db" --format json > "$stdout_file.m"
+  read -r _ pw pc prss < "$stdout_file.m"
+  msgs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["krpc_messages"])' "$stdout_file")
+  measure tshark tshark -r "$f" -n -Y bt-dht -T fields \
+      -e frame.number -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport -e ip.dst -e ipv6.dst -e udp.dstport \
+      -e bt-dht.id -e bt-dht.node -e bt-dht.peer -e bt-dht.ip -e bt-dht.port > "$stdout_file.m"
+  read -r _ tw tc trss < "$stdout_file.m"
+  ratio=$(echo "scale=1; $tw / $pw" | bc)
+  printf '%-10s %-8s %10s %9s %9s %12.0f %12.0f %8s\n' "$n" pcapdht "$pw" "$pc" "$prss" "$(echo "$msgs / $pw" | bc -l)" "$(echo "$msgs / $pc" | bc -l)" "${ratio}x"
+  printf '%-10s %-8s %10s %9s %9s %12.0f %12.0f %8s\n' "$n" tshark "$tw" "$tc" "$trss" "$(echo "$msgs / $tw" | bc -l)" "$(echo "$msgs / $tc" | bc -l)" "1x"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cores: $(nproc)"
