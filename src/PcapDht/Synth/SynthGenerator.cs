@@ -161,11 +161,7 @@ internal sealed class Generator
         return _truth;
     }
 
-    private long Remaining()
-    {
-        long remaining = _target - (_byMessages ? _plannedMessages : _plannedFrames);
-        return remaining;
-    }
+    private long Remaining() => _target - (_byMessages ? _plannedMessages : _plannedFrames);
 
     private long NextEventTime()
     {
@@ -562,8 +558,7 @@ internal sealed class Generator
     {
         bool v4 = PickV4();
         int remote = PickTalker(v4);
-        int vantage = v4 ? NodePopulation.VantageV4 : NodePopulation.VantageV6;
-        if (!_pop.Ip[remote].IsV4) vantage = NodePopulation.VantageV6;
+        int vantage = _pop.Ip[remote].IsV4 ? NodePopulation.VantageV4 : NodePopulation.VantageV6;
         int method = _rng.Next(3); // ping, find_node, get_peers
         var tid = NewTid(remote, method, out int tidLen);
         bool truncated = _rng.Chance(0.6);
