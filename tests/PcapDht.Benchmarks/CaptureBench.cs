@@ -13,7 +13,9 @@ namespace PcapDht.Benchmarks;
 ///   read FILE          managed reader + PacketDecoder to UDP payloads
 ///   sharppcap FILE     SharpPcap's libpcap offline reader + the same PacketDecoder
 ///   gen-capture OUT MB [mixed|small]  writes a pcap of about MB megabytes
-/// Each prints one tab-separated line: what, frames, datagrams, bytes, seconds, MB/s, frames/s.
+/// Each prints one tab-separated line: what, frames, datagrams, bytes, seconds, MB/s, frames/s, payload
+/// bytes, CPU seconds of the measured run. PCAPDHT_BENCH_REPEAT=N reads N times and reports the last run
+/// (runtime start-up and JIT warm-up excluded).
 /// </summary>
 public static class CaptureBench
 {
@@ -33,6 +35,17 @@ public static class CaptureBench
 
     private static int Read(string path)
     {
+        // PCAPDHT_BENCH_REPEAT=N reads the file N times in one process and reports the last run, which
+        // excludes runtime start-up and JIT warm-up from the figure; CPU seconds are printed to stderr.
+        int repeat = int.TryParse(Environment.GetEnvironmentVariable("PCAPDHT_BENCH_REPEAT"), out int r) ? r : 1;
+        for (int i = 1; i < repeat; i++) ReadOnce(path, report: false);
+        ReadOnce(path, report: true);
+        return 0;
+    }
+
+    private static void ReadOnce(string path, bool report)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         using var reader = CaptureReader.Open(path);
         var decoder = new PacketDecoder();
@@ -43,19 +56,28 @@ public static class CaptureBench
         }
         decoder.Finish();
         sw.Stop();
+        if (!report) return;
         if (reader.Damage != null) Console.Error.WriteLine($"damage: {reader.Damage}");
-        Report("managed", decoder.Counters, new FileInfo(path).Length, sw.Elapsed.TotalSeconds, payloadBytes);
-        return 0;
+        Report("managed", decoder.Counters, new FileInfo(path).Length, sw.Elapsed.TotalSeconds, payloadBytes,
+            (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
     /// <summary>The reader alone (no decoding), to split the cost between the two stages.</summary>
     private static int ReadFrames(string path)
     {
+        int repeat = int.TryParse(Environment.GetEnvironmentVariable("PCAPDHT_BENCH_REPEAT"), out int r) ? r : 1;
+        for (int i = 1; i < repeat; i++)
+        {
+            using var warm = CaptureReader.Open(path);
+            while (warm.TryRead(out _)) { }
+        }
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         using var reader = CaptureReader.Open(path);
         long bytes = 0;
         while (reader.TryRead(out var frame)) bytes += frame.Data.Length;
         sw.Stop();
+        Console.Error.WriteLine($"cpu {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds:F3} s");
         double s = sw.Elapsed.TotalSeconds;
         long fileBytes = new FileInfo(path).Length;
         Console.WriteLine(string.Join('\t', "frames-only", reader.FramesRead, 0, fileBytes, s.ToString("F3"),
@@ -79,6 +101,15 @@ public static class CaptureBench
 
     private static int SharpPcapRead(string path)
     {
+        int repeat = int.TryParse(Environment.GetEnvironmentVariable("PCAPDHT_BENCH_REPEAT"), out int r) ? r : 1;
+        for (int i = 1; i < repeat; i++) SharpPcapOnce(path, report: false);
+        SharpPcapOnce(path, report: true);
+        return 0;
+    }
+
+    private static void SharpPcapOnce(string path, bool report)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         using var device = new CaptureFileReaderDevice(path);
         device.Open();
@@ -94,14 +125,15 @@ public static class CaptureBench
         }
         decoder.Finish();
         sw.Stop();
-        Report("sharppcap", decoder.Counters, new FileInfo(path).Length, sw.Elapsed.TotalSeconds, payloadBytes);
-        return 0;
+        if (!report) return;
+        Report("sharppcap", decoder.Counters, new FileInfo(path).Length, sw.Elapsed.TotalSeconds, payloadBytes,
+            (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds);
     }
 
-    private static void Report(string what, NetCounters c, long fileBytes, double seconds, long payloadBytes)
+    private static void Report(string what, NetCounters c, long fileBytes, double seconds, long payloadBytes, double cpuSeconds)
     {
         Console.WriteLine(string.Join('\t', what, c.Frames, c.UdpDatagrams, fileBytes, seconds.ToString("F3"),
-            (fileBytes / 1e6 / seconds).ToString("F0"), (c.Frames / seconds).ToString("F0"), payloadBytes));
+            (fileBytes / 1e6 / seconds).ToString("F0"), (c.Frames / seconds).ToString("F0"), payloadBytes, cpuSeconds.ToString("F3")));
     }
 
     /// <summary>

@@ -16,17 +16,65 @@ public static class DatabaseOpener
             error = $"no database at '{path}' (create one with pcapdht ingest or pcapdht asn import, or pass --db FILE)";
             return null;
         }
-        var connection = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
+        // A running `pcapdht sniff` holds the file only while it flushes (about a second every --flush-interval):
+        // wait that out rather than fail.
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            var connection = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
+            try
+            {
+                connection.Open();
+                return RecoverInterrupted(path, connection, readOnly);
+            }
+            catch (DuckDBException e) when (IsLock(e) && DateTime.UtcNow < deadline)
+            {
+                connection.Dispose();
+                Thread.Sleep(100);
+            }
+            catch (DuckDBException e)
+            {
+                connection.Dispose();
+                error = $"cannot open '{path}': {OneLine(e.Message)}";
+                return null;
+            }
+        }
+    }
+
+    public static TimeSpan LockWait { get; set; } = TimeSpan.FromSeconds(15);
+
+    private static bool IsLock(DuckDBException e) => e.Message.Contains("lock", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A live capture whose sniffer died (kill -9, power loss) still says <c>running</c>; mark it
+    /// <c>interrupted</c> on this open, as the store does, even for a read-only verb (through a short
+    /// read-write open, only when there is something to repair).
+    /// </summary>
+    private static DuckDBConnection RecoverInterrupted(string path, DuckDBConnection connection, bool readOnly)
+    {
         try
         {
+            if (!readOnly)
+            {
+                PcapDht.Store.PcapDhtDatabase.RecoverInterruptedCaptures(connection);
+                return connection;
+            }
+            if (PcapDht.Store.PcapDhtDatabase.FindInterruptedCaptures(connection).Count == 0) return connection;
+            connection.Dispose();
+            using (var rw = new DuckDBConnection($"Data Source={path}"))
+            {
+                rw.Open();
+                PcapDht.Store.PcapDhtDatabase.RecoverInterruptedCaptures(rw);
+            }
+            connection = new DuckDBConnection($"Data Source={path};ACCESS_MODE=READ_ONLY");
             connection.Open();
             return connection;
         }
-        catch (DuckDBException e)
+        catch (DuckDBException)
         {
-            connection.Dispose();
-            error = $"cannot open '{path}': {OneLine(e.Message)}";
-            return null;
+            // No capture table (an ASN-only database), or the repair could not get the file: show it as it is.
+            if (connection.State != System.Data.ConnectionState.Open) connection.Open();
+            return connection;
         }
     }
 

@@ -33,6 +33,23 @@ public sealed class CaptureWriterOptions
     public int? ReplacesCaptureId { get; init; }
 }
 
+/// <summary>A live capture between two flushes: committed, <c>running</c>, its database closed.</summary>
+public sealed class DetachedCapture
+{
+    internal DetachedCapture(int captureId, CaptureSource source, CaptureStats stats, TransactionMatcher matcher)
+    {
+        CaptureId = captureId;
+        Source = source;
+        Stats = stats;
+        Matcher = matcher;
+    }
+
+    public int CaptureId { get; }
+    public CaptureSource Source { get; }
+    public CaptureStats Stats { get; }
+    internal TransactionMatcher Matcher { get; }
+}
+
 /// <summary>Running totals of one capture; the pipeline adds the network-level counters.</summary>
 public sealed class CaptureStats
 {
@@ -102,7 +119,7 @@ public sealed class CaptureWriter : IDisposable
     private readonly CaptureWriterOptions _options;
     private readonly TableAppender _msg, _node, _peer, _malformed;
     private NativeChunk _msgChunk, _nodeChunk, _peerChunk, _malformedChunk;
-    private readonly TransactionMatcher _matcher = new();
+    private readonly TransactionMatcher _matcher;
     private BlockingCollection<NativeChunk>? _queue;
     private Thread? _writerThread;
     private volatile Exception? _writerError;
@@ -110,9 +127,12 @@ public sealed class CaptureWriter : IDisposable
     private bool _finished;
     private readonly int _captureId;
 
-    private CaptureWriter(PcapDhtDatabase db, CaptureSource source, CaptureWriterOptions options, int captureId, DuckDBConnection connection)
+    private CaptureWriter(PcapDhtDatabase db, CaptureSource source, CaptureWriterOptions options, int captureId, DuckDBConnection connection,
+        CaptureStats? stats = null, TransactionMatcher? matcher = null)
     {
         _db = db;
+        Stats = stats ?? new CaptureStats();
+        _matcher = matcher ?? new TransactionMatcher();
         Source = source;
         _options = options;
         _captureId = captureId;
@@ -129,7 +149,7 @@ public sealed class CaptureWriter : IDisposable
 
     public CaptureSource Source { get; }
     public int CaptureId => _captureId;
-    public CaptureStats Stats { get; } = new();
+    public CaptureStats Stats { get; }
 
     /// <summary>Records the capture as <c>running</c> (committed, visible to readers) and opens its data transaction.</summary>
     public static CaptureWriter Begin(PcapDhtDatabase db, CaptureSource source, CaptureWriterOptions? options = null)
@@ -156,6 +176,56 @@ public sealed class CaptureWriter : IDisposable
             db.MarkFailed(id, msg);
             throw PcapDhtDatabase.Translate(ex, $"cannot start writing {source.Source}");
         }
+    }
+
+    /// <summary>
+    /// Live capture: continues a capture that <see cref="Detach"/> left <c>running</c>, in a database opened
+    /// again (sniff opens the file only while it flushes, so readers can use it in between).
+    /// </summary>
+    public static CaptureWriter Resume(PcapDhtDatabase db, DetachedCapture detached, CaptureWriterOptions? options = null)
+    {
+        options ??= new CaptureWriterOptions();
+        DuckDBConnection? connection = null;
+        try
+        {
+            connection = db.OpenConnection();
+            var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, detached.Stats, detached.Matcher);
+            writer.BeginTransaction();
+            writer.StartWriterThread();
+            return writer;
+        }
+        catch (Exception ex)
+        {
+            connection?.Dispose();
+            throw PcapDhtDatabase.Translate(ex, $"cannot resume writing {detached.Source.Source}");
+        }
+    }
+
+    /// <summary>
+    /// Live capture: commits everything written so far (the capture stays <c>running</c>) and releases the
+    /// connection, keeping the counters and the query/response matcher for <see cref="Resume"/>.
+    /// </summary>
+    public DetachedCapture Detach()
+    {
+        EnsureOpen();
+        try
+        {
+            DrainAndFlush();
+            _msg.Close(); _node.Close(); _peer.Close(); _malformed.Close();
+            UpdateCaptureRow("running", null, null);
+            _transaction!.Commit();
+            _finished = true;
+        }
+        catch (Exception ex)
+        {
+            Fail(PcapDhtDatabase.FirstLine(ex.Message));
+            throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
+        }
+        finally
+        {
+            ReleaseNative();
+        }
+        return new DetachedCapture(_captureId, Source, Stats, _matcher);
     }
 
     private void BeginTransaction() => _transaction = _connection.BeginTransaction();

@@ -41,6 +41,13 @@ public static class StoreSchema
             damage_offset   BIGINT,
             tool_version    VARCHAR
         );
+        -- Live capture (sniff): libpcap's pcap_stats counters and the process that writes the capture, so a
+        -- later open can tell a running sniffer (it closes the file between flushes) from one that died.
+        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS pcap_received BIGINT;
+        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS pcap_dropped BIGINT;
+        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS if_dropped BIGINT;
+        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS pid INTEGER;
+        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS host VARCHAR;
         CREATE TABLE IF NOT EXISTS pcapdht.msg (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
@@ -167,7 +174,8 @@ public static class StoreSchema
             capture_id, source, kind, sha256, status, frames, udp_datagrams, krpc_messages, malformed_krpc,
             make_timestamptz(first_ts_ns // 1000) AS first_ts, make_timestamptz(last_ts_ns // 1000) AS last_ts,
             ingested_at, error, queries, responses, errors, not_krpc, node_sightings, peer_sightings,
-            file_size, first_ts_ns, last_ts_ns, started_at, damage_frame, damage_offset, tool_version
+            file_size, first_ts_ns, last_ts_ns, started_at, damage_frame, damage_offset, tool_version,
+            pcap_received, pcap_dropped, if_dropped, pid, host
             FROM pcapdht.capture;
 
         CREATE OR REPLACE VIEW main.messages AS SELECT
