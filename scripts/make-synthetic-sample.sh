@@ -36,3 +36,5 @@ if ((size > 5 * 1024 * 1024)); then
   exit 1
 fi
 sha256sum samples-pcap/synthetic-dht.pcap
+# The ingest tests compare every capture in samples-pcap/ with its independent decoding in expected/.
+scripts/make-expected.sh samples-pcap/synthetic-dht.pcap
