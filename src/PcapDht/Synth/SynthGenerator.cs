@@ -33,7 +33,7 @@ internal sealed class Generator
         ["router.bittorrent.com", "dht.transmissionbt.com", "router.utorrent.com", "dht.libtorrent.org", "dht.aelitis.com"];
 
     // Sighting flags per node / peer.
-    private const byte SeenAll = 1, SeenWin = 2, SentAll = 4, SentWin = 8, AnnAll = 16, AnnWin = 32;
+    private const byte SeenAll = 1, SeenWin = 2, SentAll = 4, SentWin = 8, AnnAll = 16, AnnWin = 32, ErrWin = 64;
     private const int Y_Q = 0, Y_R = 1, Y_E = 2;
     private const long Day = 86_400_000_000L;
     private const int SlotBytes = 8192;
@@ -495,6 +495,8 @@ internal sealed class Generator
         Commit(slot, ts, from, to, w.Length);
         CountMessage(Y_E, method, ts);
         _errors[code] = _errors.GetValueOrDefault(code) + 1;
+        // No sighting (an error has no `id`), but `report asn` also counts message senders.
+        if (ts >= _windowStartUs) _pop.Flags[from] |= ErrWin;
     }
 
     private void WriteNodeLists(ref BencodeWriter w, bool v4, bool both, int count, long ts)
@@ -812,7 +814,7 @@ internal sealed class Generator
     private sealed class AsnAgg
     {
         public string Org = "";
-        public long Ips, Senders, V4, V6, Slash64, Peers, IpsAll;
+        public long Ips, Senders, V4, V6, Slash64, Peers, IpsAll, ReportIps, ReportDirect;
     }
 
     private void Finish()
@@ -832,6 +834,8 @@ internal sealed class Generator
         var sendersWin = new HashSet<UInt128>();
         var ipsAll = new HashSet<UInt128>();
         var peersWin = new HashSet<UInt128>();
+        var reportIps = new HashSet<UInt128>();
+        var reportDirect = new HashSet<UInt128>();
         for (int i = 0; i < _pop.Count; i++)
         {
             byte f = _pop.Flags[i];
@@ -840,6 +844,8 @@ internal sealed class Generator
             if ((f & SentWin) != 0) sendersWin.Add(ip);
             if ((f & SeenAll) != 0) ipsAll.Add(ip);
             if ((f & AnnWin) != 0) peersWin.Add(ip);
+            if ((f & (SeenWin | ErrWin)) != 0) reportIps.Add(ip);
+            if ((f & (SentWin | ErrWin)) != 0) reportDirect.Add(ip);
         }
         for (int i = 0; i < _pop.PeerIp.Length; i++)
             if ((_pop.PeerFlags[i] & 2) != 0) peersWin.Add(_pop.PeerIp[i].Value);
@@ -877,6 +883,8 @@ internal sealed class Generator
         foreach (var ip in sendersWin) { var a = Agg(ip); if (a != null) a.Senders++; }
         foreach (var ip in peersWin) { var a = Agg(ip); if (a != null) a.Peers++; }
         foreach (var ip in ipsAll) { var a = Agg(ip); if (a != null) a.IpsAll++; }
+        foreach (var ip in reportIps) { var a = Agg(ip); if (a != null) a.ReportIps++; }
+        foreach (var ip in reportDirect) { var a = Agg(ip); if (a != null) a.ReportDirect++; }
 
         _truth.DistinctIps = ipsWin.Count;
         _truth.DistinctSenderIps = sendersWin.Count;
@@ -884,8 +892,10 @@ internal sealed class Generator
         _truth.DistinctPeerIps = peersWin.Count;
         _truth.DistinctIpsAllTime = ipsAll.Count;
         _truth.UnmatchedIps = unmatched;
+        _truth.ReportIps = reportIps.Count;
+        _truth.ReportDirectIps = reportDirect.Count;
         foreach (var (asn, a) in byAsn)
-            _truth.Asns.Add(new AsnTruth(asn, a.Org, a.Ips, a.Senders, a.V4, a.V6, a.Slash64, a.Peers, a.IpsAll));
+            _truth.Asns.Add(new AsnTruth(asn, a.Org, a.Ips, a.Senders, a.V4, a.V6, a.Slash64, a.Peers, a.IpsAll, a.ReportIps, a.ReportDirect));
         if (_o.Countries is { } countries)
         {
             var byCountry = new SortedDictionary<string, long[]>(StringComparer.Ordinal);
@@ -899,14 +909,16 @@ internal sealed class Generator
                         if (countMissing) _truth.NoCountryIps++;
                         continue;
                     }
-                    if (!byCountry.TryGetValue(cc, out var c)) byCountry[cc] = c = new long[2];
+                    if (!byCountry.TryGetValue(cc, out var c)) byCountry[cc] = c = new long[4];
                     c[column]++;
                 }
             }
-            Add(ipsWin, 0, true);
+            Add(ipsWin, 0, false);
             Add(sendersWin, 1, false);
-            foreach (var (cc, c) in byCountry) _truth.Countries.Add(new CountryTruth(cc, c[0], c[1]));
-            _truth.Countries.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips)
+            Add(reportIps, 2, true);
+            Add(reportDirect, 3, false);
+            foreach (var (cc, c) in byCountry) _truth.Countries.Add(new CountryTruth(cc, c[0], c[1], c[2], c[3]));
+            _truth.Countries.Sort(static (x, y) => x.ReportIps != y.ReportIps ? y.ReportIps.CompareTo(x.ReportIps)
                 : string.CompareOrdinal(x.Country, y.Country));
         }
         _truth.Asns.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips) : x.Asn.CompareTo(y.Asn));

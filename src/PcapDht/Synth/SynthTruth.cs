@@ -12,10 +12,12 @@ public sealed record AsnTruth(
     long Ipv6,
     long Ipv6Slash64,
     long PeerIps,
-    long IpsAllTime);
+    long IpsAllTime,
+    long ReportIps,
+    long ReportDirectIps);
 
 /// <summary>Distinct counts for one country inside the report window (when country ranges were given).</summary>
-public sealed record CountryTruth(string Country, long Ips, long SenderIps);
+public sealed record CountryTruth(string Country, long Ips, long SenderIps, long ReportIps, long ReportDirectIps);
 
 /// <summary>What the generator wrote, counted while writing it. docs/synth.md defines every field.</summary>
 public sealed class SynthTruth
@@ -60,6 +62,10 @@ public sealed class SynthTruth
     public long DistinctIpv6Slash64 { get; internal set; }
     public long DistinctPeerIps { get; internal set; }
     public long DistinctIpsAllTime { get; internal set; }
+    /// <summary>Node-sighting IPs plus senders of error messages (what `report asn` counts, docs/analysis.md).</summary>
+    public long ReportIps { get; internal set; }
+    /// <summary>Senders of queries, responses and errors.</summary>
+    public long ReportDirectIps { get; internal set; }
     /// <summary>Distinct window node-sighting IPs that no range holds.</summary>
     public long UnmatchedIps { get; internal set; }
 
@@ -69,10 +75,10 @@ public sealed class SynthTruth
     public SortedDictionary<string, long> MalformedByKind { get; } = new(StringComparer.Ordinal);
     public SortedDictionary<long, long> ErrorCodes { get; } = new();
 
-    /// <summary>Sorted by Ips descending, then code; empty without country ranges.</summary>
+    /// <summary>Sorted by ReportIps descending, then code; empty without country ranges.</summary>
     public List<CountryTruth> Countries { get; } = [];
 
-    /// <summary>Distinct window node-sighting IPs that no country range holds.</summary>
+    /// <summary>Distinct window report IPs (sightings + message senders) that no country range holds.</summary>
     public long NoCountryIps { get; internal set; }
 
     /// <summary>Sorted by Ips descending, then AS number.</summary>
@@ -135,13 +141,15 @@ public sealed class SynthTruth
         w.WriteNumber("distinct_ipv6_64", DistinctIpv6Slash64);
         w.WriteNumber("distinct_peer_ips", DistinctPeerIps);
         w.WriteNumber("unmatched_ips", UnmatchedIps);
+        w.WriteNumber("report_ips", ReportIps);
+        w.WriteNumber("report_direct_ips", ReportDirectIps);
         w.WriteStartObject("messages");
         foreach (var (k, v) in MessagesInWindow) w.WriteNumber(k, v);
         w.WriteEndObject();
         w.WriteStartArray("asn");
         foreach (var a in Asns)
         {
-            if (a.Ips == 0) continue;
+            if (a.Ips == 0 && a.ReportIps == 0) continue;
             w.WriteStartObject();
             w.WriteNumber("asn", a.Asn);
             w.WriteString("as_org", a.Org);
@@ -151,12 +159,14 @@ public sealed class SynthTruth
             w.WriteNumber("ipv6", a.Ipv6);
             w.WriteNumber("ipv6_64", a.Ipv6Slash64);
             w.WriteNumber("peer_ips", a.PeerIps);
+            w.WriteNumber("report_ips", a.ReportIps);
+            w.WriteNumber("report_direct_ips", a.ReportDirectIps);
             w.WriteEndObject();
         }
         w.WriteEndArray();
         if (Countries.Count > 0)
         {
-            w.WriteNumber("no_country_ips", NoCountryIps);
+            w.WriteNumber("no_country_report_ips", NoCountryIps);
             w.WriteStartArray("country");
             foreach (var c in Countries)
             {
@@ -164,6 +174,8 @@ public sealed class SynthTruth
                 w.WriteString("country", c.Country);
                 w.WriteNumber("ips", c.Ips);
                 w.WriteNumber("sender_ips", c.SenderIps);
+                w.WriteNumber("report_ips", c.ReportIps);
+                w.WriteNumber("report_direct_ips", c.ReportDirectIps);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
