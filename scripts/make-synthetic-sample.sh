@@ -20,6 +20,10 @@ if ((${#ranges[@]} == 0)); then
 fi
 args=()
 for f in "${ranges[@]}"; do args+=(--asn-ranges "$f"); done
+# Per-country ground truth when the excerpt's country tables are there.
+for f in samples-pcap/asn/asn-country-ipv4.csv samples-pcap/asn/asn-country-ipv6.csv; do
+  if [ -f "$f" ] && (($# == 0)); then args+=(--country-ranges "$f"); fi
+done
 
 dotnet build src/PcapDht.Cli -c Release --nologo -v q >/dev/null
 dotnet src/PcapDht.Cli/bin/Release/net10.0/pcapdht.dll synth \
@@ -32,3 +36,5 @@ if ((size > 5 * 1024 * 1024)); then
   exit 1
 fi
 sha256sum samples-pcap/synthetic-dht.pcap
+# The ingest tests compare every capture in samples-pcap/ with its independent decoding in expected/.
+scripts/make-expected.sh samples-pcap/synthetic-dht.pcap

@@ -29,6 +29,10 @@ public sealed class SynthSettings : CommandSettings
     [Description("ASN range file(s) in the ip-location-db asn CSV layout (start_ip,end_ip,asn,as_org); repeatable. Default: a small built-in fictional table.")]
     public string[]? AsnRanges { get; init; }
 
+    [CommandOption("--country-ranges <FILE>")]
+    [Description("Country range file(s) in the ip-location-db asn-country layout (start_ip,end_ip,country_code); repeatable. Adds per-country counts to the ground truth.")]
+    public string[]? CountryRanges { get; init; }
+
     [CommandOption("--days <N>")]
     [Description("Days of traffic, ending at --end. Default 42.")]
     public int Days { get; init; } = 42;
@@ -79,7 +83,8 @@ public sealed class SynthCommand : Command<SynthSettings>
         string truthPath = settings.Truth ?? DefaultTruthPath(output);
 
         AsnRangeTable table;
-        string label;
+        string label, countryLabel = "";
+        CountryRangeTable? countries = null;
         try
         {
             if (settings.AsnRanges is { Length: > 0 } files)
@@ -100,6 +105,19 @@ public sealed class SynthCommand : Command<SynthSettings>
                 table = AsnRangeTable.BuiltIn();
                 label = "built-in";
             }
+            if (settings.CountryRanges is { Length: > 0 } cfiles)
+            {
+                foreach (var f in cfiles)
+                {
+                    if (!File.Exists(f))
+                    {
+                        Console.Error.WriteLine($"pcapdht synth: country range file '{f}' not found");
+                        return ExitCodes.InputError;
+                    }
+                }
+                countries = CountryRangeTable.Load(cfiles);
+                countryLabel = string.Join(",", cfiles.Select(Path.GetFileName));
+            }
         }
         catch (AsnRangeFormatException ex)
         {
@@ -116,6 +134,8 @@ public sealed class SynthCommand : Command<SynthSettings>
             WindowDays = settings.WindowDays,
             Format = format,
             RangesLabel = label,
+            Countries = countries,
+            CountriesLabel = countryLabel,
             End = settings.End is null ? new SynthOptions().End
                 : DateTimeOffset.Parse(settings.End, CultureInfo.InvariantCulture,
                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),

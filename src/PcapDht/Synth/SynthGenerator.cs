@@ -106,6 +106,7 @@ internal sealed class Generator
             Seed = options.Seed,
             Format = options.Format == SynthFormat.Pcap ? "pcap" : "pcapng",
             RangesLabel = options.RangesLabel,
+            CountriesLabel = options.CountriesLabel,
             Days = options.Days,
             WindowDays = options.WindowDays,
             WindowStartUs = _windowStartUs,
@@ -160,11 +161,7 @@ internal sealed class Generator
         return _truth;
     }
 
-    private long Remaining()
-    {
-        long remaining = _target - (_byMessages ? _plannedMessages : _plannedFrames);
-        return remaining;
-    }
+    private long Remaining() => _target - (_byMessages ? _plannedMessages : _plannedFrames);
 
     private long NextEventTime()
     {
@@ -561,8 +558,7 @@ internal sealed class Generator
     {
         bool v4 = PickV4();
         int remote = PickTalker(v4);
-        int vantage = v4 ? NodePopulation.VantageV4 : NodePopulation.VantageV6;
-        if (!_pop.Ip[remote].IsV4) vantage = NodePopulation.VantageV6;
+        int vantage = _pop.Ip[remote].IsV4 ? NodePopulation.VantageV4 : NodePopulation.VantageV6;
         int method = _rng.Next(3); // ping, find_node, get_peers
         var tid = NewTid(remote, method, out int tidLen);
         bool truncated = _rng.Chance(0.6);
@@ -900,6 +896,31 @@ internal sealed class Generator
         _truth.ReportDirectIps = reportDirect.Count;
         foreach (var (asn, a) in byAsn)
             _truth.Asns.Add(new AsnTruth(asn, a.Org, a.Ips, a.Senders, a.V4, a.V6, a.Slash64, a.Peers, a.IpsAll, a.ReportIps, a.ReportDirect));
+        if (_o.Countries is { } countries)
+        {
+            var byCountry = new SortedDictionary<string, long[]>(StringComparer.Ordinal);
+            void Add(HashSet<UInt128> set, int column, bool countMissing)
+            {
+                foreach (var ip in set)
+                {
+                    string? cc = countries.Lookup(ip);
+                    if (cc is null)
+                    {
+                        if (countMissing) _truth.NoCountryIps++;
+                        continue;
+                    }
+                    if (!byCountry.TryGetValue(cc, out var c)) byCountry[cc] = c = new long[4];
+                    c[column]++;
+                }
+            }
+            Add(ipsWin, 0, false);
+            Add(sendersWin, 1, false);
+            Add(reportIps, 2, true);
+            Add(reportDirect, 3, false);
+            foreach (var (cc, c) in byCountry) _truth.Countries.Add(new CountryTruth(cc, c[0], c[1], c[2], c[3]));
+            _truth.Countries.Sort(static (x, y) => x.ReportIps != y.ReportIps ? y.ReportIps.CompareTo(x.ReportIps)
+                : string.CompareOrdinal(x.Country, y.Country));
+        }
         _truth.Asns.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips) : x.Asn.CompareTo(y.Asn));
     }
 }

@@ -37,6 +37,12 @@ public sealed record SynthOptions
     /// <summary>Number of remote DHT nodes; 0 picks one from the target size.</summary>
     public int Nodes { get; init; }
 
+    /// <summary>Optional country ranges: the ground truth then also counts per country.</summary>
+    public CountryRangeTable? Countries { get; init; }
+
+    /// <summary>Free text recorded in the ground truth (the country range file names).</summary>
+    public string CountriesLabel { get; init; } = "";
+
     /// <summary>Free text recorded in the ground truth (e.g. the range file names).</summary>
     public string RangesLabel { get; init; } = "";
 

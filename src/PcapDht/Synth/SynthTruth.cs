@@ -16,12 +16,16 @@ public sealed record AsnTruth(
     long ReportIps,
     long ReportDirectIps);
 
+/// <summary>Distinct counts for one country inside the report window (when country ranges were given).</summary>
+public sealed record CountryTruth(string Country, long Ips, long SenderIps, long ReportIps, long ReportDirectIps);
+
 /// <summary>What the generator wrote, counted while writing it. docs/synth.md defines every field.</summary>
 public sealed class SynthTruth
 {
     public ulong Seed { get; init; }
     public string Format { get; init; } = "";
     public string RangesLabel { get; init; } = "";
+    public string CountriesLabel { get; init; } = "";
     public int Days { get; init; }
     public int WindowDays { get; init; }
 
@@ -71,6 +75,12 @@ public sealed class SynthTruth
     public SortedDictionary<string, long> MalformedByKind { get; } = new(StringComparer.Ordinal);
     public SortedDictionary<long, long> ErrorCodes { get; } = new();
 
+    /// <summary>Sorted by ReportIps descending, then code; empty without country ranges.</summary>
+    public List<CountryTruth> Countries { get; } = [];
+
+    /// <summary>Distinct window report IPs (sightings + message senders) that no country range holds.</summary>
+    public long NoCountryIps { get; internal set; }
+
     /// <summary>Sorted by Ips descending, then AS number.</summary>
     public List<AsnTruth> Asns { get; } = [];
 
@@ -86,6 +96,7 @@ public sealed class SynthTruth
         w.WriteNumber("seed", Seed);
         w.WriteString("format", Format);
         w.WriteString("asn_ranges", RangesLabel);
+        if (CountriesLabel.Length > 0) w.WriteString("country_ranges", CountriesLabel);
         w.WriteNumber("days", Days);
 
         w.WriteStartObject("packets");
@@ -153,6 +164,22 @@ public sealed class SynthTruth
             w.WriteEndObject();
         }
         w.WriteEndArray();
+        if (Countries.Count > 0)
+        {
+            w.WriteNumber("no_country_report_ips", NoCountryIps);
+            w.WriteStartArray("country");
+            foreach (var c in Countries)
+            {
+                w.WriteStartObject();
+                w.WriteString("country", c.Country);
+                w.WriteNumber("ips", c.Ips);
+                w.WriteNumber("sender_ips", c.SenderIps);
+                w.WriteNumber("report_ips", c.ReportIps);
+                w.WriteNumber("report_direct_ips", c.ReportDirectIps);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         w.WriteEndObject();
 
         w.WriteStartObject("all_time");

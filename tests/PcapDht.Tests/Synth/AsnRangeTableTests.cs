@@ -47,3 +47,28 @@ public class AsnRangeTableTests
         Assert.Contains(fixture.Ranges, r => r.Org == "Fictional Fibre, Ltd.");
     }
 }
+
+public class CountryRangeTableTests
+{
+    [Fact]
+    public void Load_CountryRows_LooksUpBothFamilies_AndRejectsBadRows()
+    {
+        var dir = SynthTestSupport.TempDir();
+        try
+        {
+            string good = Path.Combine(dir, "c.csv"), bad = Path.Combine(dir, "bad.csv");
+            File.WriteAllText(good, "1.0.0.0,1.0.0.255,AU\n2a00:1000::,2a00:10ff:ffff:ffff:ffff:ffff:ffff:ffff,DE\n");
+            var t = CountryRangeTable.Load(good);
+            Assert.Equal("AU", t.Lookup(IpAddr.Parse("1.0.0.9").Value));
+            Assert.Equal("DE", t.Lookup(IpAddr.Parse("2a00:1001::1").Value));
+            Assert.Null(t.Lookup(IpAddr.Parse("1.0.1.0").Value));
+            File.WriteAllText(bad, "1.0.0.0,1.0.0.255,AU\n1.0.1.0,1.0.1.255,13335,Cloudflare\n");
+            var ex = Assert.Throws<AsnRangeFormatException>(() => CountryRangeTable.Load(bad));
+            Assert.Equal("bad.csv:2: expected start_ip,end_ip,country_code", ex.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}

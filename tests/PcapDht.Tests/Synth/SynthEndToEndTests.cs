@@ -17,6 +17,7 @@ public class SynthEndToEndTests
     {
         string root = SynthTestSupport.RepoRoot();
         string[] ranges = [Path.Combine(root, "samples-pcap", "asn", "asn-ipv4.csv"), Path.Combine(root, "samples-pcap", "asn", "asn-ipv6.csv")];
+        string[] countryFiles = [Path.Combine(root, "samples-pcap", "asn", "asn-country-ipv4.csv"), Path.Combine(root, "samples-pcap", "asn", "asn-country-ipv6.csv")];
         var dir = SynthTestSupport.TempDir();
         try
         {
@@ -26,11 +27,12 @@ public class SynthEndToEndTests
                 truth = SynthGenerator.Generate(new SynthOptions
                 {
                     Seed = 2026, Packets = 12_000, Format = SynthFormat.PcapNg, FragmentShare = 0.03, MalformedShare = 0.01,
+                    Countries = CountryRangeTable.Load(countryFiles),
                 }, AsnRangeTable.Load(ranges), fs);
 
             var ingest = CliRunner.Run(["ingest", capture, "--db", db]);
             Assert.True(ingest.ExitCode == ExitCodes.Ok, ingest.Stdout + ingest.Stderr);
-            var import = CliRunner.Run(["asn", "import", .. ranges, "--db", db]);
+            var import = CliRunner.Run(["asn", "import", .. ranges, .. countryFiles, "--db", db]);
             Assert.True(import.ExitCode == ExitCodes.Ok, import.Stdout + import.Stderr);
 
             // Stored rows: frames, messages, malformed, sightings.
@@ -64,6 +66,18 @@ public class SynthEndToEndTests
             Assert.Equal(expectedReport, rows);
             Assert.Equal(truth.ReportIps.ToString(CultureInfo.InvariantCulture),
                 doc.RootElement.GetProperty("facts").GetProperty("distinct addresses").GetString());
+
+            // `report country` with the excerpt's country ranges.
+            Assert.NotEmpty(truth.Countries);
+            var cr = CliRunner.Run(["report", "country", "--db", db, "--format", "json", "--top", "1000"]);
+            Assert.True(cr.ExitCode == ExitCodes.Ok, cr.Stdout + cr.Stderr);
+            using var cdoc = JsonDocument.Parse(cr.Stdout);
+            var countryRows = cdoc.RootElement.GetProperty("rows").EnumerateArray()
+                .Select(r => (r.GetProperty("country").GetString(), r.GetProperty("ips").GetInt64(), r.GetProperty("direct_ips").GetInt64()))
+                .OrderBy(r => r.Item1, StringComparer.Ordinal).ToList();
+            var expectedCountries = truth.Countries.Where(c => c.ReportIps > 0).OrderBy(c => c.Country, StringComparer.Ordinal)
+                .Select(c => ((string?)c.Country, c.ReportIps, c.ReportDirectIps)).ToList();
+            Assert.Equal(expectedCountries, countryRows);
         }
         finally
         {

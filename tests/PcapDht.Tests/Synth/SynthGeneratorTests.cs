@@ -212,3 +212,30 @@ public class SynthGeneratorTests
         return frame.AsSpan(14 + 40 + 8);
     }
 }
+
+public class SynthSingleFamilyTests
+{
+    [Theory]
+    [InlineData("5.44.0.0,5.44.255.255,65540,V4-ONLY-A\n37.120.0.0,37.120.0.255,65541,V4-ONLY-B\n", 0x0800)]
+    [InlineData("2a00:1000::,2a00:10ff:ffff:ffff:ffff:ffff:ffff:ffff,65540,V6-ONLY\n", 0x86DD)]
+    public void Generate_OneFamilyOfRanges_EveryFrameOfThatFamily_EveryKrpcAddressInARange(string csv, int etherType)
+    {
+        var table = AsnRangeTable.Parse(new StringReader(csv), "one-family.csv");
+        using var ms = new MemoryStream();
+        var truth = SynthGenerator.Generate(new SynthOptions { Seed = 4, Packets = 3000, FragmentShare = 0 }, table, ms);
+        int krpc = 0;
+        foreach (var (_, data) in SynthTestSupport.ReadPcap(ms.ToArray()))
+        {
+            Assert.Equal(etherType, System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(12)));
+            if (MiniBencode.Krpc(SynthGeneratorTests.UdpPayload(data)) == null) continue;
+            krpc++;
+            var (src, dst) = etherType == 0x0800
+                ? (IpAddr.FromV4Bytes(data.AsSpan(26, 4)), IpAddr.FromV4Bytes(data.AsSpan(30, 4)))
+                : (IpAddr.FromV6Bytes(data.AsSpan(22, 16)), IpAddr.FromV6Bytes(data.AsSpan(38, 16)));
+            Assert.True(table.IndexOf(src) >= 0, $"{src} outside the ranges");
+            Assert.True(table.IndexOf(dst) >= 0, $"{dst} outside the ranges");
+        }
+        Assert.Equal(truth.KrpcMessages, krpc);
+        Assert.Equal(0, truth.UnmatchedIps);
+    }
+}

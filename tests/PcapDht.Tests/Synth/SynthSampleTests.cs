@@ -20,6 +20,13 @@ public class SynthSampleTests
         var paths = files.Select(f => f == "synth-test-asn.csv"
             ? SynthTestSupport.FixtureRanges
             : Path.Combine(root, "samples-pcap", "asn", f)).ToArray();
+        CountryRangeTable? countries = null;
+        string countriesLabel = "";
+        if (t.TryGetProperty("country_ranges", out var c))
+        {
+            countriesLabel = c.GetString()!;
+            countries = CountryRangeTable.Load(countriesLabel.Split(',').Select(f => Path.Combine(root, "samples-pcap", "asn", f)).ToArray());
+        }
         var options = new SynthOptions
         {
             Seed = t.GetProperty("seed").GetUInt64(),
@@ -28,6 +35,8 @@ public class SynthSampleTests
             WindowDays = t.GetProperty("window").GetProperty("days").GetInt32(),
             End = DateTimeOffset.Parse(t.GetProperty("window").GetProperty("end").GetString()!, CultureInfo.InvariantCulture),
             RangesLabel = string.Join(",", files),
+            Countries = countries,
+            CountriesLabel = countriesLabel,
         };
         using var ms = new MemoryStream();
         var truth = SynthGenerator.Generate(options, AsnRangeTable.Load(paths), ms);
