@@ -22,7 +22,7 @@ public sealed class StoreLiveSink : ILiveSink
     private readonly CaptureWriterOptions _writerOptions;
     private readonly ConcurrentBag<FrameBatch> _pool = [];
     private readonly PacketDecoder _decoder = new();
-    private readonly HashSet<UInt128> _nodes = [];
+    private readonly DistinctCounter _nodes = new();
     private readonly SemaphoreSlim _idle = new(1, 1);
     private readonly SemaphoreSlim _work = new(0, 1);
     private List<FrameBatch> _current = [];
@@ -52,7 +52,10 @@ public sealed class StoreLiveSink : ILiveSink
     public long Flushes => Interlocked.Read(ref _flushes);
 
     public LiveSinkCounters Counters => new(Interlocked.Read(ref _udp), Interlocked.Read(ref _krpc), Interlocked.Read(ref _malformed),
-        Interlocked.Read(ref _distinct), Interlocked.Read(ref _committed));
+        Interlocked.Read(ref _distinct), Interlocked.Read(ref _committed), Interlocked.Read(ref _flushes),
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
+
+    private long _busyTicks;
 
     public void Start(LiveSessionInfo info)
     {
@@ -123,7 +126,9 @@ public sealed class StoreLiveSink : ILiveSink
             {
                 _work.Wait();
                 bool final = _pendingFinal;
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 Process(_pending, _pendingStats, final);
+                Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0).Ticks);
                 foreach (var b in _pending)
                 {
                     b.Reset();
@@ -162,7 +167,7 @@ public sealed class StoreLiveSink : ILiveSink
                     {
                         case KrpcDecodeResult.Message:
                             writer.Add(datagram, message);
-                            // The first 16 of the 20 id bytes: a distinct-node count, not an identity.
+                            // The first 16 of the 20 id bytes: enough for an approximate distinct count.
                             if (message.NodeId.Length == 20) _nodes.Add(BinaryPrimitives.ReadUInt128BigEndian(message.NodeId));
                             break;
                         case KrpcDecodeResult.Malformed:
@@ -190,7 +195,7 @@ public sealed class StoreLiveSink : ILiveSink
             Interlocked.Exchange(ref _krpc, stats.KrpcMessages);
             Interlocked.Exchange(ref _malformed, stats.Malformed);
             Interlocked.Exchange(ref _committed, stats.KrpcMessages);
-            Interlocked.Exchange(ref _distinct, _nodes.Count);
+            Interlocked.Exchange(ref _distinct, _nodes.Estimate());
         }
         finally
         {
