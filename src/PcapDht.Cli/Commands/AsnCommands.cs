@@ -37,7 +37,7 @@ public sealed class AsnImportCommand : Command<AsnImportSettings>
         {
             try
             {
-                files.Add(RangeFileReader.Read(path));
+                files.Add(BusySpinner.Run($"reading {path}", () => RangeFileReader.Read(path)));
             }
             catch (FileNotFoundException) { return Fail(ExitCodes.InputError, $"{path}: no such file"); }
             catch (RangeFormatException e) { return Fail(ExitCodes.InputError, e.Message); }
@@ -46,7 +46,7 @@ public sealed class AsnImportCommand : Command<AsnImportSettings>
         }
         using var db = DatabaseOpener.Open(settings.Db, readOnly: false, create: true, out var error);
         if (db is null) return Fail(ExitCodes.DatabaseError, error!);
-        var summary = RangeStore.Import(db, files, DateTimeOffset.UtcNow);
+        var summary = BusySpinner.Run($"writing ranges to {settings.Db}", () => RangeStore.Import(db, files, DateTimeOffset.UtcNow));
         var o = Console.Out;
         foreach (var f in files)
         {

@@ -148,12 +148,12 @@ public sealed class SynthCommand : Command<SynthSettings>
 
         double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-6);
         var inv = CultureInfo.InvariantCulture;
-        AnsiConsole.WriteLine(string.Create(inv,
+        Console.Out.WriteLine(string.Create(inv,
             $"wrote {truth.Frames} frames ({truth.KrpcMessages} KRPC messages, {truth.Malformed} malformed, {truth.FragmentFrames} fragment frames) to {output}"));
-        AnsiConsole.WriteLine(string.Create(inv,
+        Console.Out.WriteLine(string.Create(inv,
             $"time {SynthTruth.FormatTime(truth.FirstTimestampUs)} .. {SynthTruth.FormatTime(truth.LastTimestampUs)}; window {settings.WindowDays} days: {truth.DistinctIps} distinct node IPs in {truth.Asns.Count(a => a.Ips > 0)} ASNs"));
-        AnsiConsole.WriteLine(string.Create(inv, $"ground truth: {truthPath}"));
-        AnsiConsole.WriteLine(string.Create(inv, $"{secs:F2} s, {truth.Frames / secs:F0} frames/s"));
+        Console.Out.WriteLine(string.Create(inv, $"ground truth: {truthPath}"));
+        Console.Out.WriteLine(string.Create(inv, $"{secs:F2} s, {truth.Frames / secs:F0} frames/s"));
         return ExitCodes.Ok;
     }
 

@@ -413,8 +413,8 @@ public sealed class CaptureReader : IDisposable
         if (!Ensure(4))
         {
             if (_readError != null) throw new CaptureFormatException($"{Name}: cannot read{what}: {_readError}");
-            throw new CaptureFormatException(_end == 0 ? $"{Name}: empty input{what}, not a capture file"
-                : $"{Name}: only {_end} bytes{what}, not a capture file");
+            throw new CaptureFormatException(_end - _pos == 0 ? $"{Name}: empty input{what}, not a capture file"
+                : $"{Name}: only {_end - _pos} bytes{what}, not a capture file");
         }
         uint magic = BinaryPrimitives.ReadUInt32LittleEndian(_buf);
         if (magic == PcapNgSectionHeader)

@@ -292,7 +292,7 @@ public sealed class PcapDhtDatabase : IDisposable
     /// <summary>Turns a DuckDB/IO exception into a one-line <see cref="StoreException"/>.</summary>
     public static StoreException Translate(Exception ex, string what)
     {
-        if (ex is StoreException se) return se;
+        if (ex is DatabaseLockedException or DiskFullException) return (StoreException)ex;
         string msg = FirstLine(ex.Message);
         if (msg.Contains("Could not set lock", StringComparison.OrdinalIgnoreCase) || msg.Contains("Conflicting lock", StringComparison.OrdinalIgnoreCase))
         {
@@ -309,6 +309,7 @@ public sealed class PcapDhtDatabase : IDisposable
         if (msg.Contains("No space left", StringComparison.OrdinalIgnoreCase) || msg.Contains("disk is full", StringComparison.OrdinalIgnoreCase)
             || (ex is IOException io && (io.HResult & 0xFFFF) == 28))
             return new DiskFullException($"{what}: no space left on the device holding the database; free space or use another --db (the database was left as it was before this capture)", ex);
+        if (ex is StoreException se) return se;
         return new StoreException($"{what}: {msg}", ex);
     }
 

@@ -33,7 +33,7 @@ internal sealed class Generator
         ["router.bittorrent.com", "dht.transmissionbt.com", "router.utorrent.com", "dht.libtorrent.org", "dht.aelitis.com"];
 
     // Sighting flags per node / peer.
-    private const byte SeenAll = 1, SeenWin = 2, SentAll = 4, SentWin = 8, AnnAll = 16, AnnWin = 32;
+    private const byte SeenAll = 1, SeenWin = 2, SentAll = 4, SentWin = 8, AnnAll = 16, AnnWin = 32, ErrWin = 64;
     private const int Y_Q = 0, Y_R = 1, Y_E = 2;
     private const long Day = 86_400_000_000L;
     private const int SlotBytes = 8192;
@@ -498,6 +498,8 @@ internal sealed class Generator
         Commit(slot, ts, from, to, w.Length);
         CountMessage(Y_E, method, ts);
         _errors[code] = _errors.GetValueOrDefault(code) + 1;
+        // No sighting (an error has no `id`), but `report asn` also counts message senders.
+        if (ts >= _windowStartUs) _pop.Flags[from] |= ErrWin;
     }
 
     private void WriteNodeLists(ref BencodeWriter w, bool v4, bool both, int count, long ts)
@@ -816,7 +818,7 @@ internal sealed class Generator
     private sealed class AsnAgg
     {
         public string Org = "";
-        public long Ips, Senders, V4, V6, Slash64, Peers, IpsAll;
+        public long Ips, Senders, V4, V6, Slash64, Peers, IpsAll, ReportIps, ReportDirect;
     }
 
     private void Finish()
@@ -836,6 +838,8 @@ internal sealed class Generator
         var sendersWin = new HashSet<UInt128>();
         var ipsAll = new HashSet<UInt128>();
         var peersWin = new HashSet<UInt128>();
+        var reportIps = new HashSet<UInt128>();
+        var reportDirect = new HashSet<UInt128>();
         for (int i = 0; i < _pop.Count; i++)
         {
             byte f = _pop.Flags[i];
@@ -844,17 +848,22 @@ internal sealed class Generator
             if ((f & SentWin) != 0) sendersWin.Add(ip);
             if ((f & SeenAll) != 0) ipsAll.Add(ip);
             if ((f & AnnWin) != 0) peersWin.Add(ip);
+            if ((f & (SeenWin | ErrWin)) != 0) reportIps.Add(ip);
+            if ((f & (SentWin | ErrWin)) != 0) reportDirect.Add(ip);
         }
         for (int i = 0; i < _pop.PeerIp.Length; i++)
             if ((_pop.PeerFlags[i] & 2) != 0) peersWin.Add(_pop.PeerIp[i].Value);
 
         var byAsn = new Dictionary<uint, AsnAgg>();
+        // An AS's name is the one on its first range (lowest start), whichever address is seen first.
+        var orgs = new Dictionary<uint, string>();
+        foreach (var range in _table.Ranges) orgs.TryAdd(range.Asn, range.Org);
         AsnAgg? Agg(UInt128 ip)
         {
             int r = _table.IndexOf(new IpAddr(ip));
             if (r < 0) return null;
-            var range = _table.Ranges[r];
-            if (!byAsn.TryGetValue(range.Asn, out var a)) byAsn[range.Asn] = a = new AsnAgg { Org = range.Org };
+            uint asn = _table.Ranges[r].Asn;
+            if (!byAsn.TryGetValue(asn, out var a)) byAsn[asn] = a = new AsnAgg { Org = orgs[asn] };
             return a;
         }
         var slash64 = new HashSet<ulong>();
@@ -878,6 +887,8 @@ internal sealed class Generator
         foreach (var ip in sendersWin) { var a = Agg(ip); if (a != null) a.Senders++; }
         foreach (var ip in peersWin) { var a = Agg(ip); if (a != null) a.Peers++; }
         foreach (var ip in ipsAll) { var a = Agg(ip); if (a != null) a.IpsAll++; }
+        foreach (var ip in reportIps) { var a = Agg(ip); if (a != null) a.ReportIps++; }
+        foreach (var ip in reportDirect) { var a = Agg(ip); if (a != null) a.ReportDirect++; }
 
         _truth.DistinctIps = ipsWin.Count;
         _truth.DistinctSenderIps = sendersWin.Count;
@@ -885,9 +896,10 @@ internal sealed class Generator
         _truth.DistinctPeerIps = peersWin.Count;
         _truth.DistinctIpsAllTime = ipsAll.Count;
         _truth.UnmatchedIps = unmatched;
+        _truth.ReportIps = reportIps.Count;
+        _truth.ReportDirectIps = reportDirect.Count;
         foreach (var (asn, a) in byAsn)
-            _truth.Asns.Add(new AsnTruth(asn, a.Org, a.Ips, a.Senders, a.V4, a.V6, a.Slash64, a.Peers, a.IpsAll));
-        _truth.Asns.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips)
-            : x.IpsAllTime != y.IpsAllTime ? y.IpsAllTime.CompareTo(x.IpsAllTime) : x.Asn.CompareTo(y.Asn));
+            _truth.Asns.Add(new AsnTruth(asn, a.Org, a.Ips, a.Senders, a.V4, a.V6, a.Slash64, a.Peers, a.IpsAll, a.ReportIps, a.ReportDirect));
+        _truth.Asns.Sort(static (x, y) => x.Ips != y.Ips ? y.Ips.CompareTo(x.Ips) : x.Asn.CompareTo(y.Asn));
     }
 }

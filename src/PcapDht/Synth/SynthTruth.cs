@@ -12,7 +12,9 @@ public sealed record AsnTruth(
     long Ipv6,
     long Ipv6Slash64,
     long PeerIps,
-    long IpsAllTime);
+    long IpsAllTime,
+    long ReportIps,
+    long ReportDirectIps);
 
 /// <summary>What the generator wrote, counted while writing it. docs/synth.md defines every field.</summary>
 public sealed class SynthTruth
@@ -56,6 +58,10 @@ public sealed class SynthTruth
     public long DistinctIpv6Slash64 { get; internal set; }
     public long DistinctPeerIps { get; internal set; }
     public long DistinctIpsAllTime { get; internal set; }
+    /// <summary>Node-sighting IPs plus senders of error messages (what `report asn` counts, docs/analysis.md).</summary>
+    public long ReportIps { get; internal set; }
+    /// <summary>Senders of queries, responses and errors.</summary>
+    public long ReportDirectIps { get; internal set; }
     /// <summary>Distinct window node-sighting IPs that no range holds.</summary>
     public long UnmatchedIps { get; internal set; }
 
@@ -74,7 +80,7 @@ public sealed class SynthTruth
 
     public void WriteJson(Stream stream)
     {
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         w.WriteString("generator", "pcapdht synth");
         w.WriteNumber("seed", Seed);
@@ -124,13 +130,15 @@ public sealed class SynthTruth
         w.WriteNumber("distinct_ipv6_64", DistinctIpv6Slash64);
         w.WriteNumber("distinct_peer_ips", DistinctPeerIps);
         w.WriteNumber("unmatched_ips", UnmatchedIps);
+        w.WriteNumber("report_ips", ReportIps);
+        w.WriteNumber("report_direct_ips", ReportDirectIps);
         w.WriteStartObject("messages");
         foreach (var (k, v) in MessagesInWindow) w.WriteNumber(k, v);
         w.WriteEndObject();
         w.WriteStartArray("asn");
         foreach (var a in Asns)
         {
-            if (a.Ips == 0) continue;
+            if (a.Ips == 0 && a.ReportIps == 0) continue;
             w.WriteStartObject();
             w.WriteNumber("asn", a.Asn);
             w.WriteString("as_org", a.Org);
@@ -140,6 +148,8 @@ public sealed class SynthTruth
             w.WriteNumber("ipv6", a.Ipv6);
             w.WriteNumber("ipv6_64", a.Ipv6Slash64);
             w.WriteNumber("peer_ips", a.PeerIps);
+            w.WriteNumber("report_ips", a.ReportIps);
+            w.WriteNumber("report_direct_ips", a.ReportDirectIps);
             w.WriteEndObject();
         }
         w.WriteEndArray();

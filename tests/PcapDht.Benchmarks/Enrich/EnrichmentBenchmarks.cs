@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using DuckDB.NET.Data;
 using PcapDht.Enrich;
 
@@ -10,10 +13,17 @@ namespace PcapDht.Benchmarks.Enrich;
 /// versus a plain BETWEEN join. Both count matched sightings so DuckDB must do the whole lookup.
 /// Data is generated in SQL in an in-memory database (nothing written to disk).
 /// </summary>
-[SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 3)]
+[Config(typeof(InProcessShortConfig))]
 [MemoryDiagnoser]
 public class EnrichmentBenchmarks
 {
+    /// <summary>Each operation takes seconds: 1 warm-up and 3 measured runs, in process (the work is in DuckDB's native code).</summary>
+    private sealed class InProcessShortConfig : ManualConfig
+    {
+        public InProcessShortConfig() =>
+            AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(3));
+    }
+
     private DuckDBConnection _db = null!;
 
     [Params(10_000_000)]

@@ -45,11 +45,11 @@ public class AnalysisCliTests
         Assert.Equal(ExitCodes.Ok, csv.ExitCode);
         var lines = csv.Stdout.Trim().Split('\n');
         Assert.Equal("rank,country,ips,direct_ips,asns,share", lines[0]);
-        Assert.Equal("1,RU,6,1,1,0.545455", lines[1]);
+        Assert.Equal("1,RU,6,1,1,0.6", lines[1]);
         Assert.Contains("# window: 2026-02-28 12:00:00Z", csv.Stderr);
         var md = CliRunner.Run(["report", "country", "--db", db, "--format", "markdown", "--ipv6-prefix", "64"]);
         Assert.Equal(ExitCodes.Ok, md.ExitCode);
-        Assert.Contains("| 1 | RU | 5 | 1 | 1 | 50.00% |", md.Stdout);
+        Assert.Contains("| 1 | RU | 5 | 1 | 1 | 55.56% |", md.Stdout);
         Assert.Contains("- IPv6 counted per: /64 prefix", md.Stdout);
     }
 

@@ -317,4 +317,34 @@ public sealed class CaptureReaderTests
         Assert.True(sum > 0);
         Assert.Equal(0, allocated);
     }
+
+    /// <summary>A file (unbuffered FileStream, short reads at the end) and a memory stream agree on frames and damage.</summary>
+    [Theory]
+    [InlineData("pcap")]
+    [InlineData("pcapng")]
+    public void FileAndMemoryStream_AgreeOnWholeAndCutFiles_WithFramesAcrossBufferRefills(string kind)
+    {
+        using var dir = new TempDir();
+        // Frames from 1 byte to 1 MB: many straddle the 1 MiB buffer, some force it to grow.
+        var b = kind == "pcap" ? CaptureBuilder.Pcap(1) : CaptureBuilder.PcapNg().Section(false).Interface(1);
+        var sizes = new[] { 1, 300, 70_000, 600_000, 5, 1_000_000, 250_000, 3_000, 900_000, 17 };
+        for (int i = 0; i < 40; i++)
+        {
+            var data = Net.PacketBuilder.Payload(sizes[i % sizes.Length], i);
+            if (kind == "pcap") b.PcapRecord((uint)i, 0, data); else b.Enhanced(0, (ulong)i, data);
+        }
+        var file = b.ToArray();
+        foreach (int cut in new[] { file.Length, file.Length - 1, file.Length - 700_000, file.Length / 2 + 3 })
+        {
+            var path = dir.File($"cut-{cut}.cap");
+            File.WriteAllBytes(path, file[..cut]);
+            var (inMemory, memoryReader) = ReadAll(file[..cut]);
+            using var fileReader = CaptureReader.Open(path);
+            var fromFile = new List<Read>();
+            while (fileReader.TryRead(out var f)) fromFile.Add(new Read(f.Number, f.TimestampNs, f.LinkType, f.OriginalLength, f.Data.ToArray()));
+            Assert.Equal(inMemory, fromFile, ReadComparer);
+            Assert.Equal(memoryReader.Damage, fileReader.Damage);
+            Assert.Equal(cut == file.Length, fileReader.Damage == null);
+        }
+    }
 }

@@ -30,11 +30,18 @@ public class AllocationTests
     public void Decode_LoopOverRealMessages_AllocatesNothing(SimdVariant variant)
     {
         var payloads = Payloads();
-        long checksum = Loop(payloads, variant, 10); // warm up: JIT, static constructors
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        checksum += Loop(payloads, variant, 300);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(0, allocated);
+        long checksum = Loop(payloads, variant, 50); // warm up: JIT, static constructors
+        // Tiered compilation may allocate a few bytes on this thread while it swaps code in
+        // (seen under load); an allocation per message would show in every pass, so the
+        // quietest of several passes must be exactly zero.
+        long fewest = long.MaxValue;
+        for (int pass = 0; pass < 5 && fewest != 0; pass++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            checksum += Loop(payloads, variant, 300);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
         Assert.NotEqual(0, checksum);
     }
 

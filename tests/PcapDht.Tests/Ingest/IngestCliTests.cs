@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using DuckDB.NET.Data;
+using PcapDht.Cli;
+using PcapDht.Store;
+using PcapDht.Tests.Cli;
+using PcapDht.Tests.Store;
+
+namespace PcapDht.Tests.Ingest;
+
+public class IngestCliTests
+{
+    private static CliOutput Ingest(TempDir dir, params string[] args) => CliRunner.Run(["ingest", .. args], dir.Path);
+
+    [Fact]
+    public void Ingest_MissingFile_OneLineErrorAndInputExitCode()
+    {
+        using var dir = new TempDir();
+        var o = Ingest(dir, "nope.pcap", "--db", "t.duckdb");
+        Assert.Equal(ExitCodes.InputError, o.ExitCode);
+        var lines = o.Stderr.Trim().Split('\n');
+        Assert.Single(lines);
+        Assert.Contains("nope.pcap: no such file", lines[0]);
+    }
+
+    [Fact]
+    public void Ingest_NotACapture_OneLineError()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("notes.pcap"), "hello, this is text and not a capture");
+        var o = Ingest(dir, "notes.pcap", "--db", "t.duckdb");
+        Assert.Equal(ExitCodes.InputError, o.ExitCode);
+        Assert.Single(o.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Ingest_Twice_SecondIsNoOp_ForceReplacesWithSameRows()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("a.pcap"), 300, IngestTestFiles.FindNodeResponse);
+        var first = Ingest(dir, "a.pcap", "--db", "t.duckdb", "--format", "json");
+        Assert.Equal(0, first.ExitCode);
+        Assert.Contains("\"krpc_messages\": 300", first.Stdout);
+
+        var second = Ingest(dir, "a.pcap", "--db", "t.duckdb");
+        Assert.Equal(0, second.ExitCode);
+        Assert.Contains("skipped", second.Stdout);
+        using (var c = Open(dir.File("t.duckdb")))
+        {
+            Assert.Equal(1, Sql.Long(c, "SELECT count(*) FROM captures"));
+            Assert.Equal(300, Sql.Long(c, "SELECT count(*) FROM messages"));
+            Assert.Equal(300 * 9, Sql.Long(c, "SELECT count(*) FROM node_sightings"));
+        }
+
+        var forced = Ingest(dir, "a.pcap", "--db", "t.duckdb", "--force");
+        Assert.Equal(0, forced.ExitCode);
+        using (var c = Open(dir.File("t.duckdb")))
+        {
+            Assert.Equal(1, Sql.Long(c, "SELECT count(*) FROM captures"));
+            Assert.Equal(2, Sql.Long(c, "SELECT capture_id FROM captures"));
+            Assert.Equal(300, Sql.Long(c, "SELECT count(*) FROM messages WHERE capture_id = 2"));
+            Assert.Equal(300 * 9, Sql.Long(c, "SELECT count(*) FROM node_sightings WHERE capture_id = 2"));
+            Assert.Equal(300, Sql.Long(c, "SELECT count(DISTINCT tx_id) FROM messages"));
+        }
+    }
+
+    [Fact]
+    public void Ingest_DatabaseLockedByAnotherProcess_ClearError()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("a.pcap"), 10, IngestTestFiles.FindNodeResponse);
+        using (var db = PcapDhtDatabase.Open(dir.File("t.duckdb")))
+        {
+            // This test process holds the file open for writing: DuckDB's file lock keeps others out.
+            var o = Ingest(dir, "a.pcap", "--db", "t.duckdb");
+            Assert.Equal(ExitCodes.DatabaseError, o.ExitCode);
+            var line = Assert.Single(o.Stderr.Trim().Split('\n'));
+            Assert.Contains("locked by another process", line);
+        }
+    }
+
+    [Fact]
+    public void Ingest_DamagedCapture_KeepsFramesBeforeDamage_PartialWithFrameAndOffset()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("a.pcap"), 50, IngestTestFiles.FindNodeResponse);
+        var bytes = File.ReadAllBytes(dir.File("a.pcap"));
+        File.WriteAllBytes(dir.File("cut.pcap"), bytes[..(bytes.Length - 40)]); // the 50th record is cut short
+        var o = Ingest(dir, "cut.pcap", "--db", "t.duckdb");
+        Assert.Equal(ExitCodes.Partial, o.ExitCode);
+        var line = Assert.Single(o.Stderr.Trim().Split('\n'));
+        Assert.Contains("frame 50", line);
+        Assert.Contains("byte offset", line);
+        using var c = Open(dir.File("t.duckdb"));
+        Assert.Equal(49, Sql.Long(c, "SELECT count(*) FROM messages"));
+        Assert.Equal("partial", Sql.Scalar(c, "SELECT status FROM captures"));
+        Assert.Equal(50L, Sql.Scalar(c, "SELECT damage_frame FROM captures"));
+        Assert.NotNull(Sql.Scalar(c, "SELECT error FROM captures"));
+    }
+
+    [Fact]
+    public void Ingest_KilledMidFile_DatabaseOpensWithoutItsRowsAndNoRunningRow()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("small.pcap"), 20, IngestTestFiles.FindNodeResponse);
+        Assert.Equal(0, Ingest(dir, "small.pcap", "--db", "t.duckdb").ExitCode);
+        // Large enough to take many seconds on a loaded machine.
+        IngestTestFiles.WriteRawPcap(dir.File("big.pcap"), 1_500_000, i => IngestTestFiles.FindNodeResponse(i & 0xffff));
+
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(CliRunner.DllPath);
+        foreach (var a in new[] { "ingest", "big.pcap", "--db", "t.duckdb" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        _ = p.StandardOutput.ReadToEndAsync();
+        _ = p.StandardError.ReadToEndAsync();
+        // Wait until the big file's transaction has written data (the WAL or database grows), then kill -9.
+        long start = new FileInfo(dir.File("t.duckdb")).Length;
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < TimeSpan.FromSeconds(60) && !p.HasExited)
+        {
+            Thread.Sleep(200);
+            long now = new FileInfo(dir.File("t.duckdb")).Length + (File.Exists(dir.File("t.duckdb.wal")) ? new FileInfo(dir.File("t.duckdb.wal")).Length : 0);
+            if (now > start + (4 << 20)) break;
+        }
+        Assert.False(p.HasExited, "the ingest finished before it could be killed; make big.pcap larger");
+        p.Kill(entireProcessTree: true); // SIGKILL
+        p.WaitForExit();
+
+        using var c = Open(dir.File("t.duckdb"));
+        Assert.Equal(20, Sql.Long(c, "SELECT count(*) FROM messages"));
+        Assert.Equal(20 * 9, Sql.Long(c, "SELECT count(*) FROM node_sightings"));
+        Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM captures WHERE status = 'running'"));
+        Assert.Equal("failed", Sql.Scalar(c, "SELECT status FROM captures WHERE source LIKE '%big.pcap'"));
+        Assert.Equal("complete", Sql.Scalar(c, "SELECT status FROM captures WHERE source LIKE '%small.pcap'"));
+    }
+
+    [RootWithUnshareFact]
+    public void Ingest_DiskFull_ClearErrorAndDatabaseIntact()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("small.pcap"), 20, IngestTestFiles.FindNodeResponse);
+        IngestTestFiles.WriteRawPcap(dir.File("big.pcap"), 200_000, i => IngestTestFiles.FindNodeResponse(i & 0xffff));
+        Directory.CreateDirectory(dir.File("full"));
+        Directory.CreateDirectory(dir.File("out"));
+        string dll = CliRunner.DllPath;
+        // A private mount namespace: the 6 MB tmpfs exists only for this shell and its children.
+        string script = $"""
+            set -u
+            mount -t tmpfs -o size=6m tmpfs full || exit 90
+            dotnet '{dll}' ingest small.pcap --db full/t.duckdb > out/small.txt 2>&1; echo $? > out/small.rc
+            dotnet '{dll}' ingest big.pcap --db full/t.duckdb > out/big.out 2> out/big.err; echo $? > out/big.rc
+            cp full/t.duckdb* out/
+            """;
+        var psi = new ProcessStartInfo("unshare", ["-m", "--propagation", "private", "sh", "-c", script]) { WorkingDirectory = dir.Path, UseShellExecute = false };
+        psi.Environment["NO_COLOR"] = "1";
+        using (var p = Process.Start(psi)!)
+        {
+            Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)));
+            Assert.True(p.ExitCode != 90, "mounting a tmpfs in a private mount namespace failed");
+        }
+        Assert.Equal("0", File.ReadAllText(dir.File("out/small.rc")).Trim());
+        int rc = int.Parse(File.ReadAllText(dir.File("out/big.rc")).Trim());
+        Assert.Equal(ExitCodes.Failure, rc);
+        string err = File.ReadAllText(dir.File("out/big.err")).Trim();
+        Assert.Single(err.Split('\n'));
+        Assert.Contains("no space left", err);
+
+        using var c = Open(dir.File("out/t.duckdb"));
+        Assert.Equal(20, Sql.Long(c, "SELECT count(*) FROM messages"));
+        Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM captures WHERE status = 'complete' AND source LIKE '%big.pcap'"));
+    }
+
+    private static DuckDBConnection Open(string path)
+    {
+        var db = PcapDhtDatabase.Open(path); // also applies recovery, as any later pcapdht command does
+        return db.Connection;
+    }
+}
+
+/// <summary>Runs only as root on Linux with unshare(1) (a private mount namespace for a tiny tmpfs).</summary>
+public sealed class RootWithUnshareFactAttribute : FactAttribute
+{
+    public RootWithUnshareFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root" || !File.Exists("/usr/bin/unshare"))
+            Skip = "needs root and unshare(1) to mount a small tmpfs in a private mount namespace";
+    }
+}
