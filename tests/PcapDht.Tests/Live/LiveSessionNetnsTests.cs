@@ -43,7 +43,9 @@ public class LiveSessionNetnsTests
         var reference = ReadPcap(tcpdumpFile);
         long first = sink.Frames[0].ts, last = sink.Frames[^1].ts;
         var expected = reference.Where(r => r.ts >= first && r.ts <= last).ToList();
-        Assert.Equal(expected.Count, sink.Frames.Count);
+        Assert.True(expected.Count == sink.Frames.Count,
+            $"tcpdump has {expected.Count} frames in our range ({reference.Count} in all), we captured {sink.Frames.Count}; "
+            + $"our pcap_stats: received {sink.Final.PcapReceived}, dropped {sink.Final.PcapDropped}");
         Assert.Equal(expected, sink.Frames);
 
         // --write-pcap kept the same evidence byte for byte.
@@ -76,8 +78,9 @@ public class LiveSessionNetnsTests
     {
         var p = LiveProcess.Start(ns.Exec, "tcpdump", ["-i", "lo", "-U", "-n", "--time-stamp-precision=nano", "-B", "65536", "-w", file, filter]);
         // tcpdump says "listening on" once its filter is installed; before that it captures nothing.
-        for (int i = 0; i < 100 && !p.Stderr.Contains("listening on", StringComparison.Ordinal); i++) Thread.Sleep(50);
-        Assert.Contains("listening on", p.Stderr);
+        // Generous: on a loaded CI machine tcpdump's start-up alone has taken seconds.
+        for (int i = 0; i < 600 && !p.Stderr.Contains("listening on", StringComparison.Ordinal) && !p.HasExited; i++) Thread.Sleep(50);
+        Assert.True(p.Stderr.Contains("listening on", StringComparison.Ordinal), "tcpdump did not start: " + p.Stderr);
         return p;
     }
 
