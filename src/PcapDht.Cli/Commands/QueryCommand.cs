@@ -66,6 +66,7 @@ public sealed class QueryCommand : Command<QuerySettings>
             Console.Error.WriteLine("pcapdht query: the SQL is empty");
             return ExitCodes.Usage;
         }
+        if (!settings.Write) AddMissingEnrichedViews(settings.Db);
         using var db = DatabaseOpener.Open(settings.Db, readOnly: !settings.Write, create: settings.Write, out var error);
         if (db is null)
         {
@@ -87,5 +88,28 @@ public sealed class QueryCommand : Command<QuerySettings>
         }
         ResultRenderer.Render(result, format, Console.Out, Console.Error, withMetadata: false);
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// `asn import` before the first ingest finds no store relations to enrich; the views are then
+    /// missing until a report runs. Add them (only when missing, so a read-only query of a complete
+    /// database writes nothing); a database locked by a running writer is left as it is.
+    /// </summary>
+    private static void AddMissingEnrichedViews(string path)
+    {
+        if (!System.IO.File.Exists(path)) return;
+        bool missing;
+        using (var ro = DatabaseOpener.Open(path, readOnly: true, create: false, out _))
+        {
+            if (ro is null) return;
+            missing = false;
+            foreach (var (relation, _) in Enrich.RangeStore.EnrichedRelations)
+                missing |= Enrich.RangeStore.RelationExists(ro, relation) && !Enrich.RangeStore.RelationExists(ro, relation + "_enriched");
+        }
+        if (!missing) return;
+        using var rw = DatabaseOpener.Open(path, readOnly: false, create: false, out _);
+        if (rw is null) return;
+        try { Enrich.RangeStore.EnsureEnrichedViews(rw); }
+        catch (DuckDBException) { }
     }
 }

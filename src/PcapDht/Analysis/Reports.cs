@@ -6,10 +6,10 @@ using PcapDht.Enrich;
 namespace PcapDht.Analysis;
 
 /// <summary>
-/// The ready-made reports. Each counts distinct addresses seen in a window in node_sightings: the
-/// sender of every query or response (the node id makes it a DHT node; error replies and our own
-/// capture host's traffic without an id are not nodes) and every contact in nodes/nodes6 lists.
-/// "Direct" addresses are those seen as senders themselves. The ASN/country lookup runs on the
+/// The ready-made reports. Each counts distinct addresses seen in a window: every address in
+/// node_sightings (a query or response sender, or a contact in nodes/nodes6 lists of others)
+/// plus the source of every message, errors included. "Direct" addresses are those that sent a
+/// message themselves. The ASN/country lookup runs on the
 /// distinct addresses, not on every sighting, so its cost does not grow with traffic volume.
 /// </summary>
 public static class Reports
@@ -231,6 +231,8 @@ public static class Reports
         where = WindowPredicate(window);
         if (RangeStore.RelationExists(db, "node_sightings"))
             parts.Add($"SELECT ip_num AS ip, source = 'sender' AS direct FROM node_sightings WHERE ip_num IS NOT NULL AND {where}");
+        if (RangeStore.RelationExists(db, "messages"))
+            parts.Add($"SELECT src_ip_num AS ip, true AS direct FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
         if (parts.Count == 0)
         {
             table.Unavailable = "This database has no sightings yet: ingest a capture first (pcapdht ingest FILE --db FILE).";

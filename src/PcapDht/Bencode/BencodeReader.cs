@@ -186,10 +186,38 @@ public ref struct BencodeReader
         return true;
     }
 
+    /// <summary>
+    /// Inside a list: skips the run of following strings that have exactly
+    /// <paramref name="length"/> bytes (1..99), as <see cref="Read"/> would one by one, and returns how
+    /// many. The reader is left on the last of them. For long BEP 5 `values` lists of compact peers.
+    /// </summary>
+    public int SkipFixedStrings(int length)
+    {
+        if (_error.Kind != BencodeErrorKind.None || _depth == 0 || IsDictionaryAt(_depth) || (uint)(length - 1) > 98)
+            return 0;
+        int count = _simd switch
+        {
+            SimdVariant.Vector256 => Vector256DigitScanner.CountFixedStrings(_data, _pos, length),
+            SimdVariant.Vector128 => Vector128DigitScanner.CountFixedStrings(_data, _pos, length),
+            _ => ScalarDigitScanner.CountFixedStrings(_data, _pos, length),
+        };
+        if (count == 0)
+            return 0;
+        int prefix = length >= 10 ? 3 : 2;
+        int last = _pos + (count - 1) * (prefix + length);
+        _tokenType = BencodeTokenType.String;
+        _tokenStart = last;
+        _tokenDepth = _depth;
+        _valueStart = last + prefix;
+        _valueLength = length;
+        _pos = last + prefix + length;
+        return count;
+    }
+
     private bool ReadString(int pos)
     {
         ReadOnlySpan<byte> data = _data;
-        int digits = CountDigits(pos, MaxLengthDigits + 1);
+        int digits = ScanDigits(pos, MaxLengthDigits + 1, out ulong length);
         if (digits > 1 && data[pos] == (byte)'0')
             return Fail(BencodeErrorKind.LeadingZero, pos);
         if (digits > MaxLengthDigits)
@@ -199,7 +227,6 @@ public ref struct BencodeReader
             return Fail(BencodeErrorKind.UnexpectedEnd, colon);
         if (data[colon] != (byte)':')
             return Fail(BencodeErrorKind.MissingColon, colon);
-        ulong length = ParseDigits(data.Slice(pos, digits));
         if (length > int.MaxValue)
             return Fail(BencodeErrorKind.StringLengthOverflow, pos);
         int start = colon + 1;
@@ -218,7 +245,7 @@ public ref struct BencodeReader
         bool negative = p < data.Length && data[p] == (byte)'-';
         if (negative)
             p++;
-        int digits = CountDigits(p, MaxIntegerDigits + 1);
+        int digits = ScanDigits(p, MaxIntegerDigits + 1, out ulong magnitude);
         if (digits == 0)
             return p >= data.Length ? Fail(BencodeErrorKind.UnexpectedEnd, p) : Fail(BencodeErrorKind.InvalidInteger, p);
         if (data[p] == (byte)'0')
@@ -235,7 +262,6 @@ public ref struct BencodeReader
             return Fail(BencodeErrorKind.UnexpectedEnd, end);
         if (data[end] != (byte)'e')
             return Fail(BencodeErrorKind.InvalidInteger, end);
-        ulong magnitude = ParseDigits(data.Slice(p, digits));
         // 19 digits never overflow ulong; the signed range is asymmetric by one.
         if (magnitude > (negative ? (ulong)long.MaxValue + 1 : long.MaxValue))
             return Fail(BencodeErrorKind.IntegerOverflow, pos);
@@ -247,21 +273,12 @@ public ref struct BencodeReader
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private readonly int CountDigits(int start, int max) => _simd switch
+    private readonly int ScanDigits(int start, int max, out ulong value) => _simd switch
     {
-        SimdVariant.Vector256 => Vector256DigitScanner.CountDigits(_data, start, max),
-        SimdVariant.Vector128 => Vector128DigitScanner.CountDigits(_data, start, max),
-        _ => ScalarDigitScanner.CountDigits(_data, start, max),
+        SimdVariant.Vector256 => Vector256DigitScanner.ScanDigits(_data, start, max, out value),
+        SimdVariant.Vector128 => Vector128DigitScanner.ScanDigits(_data, start, max, out value),
+        _ => ScalarDigitScanner.ScanDigits(_data, start, max, out value),
     };
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong ParseDigits(ReadOnlySpan<byte> digits)
-    {
-        ulong value = 0;
-        foreach (byte d in digits)
-            value = value * 10 + (uint)(d - '0');
-        return value;
-    }
 
     private bool Fail(BencodeErrorKind kind, int offset)
     {

@@ -340,7 +340,9 @@ public static class KrpcDecoder
                 case BencodeTokenType.String:
                     count++;
                     int length = r.ValueSpan.Length;
-                    if (length != CompactLists.PeerLength && length != CompactLists.Peer6Length)
+                    if (length == CompactLists.PeerLength || length == CompactLists.Peer6Length)
+                        count += r.SkipFixedStrings(length); // replies carry up to ~150 peers of one size
+                    else
                         m.Flags |= KrpcFlags.ValuesOddEntry;
                     break;
                 default:
@@ -469,6 +471,13 @@ public static class KrpcDecoder
     /// <summary>BEP 3 wants keys sorted as raw byte strings; equal neighbours are duplicates.</summary>
     private static void CheckOrder(ReadOnlySpan<byte> previous, ReadOnlySpan<byte> key, ref KrpcFlags flags)
     {
+        // Neighbouring KRPC keys nearly always differ in their first byte: decide there without a call.
+        if (!previous.IsEmpty && !key.IsEmpty && previous[0] != key[0])
+        {
+            if (previous[0] > key[0])
+                flags |= KrpcFlags.UnsortedKeys;
+            return;
+        }
         int order = previous.SequenceCompareTo(key);
         if (order == 0)
             flags |= KrpcFlags.DuplicateKeys;

@@ -14,20 +14,23 @@ public static class DecoderPayloads
     /// <summary>Messages per benchmark invocation (OperationsPerInvoke must be a constant).</summary>
     public const int Count = 4096;
 
+    /// <summary>Messages of at least this many bytes form the "large" mix (get_peers replies with many peers, BEP 44 items).</summary>
+    public const int LargeBytes = 1000;
+
     private static (byte[] Data, int[] Offsets, string Source)? _loaded;
+    private static (byte[] Data, int[] Offsets, string Source)? _large;
 
-    public static (byte[] Data, int[] Offsets, string Source) Load() => _loaded ??= Build();
+    public static (byte[] Data, int[] Offsets, string Source) Load() => _loaded ??= Build(0);
 
-    public static double AverageBytes
-    {
-        get
-        {
-            var (data, offsets, _) = Load();
-            return (double)offsets[^1] / (offsets.Length - 1);
-        }
-    }
+    public static (byte[] Data, int[] Offsets, string Source) LoadLarge() => _large ??= Build(LargeBytes);
 
-    private static (byte[], int[], string) Build()
+    public static double AverageBytes => Average(Load().Offsets);
+
+    public static double AverageLargeBytes => Average(LoadLarge().Offsets);
+
+    private static double Average(int[] offsets) => (double)offsets[^1] / (offsets.Length - 1);
+
+    private static (byte[], int[], string) Build(int minBytes)
     {
         string? root = RepositoryRoot();
         var all = new List<byte[]>();
@@ -49,6 +52,9 @@ public static class DecoderPayloads
             all.AddRange(Generated());
             source = "third-party captures + generated messages";
         }
+        all = all.Where(p => p.Length >= minBytes).ToList();
+        if (all.Count == 0)
+            all.AddRange(Generated().Where(p => p.Length >= minBytes));
         // Evenly spaced picks keep the capture's mix of small queries and large replies.
         var data = new MemoryStream();
         int[] offsets = new int[Count + 1];
@@ -83,7 +89,7 @@ public static class DecoderPayloads
             {
                 0 => $"d1:ad2:id20:{id}9:info_hash20:{RandomText(random, 20)}e1:q9:get_peers1:t2:{t}1:v4:LT\x02\x081:y1:qe",
                 1 => $"d1:rd2:id20:{id}5:nodes208:{RandomText(random, 208)}5:token8:{RandomText(random, 8)}e1:t2:{t}1:v4:LT\x02\x081:y1:re",
-                2 => $"d1:rd2:id20:{id}5:token8:{RandomText(random, 8)}6:valuesl" + string.Concat(Enumerable.Range(0, 30).Select(_ => "6:" + RandomText(random, 6))) + $"ee1:t2:{t}1:y1:re",
+                2 => $"d1:rd2:id20:{id}5:token8:{RandomText(random, 8)}6:valuesl" + string.Concat(Enumerable.Range(0, 150).Select(_ => "6:" + RandomText(random, 6))) + $"ee1:t2:{t}1:y1:re",
                 _ => $"d1:ad2:id20:{id}e1:q4:ping1:t2:{t}1:y1:qe",
             });
         }
@@ -99,10 +105,13 @@ public static class DecoderPayloads
 
     private static string? RepositoryRoot()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
         {
-            if (File.Exists(Path.Combine(dir.FullName, "PcapDht.sln")))
-                return dir.FullName;
+            for (var dir = new DirectoryInfo(start); dir != null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "PcapDht.sln")))
+                    return dir.FullName;
+            }
         }
         return null;
     }

@@ -56,6 +56,49 @@ public class KrpcDecodeBenchmarks
     }
 }
 
+/// <summary>The same on the large messages only (at least 1,000 bytes: long `values` lists, BEP 44 items).</summary>
+[MemoryDiagnoser]
+[Config(typeof(Config))]
+public class KrpcDecodeLargeBenchmarks
+{
+    private byte[] _data = [];
+    private int[] _offsets = [];
+
+    [GlobalSetup]
+    public void Setup() => (_data, _offsets, _) = DecoderPayloads.LoadLarge();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = DecoderPayloads.Count)]
+    public long Scalar() => DecodeAll(SimdVariant.Scalar);
+
+    [Benchmark(OperationsPerInvoke = DecoderPayloads.Count)]
+    public long Vector128() => DecodeAll(SimdVariant.Vector128);
+
+    [Benchmark(OperationsPerInvoke = DecoderPayloads.Count)]
+    public long Vector256() => DecodeAll(SimdVariant.Vector256);
+
+    private long DecodeAll(SimdVariant variant)
+    {
+        long sum = 0;
+        ReadOnlySpan<byte> data = _data;
+        int[] offsets = _offsets;
+        for (int i = 0; i < DecoderPayloads.Count; i++)
+        {
+            var result = KrpcDecoder.Decode(data[offsets[i]..offsets[i + 1]], variant, out var m, out _);
+            sum += (int)result + m.ValuesCount + m.Value.Length;
+        }
+        return sum;
+    }
+
+    private sealed class Config : ManualConfig
+    {
+        public Config()
+        {
+            AddColumn(new ThroughputColumn(large: true));
+            SummaryStyle = SummaryStyle.Default.WithRatioStyle(RatioStyle.Trend);
+        }
+    }
+}
+
 /// <summary>Tokenizing only (BencodeReader over every token), to separate the reader from the KRPC layer.</summary>
 [MemoryDiagnoser]
 [Config(typeof(Config))]
@@ -101,7 +144,7 @@ public class BencodeReadBenchmarks
 }
 
 /// <summary>MB/s of UDP payload and messages/s, from the per-message mean and the mix's average size.</summary>
-public sealed class ThroughputColumn : IColumn
+public sealed class ThroughputColumn(bool large = false) : IColumn
 {
     public string Id => nameof(ThroughputColumn);
     public string ColumnName => "MB/s";
@@ -118,7 +161,8 @@ public sealed class ThroughputColumn : IColumn
         if (report?.ResultStatistics == null)
             return "-";
         double nsPerMessage = report.ResultStatistics.Mean;
-        return (DecoderPayloads.AverageBytes / nsPerMessage * 1e3).ToString("F0");
+        double bytes = large ? DecoderPayloads.AverageLargeBytes : DecoderPayloads.AverageBytes;
+        return (bytes / nsPerMessage * 1e3).ToString("F0");
     }
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);

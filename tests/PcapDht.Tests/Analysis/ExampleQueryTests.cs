@@ -1,11 +1,11 @@
 using System.Text.RegularExpressions;
 using PcapDht.Analysis;
-using PcapDht.Enrich;
 using PcapDht.Tests.Enrich;
 
 namespace PcapDht.Tests.Analysis;
 
-public partial class ExampleQueryTests
+/// <summary>Every SQL block in docs/analysis.md runs against a database written by the real ingest.</summary>
+public partial class ExampleQueryTests(SynthDatabaseFixture fixture) : IClassFixture<SynthDatabaseFixture>
 {
     [GeneratedRegex(@"```sql\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex SqlBlock();
@@ -24,11 +24,21 @@ public partial class ExampleQueryTests
 
     [Theory]
     [MemberData(nameof(Queries))]
-    public void ExampleQuery_RunsAndReturnsRows(int number, string sql)
+    public void ExampleQuery_RunsOnIngestedCaptureAndReturnsRows(int number, string sql)
     {
-        using var k = new KnownDatabase();
-        RangeStore.EnsureEnrichedViews(k.Db);
-        var result = SqlQuery.Run(k.Db, sql);
+        using var db = fixture.Open();
+        var result = SqlQuery.Run(db, sql);
         Assert.True(result.Rows.Count > 0, $"example {number} returned no rows");
+    }
+
+    [Fact]
+    public void ArticleQuery_EqualsNodeSightingGroundTruth()
+    {
+        using var db = fixture.Open();
+        string article = Queries().Select(q => (string)q[1]).First();
+        var byQuery = SqlQuery.Run(db, article).Rows.ToDictionary(r => Convert.ToInt64(r[0]), r => Convert.ToInt64(r[2]));
+        var truth = fixture.Truth.Asns.Where(a => a.Ips > 0).OrderByDescending(a => a.Ips).ThenBy(a => a.Asn).Take(20)
+            .ToDictionary(a => (long)a.Asn, a => a.Ips);
+        Assert.Equal(truth, byQuery);
     }
 }

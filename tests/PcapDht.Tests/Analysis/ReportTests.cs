@@ -20,12 +20,12 @@ public class ReportTests
         Assert.Equal([1L, 2L, 3L], t.Rows.Select(r => (long)r[0]!));
         var by = ByAsn(t);
         Assert.Equal((6L, 1L), by[12389]);   // 3 v4 + 3 v6 addresses; only 2.56.0.1 sent a message
-        Assert.Equal((2L, 1L), by[4766]);    // 175.192.0.9 is 39 days old; 175.192.0.50 is in messages only, not a node sighting
+        Assert.Equal((3L, 2L), by[4766]);    // 175.192.0.9 is 39 days old; 175.192.0.50 only sent a message
         Assert.Equal((1L, 0L), by[4134]);
         Assert.Equal("Rostelecom", t.Rows[0][2]);
         Assert.Equal("RU", t.Rows[0][3]);
-        Assert.Equal(6.0 / 10, (double)t.Rows[0][6]!, 9);
-        Assert.Equal("10", Fact(t, "distinct addresses"));
+        Assert.Equal(6.0 / 11, (double)t.Rows[0][6]!, 9);
+        Assert.Equal("11", Fact(t, "distinct addresses"));
         Assert.StartsWith("1 (", Fact(t, "addresses with no ASN range"));
         Assert.Equal("2026-02-28 12:00:00Z .. 2026-03-30 12:00:00Z (30 days)", Fact(t, "window"));
         Assert.Contains(t.Sources, s => s.Contains("CC BY 4.0") && s.StartsWith("asn: "));
@@ -37,7 +37,7 @@ public class ReportTests
         using var k = new KnownDatabase();
         var by = ByAsn(Reports.Asn(k.Db, new ReportOptions { Days = 10 }));
         Assert.Equal((5L, 1L), by[12389]);
-        Assert.Equal((1L, 1L), by[4766]);
+        Assert.Equal((2L, 2L), by[4766]);
         Assert.False(by.ContainsKey(4134));
     }
 
@@ -63,7 +63,7 @@ public class ReportTests
         using var k = new KnownDatabase();
         var t = Reports.Asn(k.Db, new ReportOptions { Ipv6Prefix = 64 });
         Assert.Equal((5L, 1L), ByAsn(t)[12389]); // 2a01:540::1 and ::2 share a /64
-        Assert.Equal("9", Fact(t, "distinct addresses"));
+        Assert.Equal("10", Fact(t, "distinct addresses"));
         Assert.Equal("/64 prefix", Fact(t, "IPv6 counted per"));
     }
 
@@ -94,8 +94,8 @@ public class ReportTests
         using var k = new KnownDatabase();
         var t = Reports.Country(k.Db, new ReportOptions());
         Assert.Equal(["RU", "KR", "CN"], t.Rows.Select(r => (string)r[1]!));
-        Assert.Equal([6L, 2L, 1L], t.Rows.Select(r => (long)r[2]!));
-        Assert.Equal([1L, 1L, 0L], t.Rows.Select(r => (long)r[3]!));
+        Assert.Equal([6L, 3L, 1L], t.Rows.Select(r => (long)r[2]!));
+        Assert.Equal([1L, 2L, 0L], t.Rows.Select(r => (long)r[3]!));
         Assert.Equal([1L, 1L, 1L], t.Rows.Select(r => (long)r[4]!));
         Assert.Equal("3", Fact(t, "countries"));
     }

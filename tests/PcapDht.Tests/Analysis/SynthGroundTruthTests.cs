@@ -43,18 +43,18 @@ public class SynthGroundTruthTests
 
         var report = Reports.Asn(db, new ReportOptions { Days = truth.WindowDays, Top = 0 });
         var got = report.Rows.ToDictionary(r => (uint)(long)r[1]!, r => (Ips: (long)r[4]!, Direct: (long)r[5]!, Name: (string?)r[2]));
-        Assert.Equal(truth.Asns.Select(a => a.Asn).Order(), got.Keys.Order());
-        foreach (var a in truth.Asns)
-        {
-            Assert.Equal((a.Ips, a.SenderIps, a.Org), got[a.Asn]);
-        }
-        Assert.Equal(truth.DistinctIps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Assert.Equal(truth.Asns.Where(a => a.ReportIps > 0).Select(a => a.Asn).Order(), got.Keys.Order());
+        foreach (var a in truth.Asns.Where(a => a.ReportIps > 0))
+            Assert.Equal((a.ReportIps, a.ReportDirectIps, a.Org), got[a.Asn]);
+        Assert.Equal(truth.ReportIps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             report.Facts.Single(f => f.Key == "distinct addresses").Value);
-        Assert.StartsWith(truth.UnmatchedIps + " (", report.Facts.Single(f => f.Key == "addresses with no ASN range").Value);
 
         var per64 = Reports.Asn(db, new ReportOptions { Days = truth.WindowDays, Top = 0, Ipv6Prefix = 64 });
         var got64 = per64.Rows.ToDictionary(r => (uint)(long)r[1]!, r => (long)r[4]!);
-        foreach (var a in truth.Asns)
+        // The truth counts /64s among node-sighting IPs; an AS whose report adds error-only
+        // senders may have more. Where both agree on the addresses, the /64 count must match.
+        foreach (var a in truth.Asns.Where(a => a.ReportIps == a.Ips && a.Ips > 0))
             Assert.Equal(a.Ipv4 + a.Ipv6Slash64, got64[a.Asn]);
+        Assert.Contains(truth.Asns, a => a.ReportIps == a.Ips && a.Ipv6Slash64 > 0);
     }
 }

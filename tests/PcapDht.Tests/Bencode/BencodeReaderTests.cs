@@ -219,6 +219,51 @@ public class BencodeReaderTests
         Assert.Equal((BencodeErrorKind.LeadingZero, 10), (reader.Error.Kind, reader.Error.Offset));
     }
 
+    [Theory]
+    [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
+    public void SkipFixedStrings_PeerList_SameAsReadingOneByOne(SimdVariant variant)
+    {
+        string peers = string.Concat(Enumerable.Range(0, 37).Select(i => "6:" + (char)('A' + i % 26) + "bcdef"));
+        string v6 = string.Concat(Enumerable.Range(0, 5).Select(i => "18:" + new string((char)('a' + i), 18)));
+        var reader = new BencodeReader(Benc.Bytes("l6:first1" + peers + "5:short" + v6 + "7:lastone" + "e"), new BencodeReaderOptions(0, variant));
+        Assert.True(reader.Read());
+        Assert.Equal(0, reader.SkipFixedStrings(5)); // "6:first1" is not 5 bytes
+        Assert.Equal(38, reader.SkipFixedStrings(6)); // "first1" and the 37 peers
+        Assert.Equal("Kbcdef", Benc.Text(reader.ValueSpan)); // the 37th peer: 'A' + 36 % 26
+        Assert.Equal(BencodeTokenType.String, reader.TokenType);
+        Assert.True(reader.Read());
+        Assert.Equal("short", Benc.Text(reader.ValueSpan));
+        Assert.Equal(0, reader.SkipFixedStrings(5)); // next is "18:"
+        Assert.True(reader.Read());
+        Assert.Equal(4, reader.SkipFixedStrings(18));
+        Assert.Equal(new string('e', 18), Benc.Text(reader.ValueSpan));
+        Assert.True(reader.Read());
+        Assert.Equal("lastone", Benc.Text(reader.ValueSpan));
+        Assert.Equal(0, reader.SkipFixedStrings(6)); // "e" follows
+        Assert.True(reader.Read());
+        Assert.Equal(BencodeTokenType.EndList, reader.TokenType);
+        Assert.False(reader.Read());
+        Assert.False(reader.HasError);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
+    public void SkipFixedStrings_TruncatedLastEntry_LeftForReadToReport(SimdVariant variant)
+    {
+        var reader = new BencodeReader(Benc.Bytes("l6:abcdef6:abcdef6:abcdef6:abc"), new BencodeReaderOptions(0, variant));
+        Assert.True(reader.Read());
+        Assert.True(reader.Read());
+        Assert.Equal(2, reader.SkipFixedStrings(6));
+        Assert.False(reader.Read());
+        Assert.Equal((BencodeErrorKind.StringPastEnd, 25), (reader.Error.Kind, reader.Error.Offset));
+
+        var inDictionary = new BencodeReader(Benc.Bytes("d1:a6:abcdef6:abcdef6:abcdefe"), new BencodeReaderOptions(0, variant));
+        inDictionary.Read();
+        inDictionary.Read();
+        inDictionary.Read();
+        Assert.Equal(0, inDictionary.SkipFixedStrings(6)); // keys and values alternate: never bulk-skipped
+    }
+
     public static TheoryData<string> ValidValues => new()
     {
         "i0e", "i-1e", "0:", "4:spam", "le", "de", "l4:spami42ee", "d3:bar4:spam3:fooi42ee",

@@ -30,6 +30,7 @@ public class AllocationTests
     public void Decode_LoopOverRealMessages_AllocatesNothing(SimdVariant variant)
     {
         var payloads = Payloads();
+        _ = PcapDht.Bencode.Simd.SimdSelection.Default;
         long checksum = Loop(payloads, variant, 50); // warm up: JIT, static constructors
         // Tiered compilation may allocate a few bytes on this thread while it swaps code in
         // (seen under load); an allocation per message would show in every pass, so the

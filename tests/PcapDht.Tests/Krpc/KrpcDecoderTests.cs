@@ -142,6 +142,39 @@ public class KrpcDecoderTests
 
     [Theory]
     [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
+    public void Decode_LongMixedValuesList_CountsAndYieldsEveryPeer(SimdVariant v)
+    {
+        var entries = new List<object>();
+        for (int i = 0; i < 150; i++)
+            entries.Add(new byte[] { 10, 0, (byte)(i >> 8), (byte)i, 0x1a, 0xe1 });
+        entries.Add(new byte[] { 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 80 });
+        for (int i = 0; i < 5; i++)
+            entries.Add(new byte[] { 192, 0, 2, (byte)i, 0, 53 });
+        entries.Add(new byte[12]);
+        entries.Add(new byte[] { 198, 51, 100, 1, 0, 1 });
+        var payload = Response(new Dict(("id", Id), ("token", "tk"), ("values", entries.ToArray())));
+        Assert.Equal(KrpcDecodeResult.Message, Decode(payload, v, out var m, out _));
+        Assert.Equal(158, m.ValuesCount);
+        Assert.Equal(KrpcFlags.ValuesOddEntry, m.Flags);
+        var peers = new List<string>();
+        foreach (var p in CompactLists.Values(m.Values))
+            peers.Add($"{p.Address}:{p.Port}");
+        Assert.Equal(157, peers.Count);
+        Assert.Equal("10.0.0.149:6881", peers[149]);
+        Assert.Equal("2001:db8::9:80", peers[150]);
+        Assert.Equal("192.0.2.4:53", peers[155]);
+        Assert.Equal("198.51.100.1:1", peers[156]);
+
+        // Cut inside the run of peers: the skip must leave the broken entry to the reader.
+        var cut = payload[..(payload.Length / 2)];
+        Assert.Equal(KrpcDecodeResult.Malformed, Decode(cut, v, out _, out var error));
+        Assert.Equal(KrpcErrorReason.InvalidBencode, error.Reason);
+        Assert.Equal(KrpcDecodeResult.Malformed, KrpcDecoder.Decode(cut, SimdVariant.Scalar, out _, out var scalarError));
+        Assert.Equal(scalarError, error);
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
     public void Decode_UnsortedKeys_DecodedAndFlagged(SimdVariant v)
     {
         var unsorted = Encode(new Dict(("y", "q"), ("t", "tx"), ("q", "ping"), ("a", new Dict(("id", Id)))));
