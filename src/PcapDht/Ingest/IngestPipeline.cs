@@ -193,21 +193,7 @@ public sealed class IngestPipeline
         int untilProgress = ProgressEvery;
         while (reader.TryRead(out var frame))
         {
-            if (decoder.TryDecode(frame, out var datagram))
-            {
-                switch (KrpcDecoder.Decode(datagram.Payload, out var message, out var error))
-                {
-                    case KrpcDecodeResult.Message:
-                        writer.Add(datagram, message);
-                        break;
-                    case KrpcDecodeResult.Malformed:
-                        writer.AddMalformed(datagram, error.Description, error.Offset);
-                        break;
-                    default:
-                        stats.NotKrpc++;
-                        break;
-                }
-            }
+            FrameStep.Process(decoder, writer, frame, out _);
             if (--untilProgress == 0)
             {
                 untilProgress = ProgressEvery;

@@ -6,8 +6,11 @@ namespace PcapDht.Live;
 public sealed record LiveSessionInfo(string Interface, int LinkType, string Filter, int Snaplen, bool Promiscuous,
     DateTimeOffset StartedAt, int ProcessId, string Host);
 
-/// <summary>Decode counters a sink exposes for the progress line (read from another thread; may lag slightly).</summary>
-public readonly record struct LiveSinkCounters(long UdpDatagrams, long KrpcMessages, long MalformedKrpc, long DistinctNodes, long RowsCommitted);
+/// <summary>Decode counters a sink exposes for the progress line (read from another thread; may lag slightly).
+/// DistinctNodes is an estimate (HyperLogLog, ~1 %).</summary>
+/// FlushBusy is the time spent decoding and writing (frames / FlushBusy is the rate the store keeps up with).
+public readonly record struct LiveSinkCounters(long UdpDatagrams, long KrpcMessages, long MalformedKrpc, long DistinctNodes, long RowsCommitted,
+    long Flushes = 0, TimeSpan FlushBusy = default);
 
 /// <summary>
 /// The receiving end of a live session: the same decode-and-store pipeline as <c>ingest</c>, fed frame by

@@ -1,7 +1,6 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using PcapDht.Capture;
-using PcapDht.Krpc;
+using PcapDht.Ingest;
 using PcapDht.Net;
 using PcapDht.Store;
 
@@ -9,7 +8,7 @@ namespace PcapDht.Live;
 
 /// <summary>
 /// Writes a live session into the DuckDB store with the same decode path as <c>ingest</c>
-/// (PacketDecoder → KrpcDecoder → CaptureWriter). DuckDB admits one writing process and locks the file,
+/// (<see cref="FrameStep"/>: PacketDecoder → KrpcDecoder → CaptureWriter). DuckDB admits one writing process and locks the file,
 /// so the sink holds the database only while it flushes: between flushes frames are spooled in memory,
 /// and each flush opens the file, resumes the capture, decodes and appends the spooled frames, commits,
 /// and closes it again — <c>pcapdht query</c>/<c>report</c> open the file in between (docs/sniff.md).
@@ -22,12 +21,13 @@ public sealed class StoreLiveSink : ILiveSink
     private readonly CaptureWriterOptions _writerOptions;
     private readonly ConcurrentBag<FrameBatch> _pool = [];
     private readonly PacketDecoder _decoder = new();
-    private readonly HashSet<UInt128> _nodes = [];
+    private readonly DistinctCounter _nodes = new();
     private readonly SemaphoreSlim _idle = new(1, 1);
     private readonly SemaphoreSlim _work = new(0, 1);
     private List<FrameBatch> _current = [];
     private List<FrameBatch> _pending = [];
     private LiveStatistics _pendingStats;
+    private LiveStatistics _lastStats;
     private bool _pendingFinal;
     private string? _finalError;
     private LiveStopReason _finalReason;
@@ -39,11 +39,20 @@ public sealed class StoreLiveSink : ILiveSink
     private long _udp, _krpc, _malformed, _distinct, _committed, _flushes;
 
     /// <param name="path">The DuckDB file (created if missing).</param>
-    public StoreLiveSink(string path, CaptureWriterOptions? writerOptions = null)
+    /// <param name="spoolLimitBytes">
+    /// Frames held in memory for the next flush before the sink stops taking more. When the store cannot keep
+    /// up for long (or another process holds the file), the capture then backs up into the kernel ring and
+    /// its overflow is counted as pcap drops, instead of the process growing until the OOM killer takes it.
+    /// </param>
+    public StoreLiveSink(string path, CaptureWriterOptions? writerOptions = null, long spoolLimitBytes = DefaultSpoolLimit)
     {
         _path = path;
         _writerOptions = writerOptions ?? new CaptureWriterOptions();
+        _spoolLimitBatches = Math.Max(2, spoolLimitBytes / FrameQueue.BatchBytes);
     }
+
+    public const long DefaultSpoolLimit = 2L << 30;
+    private readonly long _spoolLimitBatches;
 
     /// <summary>The capture_id of this session (after <see cref="Start"/>).</summary>
     public int CaptureId { get; private set; }
@@ -52,7 +61,10 @@ public sealed class StoreLiveSink : ILiveSink
     public long Flushes => Interlocked.Read(ref _flushes);
 
     public LiveSinkCounters Counters => new(Interlocked.Read(ref _udp), Interlocked.Read(ref _krpc), Interlocked.Read(ref _malformed),
-        Interlocked.Read(ref _distinct), Interlocked.Read(ref _committed));
+        Interlocked.Read(ref _distinct), Interlocked.Read(ref _committed), Interlocked.Read(ref _flushes),
+        TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
+
+    private long _busyTicks;
 
     public void Start(LiveSessionInfo info)
     {
@@ -81,6 +93,18 @@ public sealed class StoreLiveSink : ILiveSink
         var list = _current;
         if (list.Count == 0 || !list[^1].TryAdd(frame.TimestampNs, frame.OriginalLength, frame.Data))
         {
+            if (list.Count >= _spoolLimitBatches)
+            {
+                // Full: wait for the running flush, then hand this spool over (see the constructor).
+                _idle.Wait();
+                if (_failure != null)
+                {
+                    _idle.Release();
+                    ThrowFailure();
+                }
+                Submit(_lastStats, final: false);
+                list = _current;
+            }
             if (!_pool.TryTake(out var batch)) batch = new FrameBatch(FrameQueue.BatchBytes, FrameQueue.BatchSlots);
             list.Add(batch);
             batch.TryAdd(frame.TimestampNs, frame.OriginalLength, frame.Data);
@@ -90,6 +114,7 @@ public sealed class StoreLiveSink : ILiveSink
     public void Flush(in LiveStatistics statistics)
     {
         if (_failure != null) ThrowFailure();
+        _lastStats = statistics;
         // Busy with the previous flush (a slow disk, a reader holding the lock): keep spooling.
         if (!_idle.Wait(0)) return;
         Submit(statistics, final: false);
@@ -123,7 +148,9 @@ public sealed class StoreLiveSink : ILiveSink
             {
                 _work.Wait();
                 bool final = _pendingFinal;
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 Process(_pending, _pendingStats, final);
+                Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0).Ticks);
                 foreach (var b in _pending)
                 {
                     b.Reset();
@@ -157,21 +184,8 @@ public sealed class StoreLiveSink : ILiveSink
                 {
                     ref readonly var s = ref batch.Slots[i];
                     var frame = new Frame(++_frameNumber, s.TimestampNs, linkType, s.OriginalLength, new ReadOnlySpan<byte>(data, s.Offset, s.Length));
-                    if (!_decoder.TryDecode(frame, out var datagram)) continue;
-                    switch (KrpcDecoder.Decode(datagram.Payload, out var message, out var error))
-                    {
-                        case KrpcDecodeResult.Message:
-                            writer.Add(datagram, message);
-                            // The first 16 of the 20 id bytes: a distinct-node count, not an identity.
-                            if (message.NodeId.Length == 20) _nodes.Add(BinaryPrimitives.ReadUInt128BigEndian(message.NodeId));
-                            break;
-                        case KrpcDecodeResult.Malformed:
-                            writer.AddMalformed(datagram, error.Description, error.Offset);
-                            break;
-                        default:
-                            stats.NotKrpc++;
-                            break;
-                    }
+                    // The first 16 of the 20 id bytes: enough for an approximate distinct count.
+                    if (FrameStep.Process(_decoder, writer, frame, out var senderId) && senderId != 0) _nodes.Add(senderId);
                 }
             }
             if (final) _decoder.Finish();
@@ -190,7 +204,7 @@ public sealed class StoreLiveSink : ILiveSink
             Interlocked.Exchange(ref _krpc, stats.KrpcMessages);
             Interlocked.Exchange(ref _malformed, stats.Malformed);
             Interlocked.Exchange(ref _committed, stats.KrpcMessages);
-            Interlocked.Exchange(ref _distinct, _nodes.Count);
+            Interlocked.Exchange(ref _distinct, _nodes.Estimate());
         }
         finally
         {
