@@ -12,8 +12,10 @@ db=${1:-artifacts/demo/pcapdht.duckdb}
 mkdir -p "$(dirname "$db")"
 rm -f "$db" "$db.wal"
 
-echo "== pcapdht ingest samples-pcap/"
-pcapdht ingest samples-pcap/ --db "$db"
+# One recording of the real loopback swarm (the other files in samples-pcap/ are the same traffic in
+# other containers and compressions) and the synthetic internet-like capture with public addresses.
+echo "== pcapdht ingest samples-pcap/dht-loopback.pcapng.zst samples-pcap/synthetic-dht.pcap"
+pcapdht ingest samples-pcap/dht-loopback.pcapng.zst samples-pcap/synthetic-dht.pcap --db "$db"
 echo
 echo "== pcapdht asn import samples-pcap/asn/*.csv"
 pcapdht asn import samples-pcap/asn/*.csv --db "$db"
@@ -21,11 +23,15 @@ echo
 echo "== pcapdht report overview"
 pcapdht report overview --db "$db"
 echo
-echo "== pcapdht report asn --days 30 --top 15"
-pcapdht report asn --days 30 --top 15 --db "$db"
+# The loopback recording carries only 127.x/fd00:: addresses (no ASN); the public addresses are in the
+# synthetic capture, whose traffic ends on its own date: end the 30-day window there.
+until=$(pcapdht query "SELECT strftime(max(last_ts), '%Y-%m-%dT%H:%M:%SZ') FROM captures WHERE source LIKE '%synthetic-dht.pcap'" \
+  --db "$db" --format csv | tail -1)
+echo "== pcapdht report asn --days 30 --until $until --top 15"
+pcapdht report asn --days 30 --until "$until" --top 15 --db "$db"
 echo
-echo "== pcapdht report country --days 30 --top 10"
-pcapdht report country --days 30 --top 10 --db "$db"
+echo "== pcapdht report country --days 30 --until $until --top 10"
+pcapdht report country --days 30 --until "$until" --top 10 --db "$db"
 echo
 echo "== pcapdht report clients"
 pcapdht report clients --db "$db"

@@ -69,9 +69,12 @@ public static class PcapDhtApp
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
             System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         bool verbose = args.Contains("--verbose");
-        // Spectre.Console.Cli reads a bare "-" as an option without a name; `query -` means stdin.
+        // Spectre.Console.Cli reads a bare "-" as an option without a name; for `query -` and
+        // `ingest -` it means standard input.
         if (args.Length > 0 && args[0] == "query")
             args = Array.ConvertAll(args, a => a == "-" ? QuerySettings.StdinArgument : a);
+        else if (args.Length > 0 && args[0] == "ingest")
+            args = Array.ConvertAll(args, a => a == "-" ? "/dev/stdin" : a);
         try
         {
             return await Build().RunAsync(args, cts.Token);

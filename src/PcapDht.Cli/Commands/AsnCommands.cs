@@ -15,8 +15,7 @@ public sealed class AsnImportSettings : CommandSettings
     public string[] Files { get; init; } = [];
 
     [CommandOption("--db <FILE>")]
-    [Description("DuckDB database file (created if missing).")]
-    [DefaultValue(DatabaseOpener.DefaultPath)]
+    [Description("DuckDB database file (created if missing). " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
     [CommandOption("--verbose")]
@@ -76,8 +75,7 @@ public sealed class AsnImportCommand : Command<AsnImportSettings>
 public sealed class AsnStatusSettings : CommandSettings
 {
     [CommandOption("--db <FILE>")]
-    [Description("DuckDB database file.")]
-    [DefaultValue(DatabaseOpener.DefaultPath)]
+    [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
     [CommandOption("--format <FORMAT>")]

@@ -38,7 +38,7 @@ public sealed class IngestSettings : CommandSettings
         return ValidationResult.Success();
     }
 
-    public string DatabasePath => Database ?? (Environment.GetEnvironmentVariable("PCAPDHT_DB") is { Length: > 0 } env ? env : "pcapdht.duckdb");
+    public string DatabasePath => Database ?? Rendering.DatabaseOpener.DefaultPath;
 }
 
 public sealed class IngestCommand : Command<IngestSettings>

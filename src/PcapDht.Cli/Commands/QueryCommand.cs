@@ -21,8 +21,7 @@ public sealed class QuerySettings : CommandSettings
     public string? File { get; init; }
 
     [CommandOption("--db <FILE>")]
-    [Description("DuckDB database file.")]
-    [DefaultValue(DatabaseOpener.DefaultPath)]
+    [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
     [CommandOption("--write")]

@@ -11,8 +11,7 @@ namespace PcapDht.Cli.Commands;
 public sealed class ReportSettings : CommandSettings
 {
     [CommandOption("--db <FILE>")]
-    [Description("DuckDB database file.")]
-    [DefaultValue(DatabaseOpener.DefaultPath)]
+    [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
     [CommandOption("--days <N>")]

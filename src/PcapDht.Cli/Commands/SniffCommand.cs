@@ -19,8 +19,7 @@ public sealed class SniffSettings : CommandSettings
     public bool List { get; init; }
 
     [CommandOption("--db <FILE>")]
-    [Description("DuckDB file to write (created if missing).")]
-    [DefaultValue(Rendering.DatabaseOpener.DefaultPath)]
+    [Description("DuckDB file to write (created if missing). " + Rendering.DatabaseOpener.DefaultHelp)]
     public string Database { get; init; } = Rendering.DatabaseOpener.DefaultPath;
 
     [CommandOption("--filter <BPF>")]

@@ -5,7 +5,11 @@ namespace PcapDht.Cli.Rendering;
 /// <summary>Opens the DuckDB file for a verb, turning failures into one-line messages.</summary>
 public static class DatabaseOpener
 {
-    public const string DefaultPath = "dht.duckdb";
+    public const string DefaultHelp = "Default: $PCAPDHT_DB, else pcapdht.duckdb in the working directory";
+
+    /// <summary>The database every verb uses without --db: $PCAPDHT_DB, else pcapdht.duckdb here.</summary>
+    public static string DefaultPath =>
+        Environment.GetEnvironmentVariable("PCAPDHT_DB") is { Length: > 0 } env ? env : "pcapdht.duckdb";
 
     /// <summary>Opens an existing database; null (with <paramref name="error"/>) if it is missing or cannot be opened.</summary>
     public static DuckDBConnection? Open(string path, bool readOnly, bool create, out string? error)

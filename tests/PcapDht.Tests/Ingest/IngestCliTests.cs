@@ -64,6 +64,32 @@ public class IngestCliTests
     }
 
     [Fact]
+    public void Ingest_DashReadsGzipFromStdin_IntoDefaultDatabaseFromEnvironment()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("a.pcap"), 120, IngestTestFiles.FindNodeResponse);
+        using (var input = File.OpenRead(dir.File("a.pcap")))
+        using (var output = File.Create(dir.File("a.pcap.gz")))
+        using (var gz = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
+            input.CopyTo(gz);
+
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir.Path };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"dotnet '{CliRunner.DllPath}' ingest - < a.pcap.gz");
+        psi.Environment["PCAPDHT_DB"] = dir.File("env.duckdb");
+        using var p = Process.Start(psi)!;
+        string stderr = p.StandardError.ReadToEnd();
+        p.StandardOutput.ReadToEnd();
+        Assert.True(p.WaitForExit(120_000));
+        Assert.True(p.ExitCode == 0, stderr);
+
+        Assert.False(File.Exists(dir.File("pcapdht.duckdb")));
+        using var c = Open(dir.File("env.duckdb"));
+        Assert.Equal("-", Sql.String(c, "SELECT source FROM captures"));
+        Assert.Equal(120, Sql.Long(c, "SELECT count(*) FROM messages"));
+    }
+
+    [Fact]
     public void Ingest_DatabaseLockedByAnotherProcess_ClearError()
     {
         using var dir = new TempDir();

@@ -32,6 +32,8 @@ internal static class Sql
 
     public static long Long(DuckDBConnection c, string sql) => Convert.ToInt64(Scalar(c, sql));
 
+    public static string? String(DuckDBConnection c, string sql) => Scalar(c, sql)?.ToString();
+
     public static List<object?[]> Rows(DuckDBConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
