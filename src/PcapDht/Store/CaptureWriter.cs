@@ -235,7 +235,7 @@ public sealed class CaptureWriter : IDisposable
         foreach (var t in new[] { "msg", "node", "peer", "malformed", "capture" })
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = $"DELETE FROM pcapdht.{t} WHERE capture_id = {id}";
+            cmd.CommandText = $"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}";
             cmd.ExecuteNonQuery();
         }
     }
@@ -644,7 +644,7 @@ public sealed class CaptureWriter : IDisposable
     {
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = """
-            UPDATE pcapdht.capture SET status = $status, frames = $frames, udp_datagrams = $udp, krpc_messages = $krpc,
+            UPDATE pcapdht_store.capture SET status = $status, frames = $frames, udp_datagrams = $udp, krpc_messages = $krpc,
                 queries = $q, responses = $r, errors = $e, malformed_krpc = $mal, not_krpc = $notkrpc,
                 node_sightings = $nodes, peer_sightings = $peers, first_ts_ns = $first, last_ts_ns = $last,
                 ingested_at = CASE WHEN $status = 'running' THEN NULL ELSE now() END, error = $error,

@@ -113,9 +113,9 @@ internal sealed class TableAppender : IDisposable
     public TableAppender(DuckDB.NET.Data.DuckDBConnection connection, TableLayout layout, int poolSize)
     {
         Layout = layout;
-        var state = NativeMethods.Appender.DuckDBAppenderCreate(connection.NativeConnection, "pcapdht", layout.Table, out _appender);
+        var state = NativeMethods.Appender.DuckDBAppenderCreate(connection.NativeConnection, "pcapdht_store", layout.Table, out _appender);
         if (state != DuckDBState.Success)
-            throw new StoreException($"cannot create an appender for pcapdht.{layout.Table}: {AppenderError()}");
+            throw new StoreException($"cannot create an appender for pcapdht_store.{layout.Table}: {AppenderError()}");
         _types = new DuckDBLogicalType[layout.Columns.Length];
         TypeHandles = new IntPtr[layout.Columns.Length];
         Nullable = new bool[layout.Columns.Length];
@@ -154,7 +154,7 @@ internal sealed class TableAppender : IDisposable
                 string error = AppenderError();
                 chunk.Reset();
                 _free.Add(chunk);
-                throw new StoreException($"writing pcapdht.{Layout.Table} failed: {error}");
+                throw new StoreException($"writing pcapdht_store.{Layout.Table} failed: {error}");
             }
         }
         chunk.Reset();
@@ -167,14 +167,14 @@ internal sealed class TableAppender : IDisposable
         if (_closed) return;
         _closed = true;
         if (NativeMethods.Appender.DuckDBAppenderClose(_appender) != DuckDBState.Success)
-            throw new StoreException($"writing pcapdht.{Layout.Table} failed: {AppenderError()}");
+            throw new StoreException($"writing pcapdht_store.{Layout.Table} failed: {AppenderError()}");
     }
 
     /// <summary>Writes buffered rows without closing (live capture commits periodically).</summary>
     public void Flush()
     {
         if (NativeMethods.Appender.DuckDBAppenderFlush(_appender) != DuckDBState.Success)
-            throw new StoreException($"writing pcapdht.{Layout.Table} failed: {AppenderError()}");
+            throw new StoreException($"writing pcapdht_store.{Layout.Table} failed: {AppenderError()}");
     }
 
     private string AppenderError()

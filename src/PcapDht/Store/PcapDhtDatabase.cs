@@ -103,24 +103,24 @@ public sealed class PcapDhtDatabase : IDisposable
         Execute(StoreSchema.Tables);
         using (var cmd = Connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT value FROM pcapdht.meta WHERE key = 'schema_version'";
+            cmd.CommandText = "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'";
             var v = cmd.ExecuteScalar();
             if (v is string s && int.TryParse(s, out int version) && version > StoreSchema.Version)
                 throw new StoreException($"database {Path} was written by a newer pcapdht (schema {version} > {StoreSchema.Version}); upgrade pcapdht");
         }
-        Execute($"INSERT OR REPLACE INTO pcapdht.meta VALUES ('schema_version', '{StoreSchema.Version}')");
+        Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
         // Re-creating the views costs seconds (measured 3.3 s of a 3.5 s open on a loaded 2-core machine) and
         // sniff opens the file at every flush: skip it when the stored views are exactly these.
         string viewsHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
             System.Text.Encoding.UTF8.GetBytes(StoreSchema.ClientMacro + StoreSchema.Views)));
         using (var cmd = Connection.CreateCommand())
         {
-            cmd.CommandText = "SELECT value FROM pcapdht.meta WHERE key = 'views_sha256'";
+            cmd.CommandText = "SELECT value FROM pcapdht_store.meta WHERE key = 'views_sha256'";
             if (cmd.ExecuteScalar() as string != viewsHash)
             {
                 Execute(StoreSchema.ClientMacro);
                 Execute(StoreSchema.Views);
-                Execute($"INSERT OR REPLACE INTO pcapdht.meta VALUES ('views_sha256', '{viewsHash}')");
+                Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('views_sha256', '{viewsHash}')");
             }
         }
         RecoveredCaptures = Recover();
@@ -139,7 +139,7 @@ public sealed class PcapDhtDatabase : IDisposable
     {
         var dead = new List<int>();
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT capture_id, kind, pid, host FROM pcapdht.capture WHERE status = 'running'";
+        cmd.CommandText = "SELECT capture_id, kind, pid, host FROM pcapdht_store.capture WHERE status = 'running'";
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
@@ -159,7 +159,7 @@ public sealed class PcapDhtDatabase : IDisposable
         {
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
-                UPDATE pcapdht.capture SET
+                UPDATE pcapdht_store.capture SET
                     status = CASE kind WHEN 'live' THEN 'interrupted' ELSE 'failed' END,
                     error = coalesce(error, 'interrupted: the writing process ended before this capture was completed'),
                     ingested_at = coalesce(ingested_at, now())
@@ -190,7 +190,7 @@ public sealed class PcapDhtDatabase : IDisposable
         lock (_captureRows)
         {
             using var cmd = Connection.CreateCommand();
-            cmd.CommandText = "UPDATE pcapdht.capture SET pid = $pid, host = $host WHERE capture_id = $id";
+            cmd.CommandText = "UPDATE pcapdht_store.capture SET pid = $pid, host = $host WHERE capture_id = $id";
             cmd.Parameters.Add(new DuckDBParameter("pid", pid));
             cmd.Parameters.Add(new DuckDBParameter("host", host));
             cmd.Parameters.Add(new DuckDBParameter("id", captureId));
@@ -204,7 +204,7 @@ public sealed class PcapDhtDatabase : IDisposable
         lock (_captureRows)
         {
             using var cmd = Connection.CreateCommand();
-            cmd.CommandText = "UPDATE pcapdht.capture SET pcap_received = $r, pcap_dropped = $d, if_dropped = $i WHERE capture_id = $id";
+            cmd.CommandText = "UPDATE pcapdht_store.capture SET pcap_received = $r, pcap_dropped = $d, if_dropped = $i WHERE capture_id = $id";
             cmd.Parameters.Add(new DuckDBParameter("r", received));
             cmd.Parameters.Add(new DuckDBParameter("d", dropped));
             cmd.Parameters.Add(new DuckDBParameter("i", interfaceDropped));
@@ -227,7 +227,7 @@ public sealed class PcapDhtDatabase : IDisposable
         {
             using var cmd = Connection.CreateCommand();
             cmd.CommandText = """
-                SELECT capture_id, status, source, krpc_messages FROM pcapdht.capture
+                SELECT capture_id, status, source, krpc_messages FROM pcapdht_store.capture
                 WHERE sha256 = $sha AND status IN ('complete', 'partial') ORDER BY capture_id DESC LIMIT 1
                 """;
             cmd.Parameters.Add(new DuckDBParameter("sha", sha256));
@@ -246,8 +246,8 @@ public sealed class PcapDhtDatabase : IDisposable
             {
                 using var cmd = Connection.CreateCommand();
                 cmd.CommandText = """
-                    INSERT INTO pcapdht.capture (capture_id, source, kind, sha256, file_size, status, started_at, tool_version)
-                    VALUES (nextval('pcapdht.capture_ids'), $source, $kind, $sha, $size, 'running', now(), $tool)
+                    INSERT INTO pcapdht_store.capture (capture_id, source, kind, sha256, file_size, status, started_at, tool_version)
+                    VALUES (nextval('pcapdht_store.capture_ids'), $source, $kind, $sha, $size, 'running', now(), $tool)
                     RETURNING capture_id
                     """;
                 cmd.Parameters.Add(new DuckDBParameter("source", source));
@@ -272,7 +272,7 @@ public sealed class PcapDhtDatabase : IDisposable
             try
             {
                 using var cmd = Connection.CreateCommand();
-                cmd.CommandText = "UPDATE pcapdht.capture SET status = 'failed', error = $error, ingested_at = now() WHERE capture_id = $id";
+                cmd.CommandText = "UPDATE pcapdht_store.capture SET status = 'failed', error = $error, ingested_at = now() WHERE capture_id = $id";
                 cmd.Parameters.Add(new DuckDBParameter("error", error));
                 cmd.Parameters.Add(new DuckDBParameter("id", captureId));
                 cmd.ExecuteNonQuery();
@@ -290,7 +290,7 @@ public sealed class PcapDhtDatabase : IDisposable
         lock (_captureRows)
         {
             using var cmd = Connection.CreateCommand();
-            cmd.CommandText = "DELETE FROM pcapdht.capture WHERE capture_id = $id";
+            cmd.CommandText = "DELETE FROM pcapdht_store.capture WHERE capture_id = $id";
             cmd.Parameters.Add(new DuckDBParameter("id", captureId));
             cmd.ExecuteNonQuery();
         }

@@ -1,7 +1,7 @@
 namespace PcapDht.Store;
 
 /// <summary>
-/// The DuckDB schema. Storage tables live in schema <c>pcapdht</c> and are narrow, numeric and
+/// The DuckDB schema. Storage tables live in schema <c>pcapdht_store</c> (not <c>pcapdht</c>: DuckDB names the catalog after the file, and the default file is pcapdht.duckdb) and are narrow, numeric and
 /// fixed-width because that is what the writer can append fast (see docs/schema.md, "Why the storage
 /// looks like this"); the relations users query are the views in <c>main</c>, which turn numbers into
 /// text addresses and BLOB ids. The view column lists are the public API: add, never rename.
@@ -12,10 +12,10 @@ public static class StoreSchema
     public const int Version = 1;
 
     internal const string Tables = """
-        CREATE SCHEMA IF NOT EXISTS pcapdht;
-        CREATE TABLE IF NOT EXISTS pcapdht.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-        CREATE SEQUENCE IF NOT EXISTS pcapdht.capture_ids START 1;
-        CREATE TABLE IF NOT EXISTS pcapdht.capture (
+        CREATE SCHEMA IF NOT EXISTS pcapdht_store;
+        CREATE TABLE IF NOT EXISTS pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+        CREATE SEQUENCE IF NOT EXISTS pcapdht_store.capture_ids START 1;
+        CREATE TABLE IF NOT EXISTS pcapdht_store.capture (
             capture_id      INTEGER PRIMARY KEY,
             source          VARCHAR NOT NULL,
             kind            VARCHAR NOT NULL,
@@ -43,12 +43,12 @@ public static class StoreSchema
         );
         -- Live capture (sniff): libpcap's pcap_stats counters and the process that writes the capture, so a
         -- later open can tell a running sniffer (it closes the file between flushes) from one that died.
-        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS pcap_received BIGINT;
-        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS pcap_dropped BIGINT;
-        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS if_dropped BIGINT;
-        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS pid INTEGER;
-        ALTER TABLE pcapdht.capture ADD COLUMN IF NOT EXISTS host VARCHAR;
-        CREATE TABLE IF NOT EXISTS pcapdht.msg (
+        ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS pcap_received BIGINT;
+        ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS pcap_dropped BIGINT;
+        ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS if_dropped BIGINT;
+        ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS pid INTEGER;
+        ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS host VARCHAR;
+        CREATE TABLE IF NOT EXISTS pcapdht_store.msg (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
@@ -94,7 +94,7 @@ public static class StoreSchema
             rtt_us          BIGINT,
             flags           UINTEGER NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS pcapdht.node (
+        CREATE TABLE IF NOT EXISTS pcapdht_store.node (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
@@ -106,7 +106,7 @@ public static class StoreSchema
             reporter_ip     UHUGEINT,
             reporter_port   USMALLINT
         );
-        CREATE TABLE IF NOT EXISTS pcapdht.peer (
+        CREATE TABLE IF NOT EXISTS pcapdht_store.peer (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
@@ -118,7 +118,7 @@ public static class StoreSchema
             reporter_ip     UHUGEINT NOT NULL,
             reporter_port   USMALLINT NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS pcapdht.malformed (
+        CREATE TABLE IF NOT EXISTS pcapdht_store.malformed (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
@@ -176,7 +176,7 @@ public static class StoreSchema
             ingested_at, error, queries, responses, errors, not_krpc, node_sightings, peer_sightings,
             file_size, first_ts_ns, last_ts_ns, started_at, damage_frame, damage_offset, tool_version,
             pcap_received, pcap_dropped, if_dropped, pid, host
-            FROM pcapdht.capture;
+            FROM pcapdht_store.capture;
 
         CREATE OR REPLACE VIEW main.messages AS SELECT
             capture_id, frame_no, ts, pcapdht_ts_ns(ts, ts_ns_frac) AS ts_ns,
@@ -197,27 +197,27 @@ public static class StoreSchema
             port, implied_port, error_code, error_msg,
             pcapdht_ip_text(ext_ip) AS external_ip, ext_ip AS external_ip_num, ext_port AS external_port,
             nodes_count, nodes6_count, values_count, samples_count, rtt_us, flags, length, want
-            FROM pcapdht.msg;
+            FROM pcapdht_store.msg;
 
         CREATE OR REPLACE VIEW main.node_sightings AS SELECT
             capture_id, frame_no, ts, pcapdht_ip_text(ip) AS ip, ip AS ip_num, port,
             pcapdht_id20(id_hi, id_lo) AS node_id,
             CASE source WHEN 0 THEN 'sender' WHEN 1 THEN 'nodes' ELSE 'nodes6' END AS source,
             pcapdht_ip_text(reporter_ip) AS reporter_ip, reporter_port, reporter_ip AS reporter_ip_num
-            FROM pcapdht.node;
+            FROM pcapdht_store.node;
 
         CREATE OR REPLACE VIEW main.peer_sightings AS SELECT
             capture_id, frame_no, ts, pcapdht_id20(info_hash_hi, info_hash_lo) AS info_hash,
             pcapdht_ip_text(ip) AS ip, ip AS ip_num, port,
             CASE source WHEN 0 THEN 'values' ELSE 'announce_peer' END AS source,
             pcapdht_ip_text(reporter_ip) AS reporter_ip, reporter_port, reporter_ip AS reporter_ip_num
-            FROM pcapdht.peer;
+            FROM pcapdht_store.peer;
 
         CREATE OR REPLACE VIEW main.malformed_krpc AS SELECT
             capture_id, frame_no, ts, pcapdht_ts_ns(ts, ts_ns_frac) AS ts_ns,
             pcapdht_ip_text(src_ip) AS src_ip, src_port, pcapdht_ip_text(dst_ip) AS dst_ip, dst_port,
             reason, byte_offset, payload, src_ip AS src_ip_num, dst_ip AS dst_ip_num
-            FROM pcapdht.malformed;
+            FROM pcapdht_store.malformed;
         """;
 
     // `client` is the two-letter client code at the start of `v` (e.g. LT libtorrent, UT uTorrent),

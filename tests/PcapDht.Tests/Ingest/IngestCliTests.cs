@@ -90,6 +90,24 @@ public class IngestCliTests
     }
 
     [Fact]
+    public void Ingest_WithoutDb_WritesPcapdhtDuckdbThatQueryAndReportRead()
+    {
+        // DuckDB names the catalog after the file: "pcapdht.duckdb" must not clash with any schema of ours.
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("a.pcap"), 50, IngestTestFiles.FindNodeResponse);
+        var noEnv = new Dictionary<string, string> { ["PCAPDHT_DB"] = "" };
+        var o = CliRunner.Run(["ingest", "a.pcap"], dir.Path, noEnv);
+        Assert.True(o.ExitCode == 0, o.Stderr);
+        Assert.True(File.Exists(dir.File("pcapdht.duckdb")));
+
+        var q = CliRunner.Run(["query", "SELECT count(*) AS n FROM messages", "--format", "csv"], dir.Path, noEnv);
+        Assert.True(q.ExitCode == 0, q.Stderr);
+        Assert.Equal("50", q.Stdout.Trim().Split('\n')[^1].Trim());
+        var r = CliRunner.Run(["report", "overview", "--format", "csv"], dir.Path, noEnv);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+    }
+
+    [Fact]
     public void Ingest_DatabaseLockedByAnotherProcess_ClearError()
     {
         using var dir = new TempDir();

@@ -161,7 +161,7 @@ public class CaptureWriterTests
         using var dir = new TempDir();
         string path = dir.File("t.duckdb");
         using (var db = PcapDhtDatabase.Open(path))
-            db.Execute("INSERT INTO pcapdht.capture (capture_id, source, kind, status, started_at) VALUES (7, 'x', 'file', 'running', now())");
+            db.Execute("INSERT INTO pcapdht_store.capture (capture_id, source, kind, status, started_at) VALUES (7, 'x', 'file', 'running', now())");
         using (var db = PcapDhtDatabase.Open(path))
         {
             Assert.Equal(1, db.RecoveredCaptures);
