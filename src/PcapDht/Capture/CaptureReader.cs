@@ -329,28 +329,20 @@ public sealed class CaptureReader : IDisposable
         return r;
     }
 
+    // The enhanced packet block and the obsolete packet block share one layout after the interface
+    // id: 32 bits in the EPB, 16 bits (followed by a 16-bit drop count) in the obsolete one (pcapng §4.3, appendix A).
     private bool ReadEnhanced(ReadOnlySpan<byte> body, out Frame frame)
-    {
-        frame = default;
-        if (body.Length < 20) return Fail("enhanced packet block too short");
-        uint id = U32(body);
-        uint capLen = U32(body[12..]);
-        if (capLen > body.Length - 20) return Fail($"enhanced packet claims {capLen} bytes in a {body.Length + 12}-byte block");
-        if (id >= _interfaceCount) return Fail($"packet for undefined interface {id}");
-        ref var iface = ref _interfaces[id];
-        ulong ticks = ((ulong)U32(body[4..]) << 32) | U32(body[8..]);
-        frame = new Frame(++_frameNumber, iface.ToNanoseconds(ticks), iface.LinkType,
-            (int)Math.Min(U32(body[16..]), int.MaxValue), body.Slice(20, (int)capLen));
-        return true;
-    }
+        => ReadPacketBlock(body, body.Length < 4 ? 0 : U32(body), "enhanced packet block", out frame);
 
     private bool ReadObsolete(ReadOnlySpan<byte> body, out Frame frame)
+        => ReadPacketBlock(body, body.Length < 2 ? 0u : U16(body), "packet block", out frame);
+
+    private bool ReadPacketBlock(ReadOnlySpan<byte> body, uint id, string kind, out Frame frame)
     {
         frame = default;
-        if (body.Length < 20) return Fail("packet block too short");
-        int id = U16(body);
+        if (body.Length < 20) return Fail($"{kind} too short");
         uint capLen = U32(body[12..]);
-        if (capLen > body.Length - 20) return Fail($"packet block claims {capLen} bytes in a {body.Length + 12}-byte block");
+        if (capLen > body.Length - 20) return Fail($"{kind} claims {capLen} bytes in a {body.Length + 12}-byte block");
         if (id >= _interfaceCount) return Fail($"packet for undefined interface {id}");
         ref var iface = ref _interfaces[id];
         ulong ticks = ((ulong)U32(body[4..]) << 32) | U32(body[8..]);
