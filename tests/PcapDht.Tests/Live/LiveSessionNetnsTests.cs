@@ -27,9 +27,7 @@ public class LiveSessionNetnsTests
             session.Stop();
             Assert.Equal(LiveStopReason.Stopped, session.Wait());
         }
-        Thread.Sleep(300);
-        tcpdump.Signal("INT");
-        tcpdump.WaitExit(TimeSpan.FromSeconds(20));
+        StopTcpdump(tcpdump, tcpdumpFile);
 
         Assert.Equal(LiveStopReason.Stopped, sink.Reason);
         Assert.Equal(1, sink.LinkTypeSeen); // Linux loopback is DLT_EN10MB
@@ -74,6 +72,25 @@ public class LiveSessionNetnsTests
         }
         Assert.Equal(25, sink.Frames.Count);
         Assert.Equal(LiveStopReason.PacketLimit, sink.Reason);
+    }
+
+    /// <summary>
+    /// tcpdump drops what is still unread in its kernel ring when it gets SIGINT, and on a loaded machine
+    /// it lags (seen: one frame short, under a full test run): stop it only once its file, written
+    /// packet by packet (-U), has stopped growing.
+    /// </summary>
+    internal static void StopTcpdump(LiveProcess tcpdump, string file)
+    {
+        long size = -1;
+        for (int i = 0; i < 100; i++)
+        {
+            Thread.Sleep(i < 3 ? 300 : 1000);
+            long now = File.Exists(file) ? new FileInfo(file).Length : 0;
+            if (now == size && i >= 3) break;
+            size = now;
+        }
+        tcpdump.Signal("INT");
+        tcpdump.WaitExit(TimeSpan.FromSeconds(20));
     }
 
     internal static LiveProcess StartTcpdump(NetNs ns, string file, string filter)

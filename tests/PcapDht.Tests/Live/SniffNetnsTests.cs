@@ -55,11 +55,7 @@ public class SniffNetnsTests
         Thread.Sleep(300);
         sniff.Signal("TERM");
         Assert.Equal(0, sniff.WaitExit(TimeSpan.FromSeconds(60)));
-        // tcpdump drops what is still in its kernel ring when it gets SIGINT; on a loaded machine it lags,
-        // so stop it only once its file has stopped growing (it writes each packet at once: -U).
-        WaitUntilStable(pcap);
-        tcpdump.Signal("INT");
-        tcpdump.WaitExit(TimeSpan.FromSeconds(20));
+        LiveSessionNetnsTests.StopTcpdump(tcpdump, pcap);
 
         // SIGTERM: everything flushed, session complete, libpcap counters stored.
         Ingest(pcap, refDb);
@@ -115,18 +111,6 @@ public class SniffNetnsTests
         Assert.True(rows >= committed, $"{rows} rows after the kill, {committed} seen committed before");
         Assert.Equal(rows, after.Scalar("SELECT krpc_messages FROM captures"));
         Assert.Equal(after.Scalar("SELECT node_sightings FROM captures"), after.Scalar("SELECT count(*) FROM node_sightings"));
-    }
-
-    private static void WaitUntilStable(string file)
-    {
-        long size = -1;
-        for (int i = 0; i < 100; i++)
-        {
-            Thread.Sleep(i < 3 ? 300 : 1000);
-            long now = File.Exists(file) ? new FileInfo(file).Length : 0;
-            if (now == size && i >= 3) return;
-            size = now;
-        }
     }
 
     /// <summary>Waits until the sniffer has recorded its capture row (it is then capturing).</summary>
