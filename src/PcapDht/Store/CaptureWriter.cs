@@ -163,7 +163,7 @@ public sealed class CaptureWriter : IDisposable
         CaptureWriter? writer = null;
         try
         {
-            connection = db.OpenConnection();
+            connection = db.OpenWriterConnection();
             writer = new CaptureWriter(db, source, options, id, connection);
             writer.BeginTransaction();
             if (options.ReplacesCaptureId is int old)
@@ -191,7 +191,7 @@ public sealed class CaptureWriter : IDisposable
         DuckDBConnection? connection = null;
         try
         {
-            connection = db.OpenConnection();
+            connection = db.OpenWriterConnection();
             var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, detached.Stats, detached.Matcher);
             writer.BeginTransaction();
             writer.StartWriterThread();

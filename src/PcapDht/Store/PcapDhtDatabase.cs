@@ -98,6 +98,29 @@ public sealed class PcapDhtDatabase : IDisposable
         return c;
     }
 
+    /// <summary>
+    /// Connection for a <see cref="CaptureWriter"/>. The database instance runs DuckDB's work on one thread:
+    /// our writer thread drives the appends and, with a second DuckDB worker, both threads spun on the
+    /// task queue (measured on the 2M-packet ingest: 12.2 -> 9.9 CPU-seconds, 20% less, and faster wall
+    /// time on 2 cores). Several files ingested in parallel still run in parallel, one writer thread each.
+    /// </summary>
+    internal DuckDBConnection OpenWriterConnection()
+    {
+        var c = OpenConnection();
+        try
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SET threads = 1";
+            cmd.ExecuteNonQuery();
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
+
     private void ApplySchema()
     {
         // The version is read before any table is created: an older layout must not get half of a new one.
