@@ -77,48 +77,49 @@ public sealed class CaptureStats
 /// </summary>
 public sealed class CaptureWriter : IDisposable
 {
+    // Leaf columns in table order (see StoreSchema.Tables: STRUCT children count as leaves).
     internal static readonly TableLayout MsgLayout = new("msg",
-        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false), (DuckDBType.UnsignedSmallInt, false),
-        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false),
-        (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedTinyInt, false), (DuckDBType.UnsignedTinyInt, false), (DuckDBType.Varchar, true),
-        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedTinyInt, false), (DuckDBType.Blob, true),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.Blob, true),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.Blob, true),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.Blob, true),
-        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedTinyInt, true), (DuckDBType.Blob, true),
-        (DuckDBType.Boolean, false),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedTinyInt, true), (DuckDBType.Blob, true),
-        (DuckDBType.Integer, true), (DuckDBType.Boolean, true), (DuckDBType.BigInt, true), (DuckDBType.Varchar, true),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedSmallInt, true),
-        (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedSmallInt, false),
-        (DuckDBType.UnsignedTinyInt, true), (DuckDBType.BigInt, true), (DuckDBType.UnsignedInteger, false));
+        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false),
+        (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), // src, dst
+        (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, true), // ports, info, sizes, counts, tx
+        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, false), // id, key, lo
+        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), // version, token, ext
+        (DuckDBType.BigInt, true), (DuckDBType.Varchar, true));
 
     internal static readonly TableLayout NodeLayout = new("node",
         (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false),
-        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true), (DuckDBType.UnsignedTinyInt, false),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedSmallInt, true));
+        (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedInteger, false));
+
+    internal static readonly TableLayout Node6Layout = new("node6",
+        (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false),
+        (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedInteger, false));
 
     internal static readonly TableLayout PeerLayout = new("peer",
         (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false),
-        (DuckDBType.UnsignedHugeInt, true), (DuckDBType.UnsignedInteger, true),
-        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedTinyInt, false),
-        (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false));
+        (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedBigInt, true), (DuckDBType.UnsignedInteger, true),
+        (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedBigInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedTinyInt, false));
+
+    // msg leaf columns.
+    private const int MCapture = 0, MFrame = 1, MTs = 2, MSrc = 3, MDst = 5, MPorts = 7, MInfo = 8, MSizes = 9, MCounts = 10,
+        MTx = 11, MId = 12, MKey = 14, MLo = 16, MVersion = 17, MToken = 18, MExtIp = 20, MRtt = 22, MExtra = 23;
+
+    // d.info flag bits (docs/schema.md).
+    private const int ReadOnlyBit = 48, KeyIsTargetBit = 49, KeyIsInfoHashBit = 50, HasPortBit = 51,
+        HasImpliedPortBit = 52, ImpliedPortBit = 53, HasExtPortBit = 54;
 
     internal static readonly TableLayout MalformedLayout = new("malformed",
         (DuckDBType.Integer, false), (DuckDBType.BigInt, false), (DuckDBType.TimestampTz, false), (DuckDBType.UnsignedSmallInt, false),
         (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false), (DuckDBType.UnsignedHugeInt, false), (DuckDBType.UnsignedSmallInt, false),
         (DuckDBType.Varchar, false), (DuckDBType.Integer, false), (DuckDBType.Blob, false));
 
-    // Node sighting sources, as stored (the view shows the names).
-    internal const byte FromSender = 0, FromNodes = 1, FromNodes6 = 2;
+    // Peer sighting sources, as stored (the view shows the names).
     internal const byte FromValues = 0, FromAnnouncePeer = 1;
 
     private readonly PcapDhtDatabase _db;
     private readonly DuckDBConnection _connection;
     private readonly CaptureWriterOptions _options;
-    private readonly TableAppender _msg, _node, _peer, _malformed;
-    private NativeChunk _msgChunk, _nodeChunk, _peerChunk, _malformedChunk;
+    private readonly TableAppender _msg, _node, _node6, _peer, _malformed;
+    private NativeChunk _msgChunk, _nodeChunk, _node6Chunk, _peerChunk, _malformedChunk;
     private readonly TransactionMatcher _matcher;
     private BlockingCollection<NativeChunk>? _queue;
     private Thread? _writerThread;
@@ -139,10 +140,12 @@ public sealed class CaptureWriter : IDisposable
         _connection = connection;
         _msg = new TableAppender(connection, MsgLayout, options.ChunksPerTable);
         _node = new TableAppender(connection, NodeLayout, options.ChunksPerTable);
+        _node6 = new TableAppender(connection, Node6Layout, options.ChunksPerTable);
         _peer = new TableAppender(connection, PeerLayout, options.ChunksPerTable);
         _malformed = new TableAppender(connection, MalformedLayout, 2);
         _msgChunk = _msg.Rent();
         _nodeChunk = _node.Rent();
+        _node6Chunk = _node6.Rent();
         _peerChunk = _peer.Rent();
         _malformedChunk = _malformed.Rent();
     }
@@ -211,7 +214,7 @@ public sealed class CaptureWriter : IDisposable
         try
         {
             DrainAndFlush();
-            _msg.Close(); _node.Close(); _peer.Close(); _malformed.Close();
+            _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
             UpdateCaptureRow("running", null, null);
             _transaction!.Commit();
             _finished = true;
@@ -232,7 +235,7 @@ public sealed class CaptureWriter : IDisposable
 
     private void DeleteCapture(int id)
     {
-        foreach (var t in new[] { "msg", "node", "peer", "malformed", "capture" })
+        foreach (var t in new[] { "msg", "node", "node6", "peer", "malformed", "capture" })
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = $"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}";
@@ -306,6 +309,22 @@ public sealed class CaptureWriter : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static UInt128 Hi16(ReadOnlySpan<byte> id20) => BinaryPrimitives.ReadUInt128BigEndian(id20);
 
+    /// <summary>A 128-bit value as two UBIGINT leaves (hi, lo): cheaper for DuckDB to append than one UHUGEINT.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Set128(NativeChunk c, int col, int r, UInt128 v)
+    {
+        c.Set(col, r, (ulong)(v >> 64));
+        c.Set(col + 1, r, (ulong)v);
+    }
+
+    /// <summary>The first 16 bytes of a 20-byte id as two big-endian UBIGINT leaves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SetId(NativeChunk c, int col, int r, ReadOnlySpan<byte> id20)
+    {
+        c.Set(col, r, BinaryPrimitives.ReadUInt64BigEndian(id20));
+        c.Set(col + 1, r, BinaryPrimitives.ReadUInt64BigEndian(id20.Slice(8, 8)));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Lo4(ReadOnlySpan<byte> id20) => BinaryPrimitives.ReadUInt32BigEndian(id20.Slice(16, 4));
 
@@ -323,17 +342,13 @@ public sealed class CaptureWriter : IDisposable
         int r = c.Count++;
         var (us, frac) = SplitTimestamp(d.TimestampNs);
         Track(d.TimestampNs);
+        ExtraWriter? extra = null;
 
-        c.Set(0, r, _captureId);
-        c.Set(1, r, d.FrameNumber);
-        c.Set(2, r, us);
-        c.Set(3, r, frac);
-        c.Set(4, r, d.Source.Value);
-        c.Set(5, r, d.SourcePort);
-        c.Set(6, r, d.Destination.Value);
-        c.Set(7, r, d.DestinationPort);
-        c.Set(8, r, (ushort)Math.Min(d.Payload.Length, ushort.MaxValue));
-        c.Set(9, r, (byte)m.Kind);
+        c.Set(MCapture, r, _captureId);
+        c.Set(MFrame, r, d.FrameNumber);
+        c.Set(MTs, r, us);
+        Set128(c, MSrc, r, d.Source.Value);
+        Set128(c, MDst, r, d.Destination.Value);
 
         // t: up to 8 bytes as a number (BEP 5 suggests 2; nearly all clients use 2-4).
         var t = m.TransactionId;
@@ -342,16 +357,14 @@ public sealed class CaptureWriter : IDisposable
         if (t.Length <= 8)
         {
             tx = ShortValue(t);
-            c.Set(12, r, tx);
-            c.SetNull(14, r);
+            c.Set(MTx, r, tx);
         }
         else
         {
             tx = (ulong)Hash64(t);
-            c.SetNull(12, r);
-            c.SetBytes(14, r, t);
+            c.SetNull(MTx, r);
+            (extra ??= Extra()).Hex("tx", t);
         }
-        c.Set(13, r, txLen);
 
         KrpcMethod method = m.Method;
         string? otherName = null;
@@ -362,12 +375,7 @@ public sealed class CaptureWriter : IDisposable
         if (m.Kind == KrpcKind.Query)
         {
             Stats.Queries++;
-            if (method == KrpcMethod.Other)
-            {
-                otherName = Utf8Text(m.MethodName);
-                c.SetBytes(11, r, Encoding.UTF8.GetBytes(otherName));
-            }
-            else c.SetNull(11, r);
+            if (method == KrpcMethod.Other) otherName = Utf8Text(m.MethodName);
             _matcher.AddQuery(tx, txLen, d, method, otherName, hasInfoHash, ihHi, ihLo);
         }
         else
@@ -380,11 +388,8 @@ public sealed class CaptureWriter : IDisposable
                 otherName = q.OtherName;
                 rtt = (d.TimestampNs - q.QueryTimestampNs) / 1000;
                 if (!hasInfoHash && q.HasInfoHash)
-                {
                     // The response's `values` belong to the info_hash of its get_peers query.
-                    hasInfoHash = true; ihHi = q.InfoHashHi; ihLo = q.InfoHashLo;
-                    WriteValuePeers(d, m, true, ihHi, ihLo, us);
-                }
+                    WriteValuePeers(d, m, true, q.InfoHashHi, q.InfoHashLo, us);
                 else WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
             }
             else
@@ -392,115 +397,151 @@ public sealed class CaptureWriter : IDisposable
                 method = KrpcMethod.None;
                 WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
             }
-            if (otherName != null) c.SetBytes(11, r, Encoding.UTF8.GetBytes(otherName));
-            else c.SetNull(11, r);
         }
-        c.Set(10, r, (byte)method);
+        if (otherName != null) (extra ??= Extra()).String("method", otherName);
 
-        SetId(c, 15, r, m.NodeId);
-        SetId(c, 18, r, m.Target);
-        // info_hash as carried by this message (responses: the matched query's info_hash is used for peers only).
-        SetId(c, 21, r, m.InfoHash);
+        ulong info = (byte)m.Kind | (ulong)(byte)method << 8 | (ulong)txLen << 16 | (ulong)m.Want << 40;
+        if (m.ReadOnly) info |= 1UL << ReadOnlyBit;
 
-        if (m.Version.IsEmpty) { c.SetNull(24, r); c.SetNull(25, r); c.SetNull(26, r); }
-        else if (m.Version.Length <= 8) { c.Set(24, r, ShortValue(m.Version)); c.Set(25, r, (byte)m.Version.Length); c.SetNull(26, r); }
-        else { c.SetNull(24, r); c.Set(25, r, (byte)Math.Min(m.Version.Length, 255)); c.SetBytes(26, r, m.Version); }
+        // id, and one 20-byte key: `target`, else `info_hash` (a message with both keeps info_hash in extra).
+        ulong lo = 0;
+        var id = m.NodeId;
+        if (id.Length == 20) { SetId(c, MId, r, id); lo = (ulong)Lo4(id) << 32; }
+        else
+        {
+            c.SetNull(MId, r); c.SetNull(MId + 1, r);
+            if (!id.IsEmpty) (extra ??= Extra()).Hex("id", id);
+        }
+        var target = m.Target;
+        if (target.Length == 20)
+        {
+            SetId(c, MKey, r, target); lo |= Lo4(target); info |= 1UL << KeyIsTargetBit;
+            if (!m.InfoHash.IsEmpty) (extra ??= Extra()).Hex("info_hash", m.InfoHash);
+        }
+        else
+        {
+            if (!target.IsEmpty) (extra ??= Extra()).Hex("target", target);
+            if (hasInfoHash) { Set128(c, MKey, r, ihHi); lo |= ihLo; info |= 1UL << KeyIsInfoHashBit; }
+            else
+            {
+                c.SetNull(MKey, r); c.SetNull(MKey + 1, r);
+                if (!m.InfoHash.IsEmpty) (extra ??= Extra()).Hex("info_hash", m.InfoHash);
+            }
+        }
+        c.Set(MLo, r, lo);
 
-        c.Set(27, r, m.ReadOnly);
+        var v = m.Version;
+        info |= (ulong)Math.Min(v.Length, 255) << 24;
+        if (v.IsEmpty) c.SetNull(MVersion, r);
+        else if (v.Length <= 8) c.Set(MVersion, r, ShortValue(v));
+        else { c.SetNull(MVersion, r); (extra ??= Extra()).Hex("version", v); }
 
         var tok = m.Token;
-        if (tok.IsEmpty) { c.SetNull(28, r); c.SetNull(29, r); c.SetNull(30, r); }
+        info |= (ulong)Math.Min(tok.Length, 255) << 32;
+        if (tok.IsEmpty) { c.SetNull(MToken, r); c.SetNull(MToken + 1, r); }
         else if (tok.Length <= 16)
         {
-            UInt128 v = 0;
-            for (int i = 0; i < tok.Length; i++) v = v << 8 | tok[i];
-            c.Set(28, r, v); c.Set(29, r, (byte)tok.Length); c.SetNull(30, r);
+            UInt128 tv = 0;
+            for (int i = 0; i < tok.Length; i++) tv = tv << 8 | tok[i];
+            Set128(c, MToken, r, tv);
         }
-        else { c.SetNull(28, r); c.Set(29, r, (byte)Math.Min(tok.Length, 255)); c.SetBytes(30, r, tok); }
+        else { c.SetNull(MToken, r); c.SetNull(MToken + 1, r); (extra ??= Extra()).Hex("token", tok); }
 
-        if (m.Port >= 0) c.Set(31, r, m.Port); else c.SetNull(31, r);
-        if (m.ImpliedPort >= 0) c.Set(32, r, m.ImpliedPort != 0); else c.SetNull(32, r);
-        if (m.Kind == KrpcKind.Error && m.ErrorCode != -1) c.Set(33, r, m.ErrorCode); else c.SetNull(33, r);
-        if (m.Kind == KrpcKind.Error && !m.ErrorMessage.IsEmpty) SetText(c, 34, r, m.ErrorMessage); else c.SetNull(34, r);
+        ulong ports = (ulong)d.SourcePort << 48 | (ulong)d.DestinationPort << 32;
+        if (m.Port >= 0)
+        {
+            if (m.Port <= ushort.MaxValue) { ports |= (uint)m.Port; info |= 1UL << HasPortBit; }
+            else (extra ??= Extra()).Number("port", m.Port);
+        }
+        if (m.ImpliedPort >= 0) info |= 1UL << HasImpliedPortBit | (m.ImpliedPort != 0 ? 1UL << ImpliedPortBit : 0);
+        if (m.Kind == KrpcKind.Error)
+        {
+            if (m.ErrorCode != -1) (extra ??= Extra()).Number("error_code", m.ErrorCode);
+            if (!m.ErrorMessage.IsEmpty) (extra ??= Extra()).Text("error_msg", m.ErrorMessage);
+        }
 
         var ext = m.ExternalIp;
-        if (ext.Length == 6) { c.Set(35, r, IpAddr.FromV4Bytes(ext).Value); c.Set(36, r, BinaryPrimitives.ReadUInt16BigEndian(ext[4..])); }
-        else if (ext.Length == 18) { c.Set(35, r, IpAddr.FromV6Bytes(ext).Value); c.Set(36, r, BinaryPrimitives.ReadUInt16BigEndian(ext[16..])); }
-        else { c.SetNull(35, r); c.SetNull(36, r); }
+        if (ext.Length == 6) { Set128(c, MExtIp, r, IpAddr.FromV4Bytes(ext).Value); ports |= (ulong)BinaryPrimitives.ReadUInt16BigEndian(ext[4..]) << 16; info |= 1UL << HasExtPortBit; }
+        else if (ext.Length == 18) { Set128(c, MExtIp, r, IpAddr.FromV6Bytes(ext).Value); ports |= (ulong)BinaryPrimitives.ReadUInt16BigEndian(ext[16..]) << 16; info |= 1UL << HasExtPortBit; }
+        else { c.SetNull(MExtIp, r); c.SetNull(MExtIp + 1, r); }
 
-        c.Set(37, r, (ushort)Math.Min(m.Nodes.Length / 26, ushort.MaxValue));
-        c.Set(38, r, (ushort)Math.Min(m.Nodes6.Length / 38, ushort.MaxValue));
-        c.Set(39, r, (ushort)Math.Min(m.ValuesCount, ushort.MaxValue));
-        c.Set(40, r, (ushort)Math.Min(m.Samples.Length / 20, ushort.MaxValue));
-        if (m.Want != 0) c.Set(41, r, m.Want); else c.SetNull(41, r);
-        if (rtt >= 0) c.Set(42, r, rtt); else c.SetNull(42, r);
-        c.Set(43, r, (uint)m.Flags);
+        c.Set(MPorts, r, ports);
+        c.Set(MInfo, r, info);
+        c.Set(MSizes, r, (ulong)(uint)m.Flags << 32 | (ulong)(uint)Math.Min(d.Payload.Length, ushort.MaxValue) << 16 | frac);
+        c.Set(MCounts, r, (ulong)(uint)Math.Min(m.Nodes.Length / 26, ushort.MaxValue) << 48
+            | (ulong)(uint)Math.Min(m.Nodes6.Length / 38, ushort.MaxValue) << 32
+            | (ulong)(uint)Math.Min(m.ValuesCount, ushort.MaxValue) << 16
+            | (ulong)(uint)Math.Min(m.Samples.Length / 20, ushort.MaxValue));
+        if (rtt >= 0) c.Set(MRtt, r, rtt); else c.SetNull(MRtt, r);
+        if (extra != null) c.SetBytes(MExtra, r, extra.Finish()); else c.SetNull(MExtra, r);
 
-        // Sightings. The sender: queries and responses that carry a 20-byte id (BEP 5 `id`).
-        if (m.Kind != KrpcKind.Error && m.NodeId.Length == 20)
-            AddNode(d.FrameNumber, us, d.Source.Value, d.SourcePort, m.NodeId, FromSender, null, 0);
-        if (!m.Nodes.IsEmpty)
-        {
-            var nodes = m.Nodes;
-            for (int o = 0; o + 26 <= nodes.Length; o += 26)
-            {
-                var rec = nodes.Slice(o, 26);
-                AddNode(d.FrameNumber, us, IpAddr.FromV4Bytes(rec.Slice(20, 4)).Value, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(24, 2)),
-                    rec[..20], FromNodes, d.Source.Value, d.SourcePort);
-            }
-        }
-        if (!m.Nodes6.IsEmpty)
-        {
-            var nodes = m.Nodes6;
-            for (int o = 0; o + 38 <= nodes.Length; o += 38)
-            {
-                var rec = nodes.Slice(o, 38);
-                AddNode(d.FrameNumber, us, IpAddr.FromV6Bytes(rec.Slice(20, 16)).Value, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(36, 2)),
-                    rec[..20], FromNodes6, d.Source.Value, d.SourcePort);
-            }
-        }
+        // Sightings. The sender (a query or response with a 20-byte id) is read from msg by the view.
+        if (m.Kind != KrpcKind.Error && id.Length == 20) Stats.NodeSightings++;
+        if (!m.Nodes.IsEmpty) AddNodes(d.FrameNumber, us, m.Nodes);
+        if (!m.Nodes6.IsEmpty) AddNodes6(d.FrameNumber, us, m.Nodes6);
         // announce_peer (BEP 5): the peer is the sender; implied_port=1 means "use the UDP source port".
         if (m.Kind == KrpcKind.Query && m.Method == KrpcMethod.AnnouncePeer && hasInfoHash && (m.Port >= 0 || m.ImpliedPort == 1))
         {
             ushort port = m.ImpliedPort == 1 ? d.SourcePort : (ushort)m.Port;
-            AddPeer(d.FrameNumber, us, true, ihHi, ihLo, d.Source.Value, port, FromAnnouncePeer, d.Source.Value, d.SourcePort);
+            AddPeer(d.FrameNumber, us, true, ihHi, ihLo, d.Source.Value, port, FromAnnouncePeer);
         }
+    }
+
+    private readonly ExtraWriter _extra = new();
+
+    private ExtraWriter Extra()
+    {
+        _extra.Start();
+        return _extra;
     }
 
     private void WriteValuePeers(in UdpDatagram d, in KrpcMessage m, bool hasInfoHash, UInt128 hi, uint lo, long us)
     {
         if (m.Values.IsEmpty) return;
         foreach (var peer in CompactLists.Values(m.Values))
-            AddPeer(d.FrameNumber, us, hasInfoHash, hi, lo, peer.Address.Value, peer.Port, FromValues, d.Source.Value, d.SourcePort);
+            AddPeer(d.FrameNumber, us, hasInfoHash, hi, lo, peer.Address.Value, peer.Port, FromValues);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SetId(NativeChunk c, int col, int r, ReadOnlySpan<byte> id)
+    // BEP 5 compact node info: 20-byte id, 4-byte IPv4, 2-byte port; stored as ip << 16 | port.
+    private void AddNodes(long frame, long us, ReadOnlySpan<byte> nodes)
     {
-        if (id.Length == 20) { c.Set(col, r, Hi16(id)); c.Set(col + 1, r, Lo4(id)); c.SetNull(col + 2, r); }
-        else if (id.IsEmpty) { c.SetNull(col, r); c.SetNull(col + 1, r); c.SetNull(col + 2, r); }
-        else { c.SetNull(col, r); c.SetNull(col + 1, r); c.SetBytes(col + 2, r, id); }
+        for (int o = 0; o + 26 <= nodes.Length; o += 26)
+        {
+            if (_nodeChunk.IsFull) _nodeChunk = Submit(_nodeChunk);
+            var c = _nodeChunk;
+            int r = c.Count++;
+            var rec = nodes.Slice(o, 26);
+            c.Set(0, r, _captureId);
+            c.Set(1, r, frame);
+            c.Set(2, r, us);
+            c.Set(3, r, (ulong)BinaryPrimitives.ReadUInt32BigEndian(rec.Slice(20, 4)) << 16 | BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(24, 2)));
+            SetId(c, 4, r, rec);
+            c.Set(6, r, Lo4(rec));
+        }
+        Stats.NodeSightings += nodes.Length / 26;
     }
 
-    private void AddNode(long frame, long us, UInt128 ip, ushort port, ReadOnlySpan<byte> id, byte source, UInt128? reporter, ushort reporterPort)
+    // BEP 32: 20-byte id, 16-byte IPv6, 2-byte port.
+    private void AddNodes6(long frame, long us, ReadOnlySpan<byte> nodes)
     {
-        if (_nodeChunk.IsFull) _nodeChunk = Submit(_nodeChunk);
-        var c = _nodeChunk;
-        int r = c.Count++;
-        c.Set(0, r, _captureId);
-        c.Set(1, r, frame);
-        c.Set(2, r, us);
-        c.Set(3, r, ip);
-        c.Set(4, r, port);
-        c.Set(5, r, Hi16(id));
-        c.Set(6, r, Lo4(id));
-        c.Set(7, r, source);
-        if (reporter is UInt128 rep) { c.Set(8, r, rep); c.Set(9, r, reporterPort); }
-        else { c.SetNull(8, r); c.SetNull(9, r); }
-        Stats.NodeSightings++;
+        for (int o = 0; o + 38 <= nodes.Length; o += 38)
+        {
+            if (_node6Chunk.IsFull) _node6Chunk = Submit(_node6Chunk);
+            var c = _node6Chunk;
+            int r = c.Count++;
+            var rec = nodes.Slice(o, 38);
+            c.Set(0, r, _captureId);
+            c.Set(1, r, frame);
+            c.Set(2, r, us);
+            Set128(c, 3, r, IpAddr.FromV6Bytes(rec.Slice(20, 16)).Value);
+            c.Set(5, r, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(36, 2)));
+            SetId(c, 6, r, rec);
+            c.Set(8, r, Lo4(rec));
+        }
+        Stats.NodeSightings += nodes.Length / 38;
     }
 
-    private void AddPeer(long frame, long us, bool hasInfoHash, UInt128 hi, uint lo, UInt128 ip, ushort port, byte source, UInt128 reporter, ushort reporterPort)
+    private void AddPeer(long frame, long us, bool hasInfoHash, UInt128 hi, uint lo, UInt128 ip, ushort port, byte source)
     {
         if (_peerChunk.IsFull) _peerChunk = Submit(_peerChunk);
         var c = _peerChunk;
@@ -508,12 +549,10 @@ public sealed class CaptureWriter : IDisposable
         c.Set(0, r, _captureId);
         c.Set(1, r, frame);
         c.Set(2, r, us);
-        if (hasInfoHash) { c.Set(3, r, hi); c.Set(4, r, lo); } else { c.SetNull(3, r); c.SetNull(4, r); }
-        c.Set(5, r, ip);
-        c.Set(6, r, port);
-        c.Set(7, r, source);
-        c.Set(8, r, reporter);
-        c.Set(9, r, reporterPort);
+        if (hasInfoHash) { Set128(c, 3, r, hi); c.Set(5, r, lo); } else { c.SetNull(3, r); c.SetNull(4, r); c.SetNull(5, r); }
+        Set128(c, 6, r, ip);
+        c.Set(8, r, port);
+        c.Set(9, r, source);
         Stats.PeerSightings++;
     }
 
@@ -548,6 +587,38 @@ public sealed class CaptureWriter : IDisposable
 
     private static string Utf8Text(ReadOnlySpan<byte> text) => Encoding.UTF8.GetString(text);
 
+    /// <summary>
+    /// The JSON object in <c>d.extra</c> for the rare fields that have no fixed-width column (long or odd-length
+    /// byte strings as hex, error code and message, other method names, out-of-range ports). Reused per writer.
+    /// </summary>
+    private sealed class ExtraWriter
+    {
+        private readonly System.Buffers.ArrayBufferWriter<byte> _buffer = new(256);
+        private readonly System.Text.Json.Utf8JsonWriter _json;
+
+        public ExtraWriter() => _json = new System.Text.Json.Utf8JsonWriter(_buffer);
+
+        public void Start()
+        {
+            _buffer.ResetWrittenCount();
+            _json.Reset(_buffer);
+            _json.WriteStartObject();
+        }
+
+        public void Hex(string name, ReadOnlySpan<byte> bytes) => _json.WriteString(name, Convert.ToHexStringLower(bytes));
+        public void String(string name, string value) => _json.WriteString(name, value);
+        public void Number(string name, long value) => _json.WriteString(name, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // Peers send arbitrary bytes in error messages; invalid UTF-8 becomes U+FFFD (as the VARCHAR column did).
+        public void Text(string name, ReadOnlySpan<byte> text) => _json.WriteString(name, Encoding.UTF8.GetString(text));
+
+        public ReadOnlySpan<byte> Finish()
+        {
+            _json.WriteEndObject();
+            _json.Flush();
+            return _buffer.WrittenSpan;
+        }
+    }
+
     private static long Hash64(ReadOnlySpan<byte> b)
     {
         ulong h = 14695981039346656037UL;
@@ -559,6 +630,7 @@ public sealed class CaptureWriter : IDisposable
     {
         _msgChunk = Submit(_msgChunk);
         _nodeChunk = Submit(_nodeChunk);
+        _node6Chunk = Submit(_node6Chunk);
         _peerChunk = Submit(_peerChunk);
         _malformedChunk = Submit(_malformedChunk);
         if (_queue != null)
@@ -579,7 +651,7 @@ public sealed class CaptureWriter : IDisposable
         try
         {
             DrainAndFlush();
-            _msg.Flush(); _node.Flush(); _peer.Flush(); _malformed.Flush();
+            _msg.Flush(); _node.Flush(); _node6.Flush(); _peer.Flush(); _malformed.Flush();
             UpdateCaptureRow("running", null, null);
             _transaction!.Commit();
             _transaction.Dispose();
@@ -603,7 +675,7 @@ public sealed class CaptureWriter : IDisposable
         try
         {
             DrainAndFlush();
-            _msg.Close(); _node.Close(); _peer.Close(); _malformed.Close();
+            _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
             UpdateCaptureRow(error == null ? "complete" : "partial", error, (damageFrame, damageOffset));
             _transaction!.Commit();
             _finished = true;
@@ -695,7 +767,7 @@ public sealed class CaptureWriter : IDisposable
     {
         if (_released) return;
         _released = true;
-        _msg.Dispose(); _node.Dispose(); _peer.Dispose(); _malformed.Dispose();
+        _msg.Dispose(); _node.Dispose(); _node6.Dispose(); _peer.Dispose(); _malformed.Dispose();
         _transaction?.Dispose();
         _queue?.Dispose();
         _connection.Dispose();

@@ -100,14 +100,21 @@ public sealed class PcapDhtDatabase : IDisposable
 
     private void ApplySchema()
     {
-        Execute(StoreSchema.Tables);
+        // The version is read before any table is created: an older layout must not get half of a new one.
+        Execute("CREATE SCHEMA IF NOT EXISTS pcapdht_store; CREATE TABLE IF NOT EXISTS pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR);");
         using (var cmd = Connection.CreateCommand())
         {
             cmd.CommandText = "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'";
             var v = cmd.ExecuteScalar();
-            if (v is string s && int.TryParse(s, out int version) && version > StoreSchema.Version)
-                throw new StoreException($"database {Path} was written by a newer pcapdht (schema {version} > {StoreSchema.Version}); upgrade pcapdht");
+            if (v is string s && int.TryParse(s, out int version))
+            {
+                if (version > StoreSchema.Version)
+                    throw new StoreException($"database {Path} was written by a newer pcapdht (schema {version} > {StoreSchema.Version}); upgrade pcapdht");
+                if (version < StoreSchema.Version)
+                    throw new StoreException($"database {Path} holds store schema {version}, this pcapdht writes schema {StoreSchema.Version}: ingest into a new database file (or query it with the pcapdht that wrote it)");
+            }
         }
+        Execute(StoreSchema.Tables);
         Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
         // Re-creating the views costs seconds (measured 3.3 s of a 3.5 s open on a loaded 2-core machine) and
         // sniff opens the file at every flush: skip it when the stored views are exactly these.

@@ -9,7 +9,7 @@ namespace PcapDht.Store;
 public static class StoreSchema
 {
     /// <summary>Bumped when storage changes incompatibly; an older file is refused with a clear message.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     internal const string Tables = """
         CREATE SCHEMA IF NOT EXISTS pcapdht_store;
@@ -48,75 +48,61 @@ public static class StoreSchema
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS if_dropped BIGINT;
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS pid INTEGER;
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS host VARCHAR;
+        -- One row per KRPC message. Only capture_id, frame_no and ts are top-level (time-ordered: their zone
+        -- maps prune by time); the rest sits in the STRUCT `d`, packed into few 64-bit integers, because
+        -- DuckDB's append cost is per value (and per top-level column it also keeps a HyperLogLog of
+        -- distinct values, which STRUCT children skip), and a UHUGEINT costs more than two UBIGINTs.
+        -- 128-bit addresses are split hi/lo, 20-byte ids into a (8 bytes), b (8 bytes) and 4 bytes in `lo`.
+        -- Bit layouts are in docs/schema.md; the views unpack them.
         CREATE TABLE IF NOT EXISTS pcapdht_store.msg (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
-            ts_ns_frac      USMALLINT NOT NULL,
-            src_ip          UHUGEINT NOT NULL,
-            src_port        USMALLINT NOT NULL,
-            dst_ip          UHUGEINT NOT NULL,
-            dst_port        USMALLINT NOT NULL,
-            length          USMALLINT NOT NULL,
-            y               UTINYINT NOT NULL,
-            method          UTINYINT NOT NULL,
-            method_name     VARCHAR,
-            tx              UBIGINT,
-            tx_len          UTINYINT NOT NULL,
-            tx_blob         BLOB,
-            id_hi           UHUGEINT,
-            id_lo           UINTEGER,
-            id_blob         BLOB,
-            target_hi       UHUGEINT,
-            target_lo       UINTEGER,
-            target_blob     BLOB,
-            info_hash_hi    UHUGEINT,
-            info_hash_lo    UINTEGER,
-            info_hash_blob  BLOB,
-            version         UBIGINT,
-            version_len     UTINYINT,
-            version_blob    BLOB,
-            read_only       BOOLEAN NOT NULL,
-            token           UHUGEINT,
-            token_len       UTINYINT,
-            token_blob      BLOB,
-            port            INTEGER,
-            implied_port    BOOLEAN,
-            error_code      BIGINT,
-            error_msg       VARCHAR,
-            ext_ip          UHUGEINT,
-            ext_port        USMALLINT,
-            nodes_count     USMALLINT NOT NULL,
-            nodes6_count    USMALLINT NOT NULL,
-            values_count    USMALLINT NOT NULL,
-            samples_count   USMALLINT NOT NULL,
-            want            UTINYINT,
-            rtt_us          BIGINT,
-            flags           UINTEGER NOT NULL
+            d STRUCT(
+                src_hi      UBIGINT,
+                src_lo      UBIGINT,
+                dst_hi      UBIGINT,
+                dst_lo      UBIGINT,
+                ports       UBIGINT,
+                info        UBIGINT,
+                sizes       UBIGINT,
+                counts      UBIGINT,
+                tx          UBIGINT,
+                id_a        UBIGINT,
+                id_b        UBIGINT,
+                key_a       UBIGINT,
+                key_b       UBIGINT,
+                lo          UBIGINT,
+                version     UBIGINT,
+                tok_hi      UBIGINT,
+                tok_lo      UBIGINT,
+                ext_hi      UBIGINT,
+                ext_lo      UBIGINT,
+                rtt_us      BIGINT,
+                extra       VARCHAR
+            ) NOT NULL
         );
+        -- Contacts from `nodes` (IPv4, BEP 5): endpoint packed as ip << 16 | port. The sender of each
+        -- message is not repeated here: node_sightings reads it from msg.
         CREATE TABLE IF NOT EXISTS pcapdht_store.node (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
-            ip              UHUGEINT NOT NULL,
-            port            USMALLINT NOT NULL,
-            id_hi           UHUGEINT,
-            id_lo           UINTEGER,
-            source          UTINYINT NOT NULL,
-            reporter_ip     UHUGEINT,
-            reporter_port   USMALLINT
+            n STRUCT(ep UBIGINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER) NOT NULL
         );
+        -- Contacts from `nodes6` (BEP 32).
+        CREATE TABLE IF NOT EXISTS pcapdht_store.node6 (
+            capture_id      INTEGER NOT NULL,
+            frame_no        BIGINT NOT NULL,
+            ts              TIMESTAMPTZ NOT NULL,
+            n STRUCT(ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER) NOT NULL
+        );
+        -- Peers from `values` and announce_peer; the reporter is always the message's sender (in msg).
         CREATE TABLE IF NOT EXISTS pcapdht_store.peer (
             capture_id      INTEGER NOT NULL,
             frame_no        BIGINT NOT NULL,
             ts              TIMESTAMPTZ NOT NULL,
-            info_hash_hi    UHUGEINT,
-            info_hash_lo    UINTEGER,
-            ip              UHUGEINT NOT NULL,
-            port            USMALLINT NOT NULL,
-            source          UTINYINT NOT NULL,
-            reporter_ip     UHUGEINT NOT NULL,
-            reporter_port   USMALLINT NOT NULL
+            p STRUCT(ih_a UBIGINT, ih_b UBIGINT, ih_lo UINTEGER, ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, source UTINYINT) NOT NULL
         );
         CREATE TABLE IF NOT EXISTS pcapdht_store.malformed (
             capture_id      INTEGER NOT NULL,
@@ -167,8 +153,12 @@ public static class StoreSchema
             CASE WHEN hi IS NULL THEN NULL ELSE unhex(lpad(hex(hi), 32, '0') || lpad(hex(lo), 8, '0')) END;
         -- Up to 8 (or 16) bytes stored big-endian in an integer plus the byte length.
         CREATE OR REPLACE MACRO pcapdht_short_blob(v, len) AS
-            CASE WHEN v IS NULL THEN NULL WHEN len = 0 THEN ''::BLOB ELSE unhex(lpad(hex(v), 2 * len, '0')) END;
+            CASE WHEN v IS NULL THEN NULL WHEN len = 0 THEN ''::BLOB ELSE unhex(lpad(hex(v), 2 * len::INTEGER, '0')) END;
         CREATE OR REPLACE MACRO pcapdht_ts_ns(ts, frac) AS epoch_us(ts) * 1000 + frac;
+        CREATE OR REPLACE MACRO pcapdht_u128(hi, lo) AS (hi::UHUGEINT << 64) | lo::UHUGEINT;
+        -- A 20-byte id stored as a (bytes 0-7), b (bytes 8-15), lo (bytes 16-19), all big-endian.
+        CREATE OR REPLACE MACRO pcapdht_id3(a, b, lo) AS
+            CASE WHEN a IS NULL THEN NULL ELSE unhex(lpad(hex(a), 16, '0') || lpad(hex(b), 16, '0') || lpad(hex(lo::UINTEGER), 8, '0')) END;
 
         CREATE OR REPLACE VIEW main.captures AS SELECT
             capture_id, source, kind, sha256, status, frames, udp_datagrams, krpc_messages, malformed_krpc,
@@ -178,40 +168,74 @@ public static class StoreSchema
             pcap_received, pcap_dropped, if_dropped, pid, host
             FROM pcapdht_store.capture;
 
+        -- d.info: y (bits 0-7, ASCII), method (8-15), tx_len (16-23), version_len (24-31), token_len (32-39),
+        -- want (40-47), then flags: 48 read_only, 49 key is `target`, 50 key is `info_hash`,
+        -- 51 port in ports, 52 implied_port present, 53 implied_port, 54 external port in ports.
+        -- d.ports: src_port << 48 | dst_port << 32 | external port << 16 | announce port. d.sizes: decoder
+        -- flags << 32 | payload length << 16 | sub-microsecond ns. d.counts: nodes, nodes6, values, samples (16 bits each).
+        -- d.lo: the last 4 bytes of id << 32 | of key. d.extra: JSON with what does not fit (rare): method,
+        -- tx, id, target, info_hash, version, token (hex), port, error_code, error_msg.
         CREATE OR REPLACE VIEW main.messages AS SELECT
-            capture_id, frame_no, ts, pcapdht_ts_ns(ts, ts_ns_frac) AS ts_ns,
-            pcapdht_ip_text(src_ip) AS src_ip, src_ip AS src_ip_num, src_port,
-            pcapdht_ip_text(dst_ip) AS dst_ip, dst_ip AS dst_ip_num, dst_port,
-            chr(y::INTEGER) AS y,
-            CASE method WHEN 1 THEN 'ping' WHEN 2 THEN 'find_node' WHEN 3 THEN 'get_peers'
+            capture_id, frame_no, ts, epoch_us(ts) * 1000 + (d.sizes & 65535)::BIGINT AS ts_ns,
+            pcapdht_ip_text(pcapdht_u128(d.src_hi, d.src_lo)) AS src_ip, pcapdht_u128(d.src_hi, d.src_lo) AS src_ip_num, (d.ports >> 48)::USMALLINT AS src_port,
+            pcapdht_ip_text(pcapdht_u128(d.dst_hi, d.dst_lo)) AS dst_ip, pcapdht_u128(d.dst_hi, d.dst_lo) AS dst_ip_num, ((d.ports >> 32) & 65535)::USMALLINT AS dst_port,
+            chr((d.info & 255)::INTEGER) AS y,
+            CASE (d.info >> 8) & 255 WHEN 1 THEN 'ping' WHEN 2 THEN 'find_node' WHEN 3 THEN 'get_peers'
                 WHEN 4 THEN 'announce_peer' WHEN 5 THEN 'get' WHEN 6 THEN 'put'
-                WHEN 7 THEN 'sample_infohashes' WHEN 255 THEN method_name END AS method,
-            coalesce(tx_blob, pcapdht_short_blob(tx, tx_len)) AS tx_id,
-            coalesce(id_blob, pcapdht_id20(id_hi, id_lo)) AS node_id,
-            coalesce(target_blob, pcapdht_id20(target_hi, target_lo)) AS target,
-            coalesce(info_hash_blob, pcapdht_id20(info_hash_hi, info_hash_lo)) AS info_hash,
-            coalesce(version_blob, pcapdht_short_blob(version, version_len)) AS version,
-            CASE WHEN version_len >= 2 THEN pcapdht_client_code(version >> (8 * (version_len - 2))) END AS client,
-            read_only,
-            coalesce(token_blob, pcapdht_short_blob(token, token_len)) AS token,
-            port, implied_port, error_code, error_msg,
-            pcapdht_ip_text(ext_ip) AS external_ip, ext_ip AS external_ip_num, ext_port AS external_port,
-            nodes_count, nodes6_count, values_count, samples_count, rtt_us, flags, length, want
+                WHEN 7 THEN 'sample_infohashes' WHEN 255 THEN json_extract_string(d.extra, '$.method') END AS method,
+            CASE WHEN d.tx IS NOT NULL THEN pcapdht_short_blob(d.tx, (d.info >> 16) & 255)
+                ELSE unhex(json_extract_string(d.extra, '$.tx')) END AS tx_id,
+            CASE WHEN d.id_a IS NOT NULL THEN pcapdht_id3(d.id_a, d.id_b, d.lo >> 32)
+                ELSE unhex(json_extract_string(d.extra, '$.id')) END AS node_id,
+            CASE WHEN (d.info >> 49) & 1 = 1 THEN pcapdht_id3(d.key_a, d.key_b, d.lo & 4294967295)
+                ELSE unhex(json_extract_string(d.extra, '$.target')) END AS target,
+            CASE WHEN (d.info >> 50) & 1 = 1 THEN pcapdht_id3(d.key_a, d.key_b, d.lo & 4294967295)
+                ELSE unhex(json_extract_string(d.extra, '$.info_hash')) END AS info_hash,
+            CASE WHEN d.version IS NOT NULL THEN pcapdht_short_blob(d.version, (d.info >> 24) & 255)
+                ELSE unhex(json_extract_string(d.extra, '$.version')) END AS version,
+            CASE WHEN d.version IS NOT NULL AND (d.info >> 24) & 255 >= 2
+                THEN pcapdht_client_code(d.version >> (8 * (((d.info >> 24) & 255) - 2))) END AS client,
+            (d.info >> 48) & 1 = 1 AS read_only,
+            CASE WHEN d.tok_hi IS NOT NULL THEN pcapdht_short_blob(pcapdht_u128(d.tok_hi, d.tok_lo), (d.info >> 32) & 255)
+                ELSE unhex(json_extract_string(d.extra, '$.token')) END AS token,
+            CASE WHEN (d.info >> 51) & 1 = 1 THEN (d.ports & 65535)::INTEGER
+                ELSE json_extract_string(d.extra, '$.port')::INTEGER END AS port,
+            CASE WHEN (d.info >> 52) & 1 = 1 THEN (d.info >> 53) & 1 = 1 END AS implied_port,
+            json_extract_string(d.extra, '$.error_code')::BIGINT AS error_code,
+            json_extract_string(d.extra, '$.error_msg') AS error_msg,
+            pcapdht_ip_text(pcapdht_u128(d.ext_hi, d.ext_lo)) AS external_ip, pcapdht_u128(d.ext_hi, d.ext_lo) AS external_ip_num,
+            CASE WHEN (d.info >> 54) & 1 = 1 THEN ((d.ports >> 16) & 65535)::USMALLINT END AS external_port,
+            (d.counts >> 48)::USMALLINT AS nodes_count, ((d.counts >> 32) & 65535)::USMALLINT AS nodes6_count,
+            ((d.counts >> 16) & 65535)::USMALLINT AS values_count, (d.counts & 65535)::USMALLINT AS samples_count,
+            d.rtt_us AS rtt_us, (d.sizes >> 32)::UINTEGER AS flags, ((d.sizes >> 16) & 65535)::USMALLINT AS length,
+            CASE WHEN (d.info >> 40) & 255 <> 0 THEN ((d.info >> 40) & 255)::UTINYINT END AS want
             FROM pcapdht_store.msg;
 
-        CREATE OR REPLACE VIEW main.node_sightings AS SELECT
-            capture_id, frame_no, ts, pcapdht_ip_text(ip) AS ip, ip AS ip_num, port,
-            pcapdht_id20(id_hi, id_lo) AS node_id,
-            CASE source WHEN 0 THEN 'sender' WHEN 1 THEN 'nodes' ELSE 'nodes6' END AS source,
-            pcapdht_ip_text(reporter_ip) AS reporter_ip, reporter_port, reporter_ip AS reporter_ip_num
-            FROM pcapdht_store.node;
+        -- Every node seen: the sender of a query or response (from msg), and the contacts in `nodes` /
+        -- `nodes6` joined to the response that carried them (its sender is the reporter).
+        CREATE OR REPLACE VIEW main.node_sightings AS
+            SELECT capture_id, frame_no, ts, pcapdht_ip_text(pcapdht_u128(d.src_hi, d.src_lo)) AS ip, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num,
+                (d.ports >> 48)::USMALLINT AS port, pcapdht_id3(d.id_a, d.id_b, d.lo >> 32) AS node_id, 'sender' AS source,
+                NULL::VARCHAR AS reporter_ip, NULL::USMALLINT AS reporter_port, NULL::UHUGEINT AS reporter_ip_num
+            FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
+            UNION ALL
+            SELECT nd.capture_id, nd.frame_no, nd.ts, pcapdht_ip_text(281470681743360::UHUGEINT | (nd.n.ep >> 16)) AS ip,
+                281470681743360::UHUGEINT | (nd.n.ep >> 16) AS ip_num, (nd.n.ep & 65535)::USMALLINT AS port,
+                pcapdht_id3(nd.n.id_a, nd.n.id_b, nd.n.id_lo) AS node_id, 'nodes' AS source,
+                pcapdht_ip_text(pcapdht_u128(m.d.src_hi, m.d.src_lo)) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
+            FROM pcapdht_store.node nd JOIN pcapdht_store.msg m ON m.capture_id = nd.capture_id AND m.frame_no = nd.frame_no
+            UNION ALL
+            SELECT nd.capture_id, nd.frame_no, nd.ts, pcapdht_ip_text(pcapdht_u128(nd.n.ip_hi, nd.n.ip_lo)) AS ip, pcapdht_u128(nd.n.ip_hi, nd.n.ip_lo) AS ip_num, nd.n.port AS port,
+                pcapdht_id3(nd.n.id_a, nd.n.id_b, nd.n.id_lo) AS node_id, 'nodes6' AS source,
+                pcapdht_ip_text(pcapdht_u128(m.d.src_hi, m.d.src_lo)) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
+            FROM pcapdht_store.node6 nd JOIN pcapdht_store.msg m ON m.capture_id = nd.capture_id AND m.frame_no = nd.frame_no;
 
         CREATE OR REPLACE VIEW main.peer_sightings AS SELECT
-            capture_id, frame_no, ts, pcapdht_id20(info_hash_hi, info_hash_lo) AS info_hash,
-            pcapdht_ip_text(ip) AS ip, ip AS ip_num, port,
-            CASE source WHEN 0 THEN 'values' ELSE 'announce_peer' END AS source,
-            pcapdht_ip_text(reporter_ip) AS reporter_ip, reporter_port, reporter_ip AS reporter_ip_num
-            FROM pcapdht_store.peer;
+            p.capture_id, p.frame_no, p.ts, pcapdht_id3(p.p.ih_a, p.p.ih_b, p.p.ih_lo) AS info_hash,
+            pcapdht_ip_text(pcapdht_u128(p.p.ip_hi, p.p.ip_lo)) AS ip, pcapdht_u128(p.p.ip_hi, p.p.ip_lo) AS ip_num, p.p.port AS port,
+            CASE p.p.source WHEN 0 THEN 'values' ELSE 'announce_peer' END AS source,
+            pcapdht_ip_text(pcapdht_u128(m.d.src_hi, m.d.src_lo)) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
+            FROM pcapdht_store.peer p JOIN pcapdht_store.msg m ON m.capture_id = p.capture_id AND m.frame_no = p.frame_no;
 
         CREATE OR REPLACE VIEW main.malformed_krpc AS SELECT
             capture_id, frame_no, ts, pcapdht_ts_ns(ts, ts_ns_frac) AS ts_ns,

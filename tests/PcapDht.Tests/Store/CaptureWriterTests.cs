@@ -96,6 +96,65 @@ public class CaptureWriterTests
     }
 
     [Fact]
+    public void Write_FieldsWithoutFixedWidthColumns_RoundTripThroughExtra()
+    {
+        // Odd lengths and rare fields take the JSON side path (d.extra); the views must show them exactly.
+        using var dir = new TempDir();
+        using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+        byte[] longTx = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        byte[] oddId = [0xde, 0xad, 0xbe, 0xef];
+        byte[] longVersion = "libtorrent-2.0"u8.ToArray();
+        byte[] longToken = Enumerable.Range(0, 20).Select(i => (byte)(0xf0 - i)).ToArray();
+        byte[] badUtf8 = [0x41, 0xff, 0x42];
+        var nodes6 = new byte[38];
+        IdB.CopyTo(nodes6, 0);
+        new byte[] { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0x1a, 0xe2 }.CopyTo(nodes6, 20);
+        using (var w = CaptureWriter.Begin(db, new CaptureSource("odd", CaptureKind.File)))
+        {
+            var q = Empty(KrpcKind.Query, longTx);
+            q.Method = KrpcMethod.Other; q.MethodName = "vote"u8.ToArray(); q.NodeId = oddId; q.Target = IdA; q.InfoHash = Hash;
+            q.Version = longVersion; q.Token = longToken; q.Port = 70_000; q.ImpliedPort = 0; q.Want = 3; q.ReadOnly = true;
+            w.Add(Datagram(1, 1_000, "10.0.0.1", 1000, "10.0.0.2", 2000, []), q);
+
+            var e = Empty(KrpcKind.Error, longTx);
+            e.ErrorCode = 203; e.ErrorMessage = badUtf8;
+            w.Add(Datagram(2, 2_000, "10.0.0.2", 2000, "10.0.0.1", 1000, []), e);
+
+            var r = Empty(KrpcKind.Response, [9]);
+            r.NodeId = IdB; r.Nodes6 = nodes6; r.ExternalIp = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x00, 0x50];
+            w.Add(Datagram(3, 3_000, "2001:db8::7", 6881, "10.0.0.1", 1000, []), r);
+            w.Complete();
+        }
+
+        var c = db.Connection;
+        var rows = Sql.Rows(c, "SELECT y, method, hex(tx_id), hex(node_id), hex(target), hex(info_hash), version::VARCHAR, hex(token), port, implied_port, want, read_only, error_code, error_msg, rtt_us, external_ip, external_port FROM messages ORDER BY frame_no");
+        Assert.Equal(new object?[] { "q", "vote", Convert.ToHexString(longTx), "DEADBEEF", Convert.ToHexString(IdA), Convert.ToHexString(Hash),
+            "libtorrent-2.0", Convert.ToHexString(longToken), 70_000, false, (byte)3, true, null, null, null, null, null }, rows[0]);
+        Assert.Equal(new object?[] { "e", "vote", Convert.ToHexString(longTx), null, null, null, null, null, null, null, null, false,
+            203L, "A\uFFFDB", 1L, null, null }, rows[1]);
+        Assert.Equal("2001:db8::1", rows[2][15]);
+        Assert.Equal((ushort)80, rows[2][16]);
+        Assert.Null(rows[2][1]);
+
+        var six = Sql.Rows(c, "SELECT source, ip, port, hex(node_id), reporter_ip, reporter_port FROM node_sightings WHERE source = 'nodes6'");
+        Assert.Equal(new object?[] { "nodes6", "2001:db8::8", (ushort)6882, Convert.ToHexString(IdB), "2001:db8::7", (ushort)6881 }, Assert.Single(six));
+        // The query's odd-length id is no sender sighting; the response's 20-byte id is.
+        Assert.Equal(1, Sql.Long(c, "SELECT count(*) FROM node_sightings WHERE source = 'sender'"));
+    }
+
+    [Fact]
+    public void Open_OlderStoreSchema_IsRefusedWithAClearMessage()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("old.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+            db.Execute("UPDATE pcapdht_store.meta SET value = '1' WHERE key = 'schema_version'");
+        var ex = Assert.Throws<StoreException>(() => PcapDhtDatabase.Open(path));
+        Assert.Contains("store schema 1", ex.Message);
+        Assert.Contains("new database file", ex.Message);
+    }
+
+    [Fact]
     public void Write_ManyChunks_AllRowsArriveInOrder()
     {
         using var dir = new TempDir();
