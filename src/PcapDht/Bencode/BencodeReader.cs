@@ -217,6 +217,45 @@ public ref struct BencodeReader
     private bool ReadString(int pos)
     {
         ReadOnlySpan<byte> data = _data;
+        // KRPC's keys and values have 1-3 digit lengths ("1:t", "20:<id>", "208:<nodes>"): decide
+        // those with direct compares before the general scan. Callers ensure data[pos] is a digit.
+        // Anything unusual (leading zero, 4+ digits, missing colon, end of data) takes the general
+        // path, which reports the error exactly as before.
+        uint d0 = (uint)(data[pos] - '0');
+        if ((uint)(pos + 3) < (uint)data.Length)
+        {
+            uint c1 = data[pos + 1];
+            int fastStart = -1;
+            uint fastLength = 0;
+            if (c1 == ':')
+            {
+                fastStart = pos + 2;
+                fastLength = d0;
+            }
+            else if (d0 != 0 && (c1 - '0') <= 9)
+            {
+                uint c2 = data[pos + 2];
+                if (c2 == ':')
+                {
+                    fastStart = pos + 3;
+                    fastLength = d0 * 10 + (c1 - '0');
+                }
+                else if ((c2 - '0') <= 9 && data[pos + 3] == ':')
+                {
+                    fastStart = pos + 4;
+                    fastLength = d0 * 100 + (c1 - '0') * 10 + (c2 - '0');
+                }
+            }
+            if (fastStart >= 0)
+            {
+                if (fastLength > (uint)(data.Length - fastStart))
+                    return Fail(BencodeErrorKind.StringPastEnd, pos);
+                _valueStart = fastStart;
+                _valueLength = (int)fastLength;
+                _pos = fastStart + (int)fastLength;
+                return true;
+            }
+        }
         int digits = ScanDigits(pos, MaxLengthDigits + 1, out ulong length);
         if (digits > 1 && data[pos] == (byte)'0')
             return Fail(BencodeErrorKind.LeadingZero, pos);

@@ -99,6 +99,13 @@ public sealed class CaptureReader : IDisposable
         return new CaptureReader(stream, name, length);
     }
 
+    /// <summary>Reads from a stream whose stored size is known although it cannot seek (a hashing wrapper around a file).</summary>
+    internal static CaptureReader Open(Stream stream, string name, long? length)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return new CaptureReader(stream, name, length);
+    }
+
     public string Name { get; }
     public CaptureFormat Format { get; private set; }
     public CaptureCompression Compression { get; }

@@ -112,6 +112,16 @@ public class BencodeReaderTests
         { "2147483647:x", BencodeErrorKind.StringPastEnd, 0 },
         { "2147483648:x", BencodeErrorKind.StringLengthOverflow, 0 },
         { "99999999999999999999:", BencodeErrorKind.StringLengthOverflow, 0 },
+        // 1-3 digit lengths with bytes after them take ReadString's direct path; its errors must match the scan's.
+        { "l9:abcdefgh", BencodeErrorKind.StringPastEnd, 1 },
+        { "l20:abcdefgh", BencodeErrorKind.StringPastEnd, 1 },
+        { "l208:abcdefgh", BencodeErrorKind.StringPastEnd, 1 },
+        { "l1000:abcdefgh", BencodeErrorKind.StringPastEnd, 1 },
+        { "l03:abce", BencodeErrorKind.LeadingZero, 1 },
+        { "l012:abce", BencodeErrorKind.LeadingZero, 1 },
+        { "l3xabce", BencodeErrorKind.MissingColon, 2 },
+        { "l12x45678e", BencodeErrorKind.MissingColon, 3 },
+        { "l123x5678e", BencodeErrorKind.MissingColon, 4 },
         { "l", BencodeErrorKind.UnterminatedContainer, 1 },
         { "d1:ai1e", BencodeErrorKind.UnterminatedContainer, 7 },
         { "d1:a", BencodeErrorKind.UnterminatedContainer, 4 },
@@ -264,11 +274,30 @@ public class BencodeReaderTests
         Assert.Equal(0, inDictionary.SkipFixedStrings(6)); // keys and values alternate: never bulk-skipped
     }
 
+    [Theory]
+    [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
+    public void Read_StringsOfOneToFourDigitLengths_ValuesAndOffsets(SimdVariant variant)
+    {
+        int[] lengths = [0, 1, 9, 10, 20, 99, 100, 208, 999, 1000, 1234];
+        var text = new System.Text.StringBuilder("l");
+        foreach (int n in lengths) text.Append(n).Append(':').Append(new string((char)('a' + n % 26), n));
+        text.Append('e');
+        var tokens = Tokens(text.ToString(), variant, out var error);
+        Assert.Equal(BencodeErrorKind.None, error.Kind);
+        Assert.Equal(lengths.Length + 2, tokens.Count);
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            Assert.Equal(BencodeTokenType.String, tokens[i + 1].Type);
+            Assert.Equal(new string((char)('a' + lengths[i] % 26), lengths[i]), tokens[i + 1].Value);
+        }
+    }
+
     public static TheoryData<string> ValidValues => new()
     {
         "i0e", "i-1e", "0:", "4:spam", "le", "de", "l4:spami42ee", "d3:bar4:spam3:fooi42ee",
         "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe",
         "d1:eli201e23:A Generic Error Ocurrede1:t2:aa1:y1:ee",
+        "l10:abcdefghij123:" + new string('x', 123) + "e",
     };
 
     [Theory]
