@@ -26,8 +26,19 @@ public sealed class CaptureWriterOptions
     /// </summary>
     public bool BackgroundWriter { get; init; } = true;
 
-    /// <summary>Chunks (2048 rows each) in flight per table; bounds memory.</summary>
-    public int ChunksPerTable { get; init; } = 8;
+    /// <summary>
+    /// Chunks (2048 rows each) in flight per table; bounds memory (32 msg chunks are ~6 MB). Enough to keep
+    /// decoding while the writer compresses a full row group (measured: 8 -> 32 took the 2M-packet ingest from 8.8 to 6.7 s).
+    /// </summary>
+    public int ChunksPerTable { get; init; } = 32;
+
+    /// <summary>
+    /// File ingest with <see cref="BackgroundWriter"/>: node, node6 and peer rows go through a second
+    /// connection and writer thread (one DuckDB connection appends on one thread at a time, and its
+    /// thread was the bottleneck). The capture is then two transactions, committed sightings first;
+    /// a crash between the two leaves the capture <c>running</c>, and the next open deletes its rows.
+    /// </summary>
+    public bool ParallelTables { get; init; } = true;
 
     /// <summary>Capture id whose rows are deleted in the same transaction (ingest --force).</summary>
     public int? ReplacesCaptureId { get; init; }
@@ -116,32 +127,33 @@ public sealed class CaptureWriter : IDisposable
     internal const byte FromValues = 0, FromAnnouncePeer = 1;
 
     private readonly PcapDhtDatabase _db;
-    private readonly DuckDBConnection _connection;
+    private readonly Lane _laneA, _laneB; // msg + malformed + the capture row; node + node6 + peer (may be the same lane)
+    private DuckDBConnection _connection => _laneA.Connection;
     private readonly CaptureWriterOptions _options;
     private readonly TableAppender _msg, _node, _node6, _peer, _malformed;
     private NativeChunk _msgChunk, _nodeChunk, _node6Chunk, _peerChunk, _malformedChunk;
     private readonly TransactionMatcher _matcher;
-    private BlockingCollection<NativeChunk>? _queue;
-    private Thread? _writerThread;
-    private volatile Exception? _writerError;
-    private DuckDBTransaction? _transaction;
     private bool _finished;
+    private bool _sightingsCommitted;
+    private readonly WriteBehind _writeBehind;
     private readonly int _captureId;
 
     private CaptureWriter(PcapDhtDatabase db, CaptureSource source, CaptureWriterOptions options, int captureId, DuckDBConnection connection,
-        CaptureStats? stats = null, TransactionMatcher? matcher = null)
+        DuckDBConnection? sightingsConnection = null, CaptureStats? stats = null, TransactionMatcher? matcher = null)
     {
+        _writeBehind = WriteBehind.Open(db.Path);
+        _laneA = new Lane(connection, "pcapdht-writer", _writeBehind);
+        _laneB = sightingsConnection == null ? _laneA : new Lane(sightingsConnection, "pcapdht-writer2", _writeBehind);
         _db = db;
         Stats = stats ?? new CaptureStats();
         _matcher = matcher ?? new TransactionMatcher();
         Source = source;
         _options = options;
         _captureId = captureId;
-        _connection = connection;
         _msg = new TableAppender(connection, MsgLayout, options.ChunksPerTable);
-        _node = new TableAppender(connection, NodeLayout, options.ChunksPerTable);
-        _node6 = new TableAppender(connection, Node6Layout, options.ChunksPerTable);
-        _peer = new TableAppender(connection, PeerLayout, options.ChunksPerTable);
+        _node = new TableAppender(_laneB.Connection, NodeLayout, options.ChunksPerTable);
+        _node6 = new TableAppender(_laneB.Connection, Node6Layout, options.ChunksPerTable);
+        _peer = new TableAppender(_laneB.Connection, PeerLayout, options.ChunksPerTable);
         _malformed = new TableAppender(connection, MalformedLayout, 2);
         _msgChunk = _msg.Rent();
         _nodeChunk = _node.Rent();
@@ -159,12 +171,14 @@ public sealed class CaptureWriter : IDisposable
     {
         options ??= new CaptureWriterOptions();
         int id = db.InsertRunningCapture(source.Source, source.Kind == CaptureKind.Live ? "live" : "file", source.Sha256, source.FileSize);
-        DuckDBConnection? connection = null;
+        DuckDBConnection? connection = null, sightings = null;
         CaptureWriter? writer = null;
         try
         {
             connection = db.OpenWriterConnection();
-            writer = new CaptureWriter(db, source, options, id, connection);
+            if (options.ParallelTables && options.BackgroundWriter && options.ReplacesCaptureId == null && source.Kind == CaptureKind.File)
+                sightings = db.OpenWriterConnection();
+            writer = new CaptureWriter(db, source, options, id, connection, sightings);
             writer.BeginTransaction();
             if (options.ReplacesCaptureId is int old)
                 writer.DeleteCapture(old);
@@ -175,7 +189,7 @@ public sealed class CaptureWriter : IDisposable
         {
             string msg = PcapDhtDatabase.FirstLine(ex.Message);
             if (writer != null) writer.Dispose();
-            else connection?.Dispose();
+            else { connection?.Dispose(); sightings?.Dispose(); }
             db.MarkFailed(id, msg);
             throw PcapDhtDatabase.Translate(ex, $"cannot start writing {source.Source}");
         }
@@ -192,7 +206,7 @@ public sealed class CaptureWriter : IDisposable
         try
         {
             connection = db.OpenWriterConnection();
-            var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, detached.Stats, detached.Matcher);
+            var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, null, detached.Stats, detached.Matcher);
             writer.BeginTransaction();
             writer.StartWriterThread();
             return writer;
@@ -216,7 +230,7 @@ public sealed class CaptureWriter : IDisposable
             DrainAndFlush();
             _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
             UpdateCaptureRow("running", null, null);
-            _transaction!.Commit();
+            _laneA.Transaction!.Commit();
             _finished = true;
         }
         catch (Exception ex)
@@ -231,11 +245,15 @@ public sealed class CaptureWriter : IDisposable
         return new DetachedCapture(_captureId, Source, Stats, _matcher);
     }
 
-    private void BeginTransaction() => _transaction = _connection.BeginTransaction();
+    private void BeginTransaction()
+    {
+        _laneA.Transaction = _laneA.Connection.BeginTransaction();
+        if (_laneB != _laneA) _laneB.Transaction = _laneB.Connection.BeginTransaction();
+    }
 
     private void DeleteCapture(int id)
     {
-        foreach (var t in new[] { "msg", "node", "node6", "peer", "malformed", "capture" })
+        foreach (var t in StoreSchema.DataTables.Append("capture"))
         {
             using var cmd = _connection.CreateCommand();
             cmd.CommandText = $"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}";
@@ -246,39 +264,18 @@ public sealed class CaptureWriter : IDisposable
     private void StartWriterThread()
     {
         if (!_options.BackgroundWriter) return;
-        _queue = new BlockingCollection<NativeChunk>(4 * _options.ChunksPerTable);
-        _writerThread = new Thread(WriterLoop) { Name = "pcapdht-writer", IsBackground = true };
-        _writerThread.Start();
-    }
-
-    private void WriterLoop()
-    {
-        foreach (var chunk in _queue!.GetConsumingEnumerable())
-        {
-            if (_writerError != null)
-            {
-                chunk.Reset();
-                chunk.Table.Return(chunk);
-                continue;
-            }
-            try
-            {
-                chunk.Table.Append(chunk);
-            }
-            catch (Exception ex)
-            {
-                _writerError = ex;
-            }
-        }
+        _laneA.Start(4 * _options.ChunksPerTable);
+        if (_laneB != _laneA) _laneB.Start(4 * _options.ChunksPerTable);
     }
 
     private NativeChunk Submit(NativeChunk chunk)
     {
         var table = chunk.Table;
-        if (_queue != null)
+        var lane = table == _node || table == _node6 || table == _peer ? _laneB : _laneA;
+        if (lane.Queue != null)
         {
-            if (_writerError != null) ThrowWriterFailed();
-            _queue.Add(chunk);
+            if (lane.Error != null) ThrowWriterFailed(lane.Error);
+            lane.Queue.Add(chunk);
         }
         else
         {
@@ -287,8 +284,72 @@ public sealed class CaptureWriter : IDisposable
         return table.Rent();
     }
 
+    /// <summary>One DuckDB connection, its transaction, and (with a background writer) the thread that appends to it.</summary>
+    private sealed class Lane(DuckDBConnection connection, string threadName, WriteBehind writeBehind)
+    {
+        public DuckDBConnection Connection { get; } = connection;
+        public DuckDBTransaction? Transaction;
+        public BlockingCollection<NativeChunk>? Queue;
+        public volatile Exception? Error;
+        private Thread? _thread;
+
+        public void Start(int capacity)
+        {
+            Queue = new BlockingCollection<NativeChunk>(capacity);
+            _thread = new Thread(Loop) { Name = threadName, IsBackground = true };
+            _thread.Start();
+        }
+
+        private void Loop()
+        {
+            foreach (var chunk in Queue!.GetConsumingEnumerable())
+            {
+                if (Error != null)
+                {
+                    chunk.Reset();
+                    chunk.Table.Return(chunk);
+                    continue;
+                }
+                try
+                {
+                    chunk.Table.Append(chunk);
+                    writeBehind.Kick();
+                }
+                catch (Exception ex)
+                {
+                    Error = ex;
+                }
+            }
+        }
+
+        /// <summary>Waits until every queued chunk is appended.</summary>
+        public void Drain()
+        {
+            if (Queue == null) return;
+            Queue.CompleteAdding();
+            _thread!.Join();
+        }
+
+        public void Stop()
+        {
+            if (Queue != null && !Queue.IsAddingCompleted)
+            {
+                Error ??= new OperationCanceledException();
+                Queue.CompleteAdding();
+                _thread?.Join();
+            }
+        }
+
+        public void Dispose()
+        {
+            Transaction?.Dispose();
+            Queue?.Dispose();
+            Connection.Dispose();
+        }
+    }
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private void ThrowWriterFailed() => throw PcapDhtDatabase.Translate(_writerError!, $"writing {Source.Source} failed");
+    private void ThrowWriterFailed(Exception error) => throw PcapDhtDatabase.Translate(error, $"writing {Source.Source} failed");
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (long Micros, ushort Frac) SplitTimestamp(long ns)
@@ -633,12 +694,9 @@ public sealed class CaptureWriter : IDisposable
         _node6Chunk = Submit(_node6Chunk);
         _peerChunk = Submit(_peerChunk);
         _malformedChunk = Submit(_malformedChunk);
-        if (_queue != null)
-        {
-            _queue.CompleteAdding();
-            _writerThread!.Join();
-            if (_writerError != null) ThrowWriterFailed();
-        }
+        _laneA.Drain();
+        if (_laneB != _laneA) _laneB.Drain();
+        if ((_laneA.Error ?? _laneB.Error) is { } error) ThrowWriterFailed(error);
     }
 
     /// <summary>
@@ -652,9 +710,10 @@ public sealed class CaptureWriter : IDisposable
         {
             DrainAndFlush();
             _msg.Flush(); _node.Flush(); _node6.Flush(); _peer.Flush(); _malformed.Flush();
+            if (_laneB != _laneA) throw new InvalidOperationException("periodic commits need a single-connection writer (ParallelTables off)");
             UpdateCaptureRow("running", null, null);
-            _transaction!.Commit();
-            _transaction.Dispose();
+            _laneA.Transaction!.Commit();
+            _laneA.Transaction.Dispose();
             BeginTransaction();
             StartWriterThread();
         }
@@ -676,8 +735,14 @@ public sealed class CaptureWriter : IDisposable
         {
             DrainAndFlush();
             _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
+            if (_laneB != _laneA)
+            {
+                // Sightings first: the capture row turns complete only with the second commit.
+                _laneB.Transaction!.Commit();
+                _sightingsCommitted = true;
+            }
             UpdateCaptureRow(error == null ? "complete" : "partial", error, (damageFrame, damageOffset));
-            _transaction!.Commit();
+            _laneA.Transaction!.Commit();
             _finished = true;
         }
         catch (Exception ex)
@@ -696,20 +761,13 @@ public sealed class CaptureWriter : IDisposable
     {
         if (_finished) return;
         _finished = true;
-        StopWriterThread();
-        try { _transaction?.Rollback(); } catch (Exception) { /* the connection may be gone (disk full); the rollback happens anyway */ }
+        _laneA.Stop();
+        _laneB.Stop();
+        try { _laneA.Transaction?.Rollback(); } catch (Exception) { /* the connection may be gone (disk full); the rollback happens anyway */ }
+        if (_laneB != _laneA && !_sightingsCommitted)
+            try { _laneB.Transaction?.Rollback(); } catch (Exception) { /* as above */ }
         ReleaseNative();
-        _db.MarkFailed(_captureId, error);
-    }
-
-    private void StopWriterThread()
-    {
-        if (_queue != null && !_queue.IsAddingCompleted)
-        {
-            _writerError ??= new OperationCanceledException();
-            _queue.CompleteAdding();
-            _writerThread?.Join();
-        }
+        _db.MarkFailed(_captureId, error, deleteRows: _sightingsCommitted);
     }
 
     private void UpdateCaptureRow(string status, string? error, (long? Frame, long? Offset)? damage)
@@ -768,9 +826,9 @@ public sealed class CaptureWriter : IDisposable
         if (_released) return;
         _released = true;
         _msg.Dispose(); _node.Dispose(); _node6.Dispose(); _peer.Dispose(); _malformed.Dispose();
-        _transaction?.Dispose();
-        _queue?.Dispose();
-        _connection.Dispose();
+        _laneA.Dispose();
+        if (_laneB != _laneA) _laneB.Dispose();
+        _writeBehind.Dispose();
     }
 
     /// <summary>Without <see cref="Complete"/>, disposing rolls the capture back and marks it failed.</summary>

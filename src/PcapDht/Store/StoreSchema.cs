@@ -11,6 +11,9 @@ public static class StoreSchema
     /// <summary>Bumped when storage changes incompatibly; an older file is refused with a clear message.</summary>
     public const int Version = 2;
 
+    /// <summary>The storage tables that hold a capture's rows (keyed by capture_id).</summary>
+    internal static readonly string[] DataTables = ["msg", "node", "node6", "peer", "malformed"];
+
     internal const string Tables = """
         CREATE SCHEMA IF NOT EXISTS pcapdht_store;
         CREATE TABLE IF NOT EXISTS pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR);

@@ -143,6 +143,40 @@ public class CaptureWriterTests
     }
 
     [Fact]
+    public void Open_FileCaptureLeftRunningWithCommittedRows_LosesItsRowsOnly()
+    {
+        // A file capture commits its sightings, then its messages with the final status: a crash between the
+        // two leaves committed rows under a `running` capture. The next open must drop them (and only them).
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        var nodeList = new byte[26];
+        IdB.CopyTo(nodeList, 0); new byte[] { 192, 168, 1, 2, 0x1a, 0xe1 }.CopyTo(nodeList, 20);
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            foreach (var name in new[] { "kept.pcap", "crashed.pcap" })
+                using (var w = CaptureWriter.Begin(db, new CaptureSource(name, CaptureKind.File)))
+                {
+                    Assert.True(new CaptureWriterOptions().ParallelTables);
+                    var r = Empty(KrpcKind.Response, [1]);
+                    r.NodeId = IdA; r.Nodes = nodeList;
+                    w.Add(Datagram(1, 1_000, "10.0.0.1", 1, "10.0.0.2", 2, []), r);
+                    w.Complete();
+                }
+            db.Execute("UPDATE pcapdht_store.capture SET status = 'running' WHERE source = 'crashed.pcap'");
+            Assert.Equal(4, Sql.Long(db.Connection, "SELECT count(*) FROM node_sightings"));
+        }
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            Assert.Equal(1, db.RecoveredCaptures);
+            Assert.Equal("failed", Sql.Scalar(db.Connection, "SELECT status FROM captures WHERE source = 'crashed.pcap'"));
+            Assert.Equal(new object?[] { "kept.pcap", 1L, 2L }, Assert.Single(Sql.Rows(db.Connection,
+                "SELECT c.source, (SELECT count(*) FROM messages m WHERE m.capture_id = c.capture_id), (SELECT count(*) FROM node_sightings n WHERE n.capture_id = c.capture_id) FROM captures c WHERE c.status = 'complete'")));
+            Assert.Equal(1, Sql.Long(db.Connection, "SELECT count(*) FROM pcapdht_store.node"));
+            Assert.Equal(1, Sql.Long(db.Connection, "SELECT count(*) FROM pcapdht_store.msg"));
+        }
+    }
+
+    [Fact]
     public void Open_OlderStoreSchema_IsRefusedWithAClearMessage()
     {
         using var dir = new TempDir();
