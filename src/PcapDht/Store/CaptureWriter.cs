@@ -33,10 +33,11 @@ public sealed class CaptureWriterOptions
     public int ChunksPerTable { get; init; } = 32;
 
     /// <summary>
-    /// File ingest with <see cref="BackgroundWriter"/>: node, node6 and peer rows go through a second
-    /// connection and writer thread (one DuckDB connection appends on one thread at a time, and its
-    /// thread was the bottleneck). The capture is then two transactions, committed sightings first;
-    /// a crash between the two leaves the capture <c>running</c>, and the next open deletes its rows.
+    /// With <see cref="BackgroundWriter"/>: node, node6 and peer rows go through a second connection and
+    /// writer thread (one DuckDB connection appends on one thread at a time, and its thread was the
+    /// bottleneck). Each commit is then two transactions, sightings first. A file capture that crashes
+    /// between the two is left <c>running</c>, and the next open deletes its rows; a live capture keeps
+    /// that last interval's sightings (their messages are lost with the interval).
     /// </summary>
     public bool ParallelTables { get; init; } = true;
 
@@ -176,7 +177,7 @@ public sealed class CaptureWriter : IDisposable
         try
         {
             connection = db.OpenWriterConnection();
-            if (options.ParallelTables && options.BackgroundWriter && options.ReplacesCaptureId == null && source.Kind == CaptureKind.File)
+            if (options.ParallelTables && options.BackgroundWriter && options.ReplacesCaptureId == null)
                 sightings = db.OpenWriterConnection();
             writer = new CaptureWriter(db, source, options, id, connection, sightings);
             writer.BeginTransaction();
@@ -202,11 +203,12 @@ public sealed class CaptureWriter : IDisposable
     public static CaptureWriter Resume(PcapDhtDatabase db, DetachedCapture detached, CaptureWriterOptions? options = null)
     {
         options ??= new CaptureWriterOptions();
-        DuckDBConnection? connection = null;
+        DuckDBConnection? connection = null, sightings = null;
         try
         {
             connection = db.OpenWriterConnection();
-            var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, null, detached.Stats, detached.Matcher);
+            if (options.ParallelTables && options.BackgroundWriter) sightings = db.OpenWriterConnection();
+            var writer = new CaptureWriter(db, detached.Source, options, detached.CaptureId, connection, sightings, detached.Stats, detached.Matcher);
             writer.BeginTransaction();
             writer.StartWriterThread();
             return writer;
@@ -214,6 +216,7 @@ public sealed class CaptureWriter : IDisposable
         catch (Exception ex)
         {
             connection?.Dispose();
+            sightings?.Dispose();
             throw PcapDhtDatabase.Translate(ex, $"cannot resume writing {detached.Source.Source}");
         }
     }
@@ -229,6 +232,8 @@ public sealed class CaptureWriter : IDisposable
         {
             DrainAndFlush();
             _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
+            // Live: a crash between these two commits keeps that interval's sightings without their messages.
+            if (_laneB != _laneA) _laneB.Transaction!.Commit();
             UpdateCaptureRow("running", null, null);
             _laneA.Transaction!.Commit();
             _finished = true;
@@ -295,6 +300,7 @@ public sealed class CaptureWriter : IDisposable
 
         public void Start(int capacity)
         {
+            Queue?.Dispose();
             Queue = new BlockingCollection<NativeChunk>(capacity);
             _thread = new Thread(Loop) { Name = threadName, IsBackground = true };
             _thread.Start();
@@ -710,7 +716,11 @@ public sealed class CaptureWriter : IDisposable
         {
             DrainAndFlush();
             _msg.Flush(); _node.Flush(); _node6.Flush(); _peer.Flush(); _malformed.Flush();
-            if (_laneB != _laneA) throw new InvalidOperationException("periodic commits need a single-connection writer (ParallelTables off)");
+            if (_laneB != _laneA)
+            {
+                _laneB.Transaction!.Commit();
+                _laneB.Transaction.Dispose();
+            }
             UpdateCaptureRow("running", null, null);
             _laneA.Transaction!.Commit();
             _laneA.Transaction.Dispose();
@@ -739,7 +749,7 @@ public sealed class CaptureWriter : IDisposable
             {
                 // Sightings first: the capture row turns complete only with the second commit.
                 _laneB.Transaction!.Commit();
-                _sightingsCommitted = true;
+                _sightingsCommitted = Source.Kind == CaptureKind.File; // a live capture keeps what it committed
             }
             UpdateCaptureRow(error == null ? "complete" : "partial", error, (damageFrame, damageOffset));
             _laneA.Transaction!.Commit();
