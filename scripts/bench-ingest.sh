@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end ingest benchmark: pcapdht ingest of a large generated capture into a fresh DuckDB file,
 # with tshark extracting the same fields (bt-dht heuristic on) from the same file as the baseline.
-# usage: scripts/bench-ingest.sh [PACKETS ...]     (default: 2000000 4000000)
+# usage: [RUNS=3] scripts/bench-ingest.sh [PACKETS ...]     (default: 2000000 4000000; pcapdht runs RUNS times, median reported)
 # Captures are generated into bench-data/ (gitignored) from samples-pcap/dht-loopback.pcap.
 # Other jobs on the machine skew the numbers: the CPU-seconds columns are less noisy than wall time.
 set -euo pipefail
@@ -12,18 +12,11 @@ mkdir -p bench-data
 src=samples-pcap/dht-loopback.pcap
 [ -f "$src" ] || { echo "bench-ingest: $src missing (samples-pcap arrives from the samples job)" >&2; exit 1; }
 
-# As a user installs it: a published, ReadyToRun-compiled build (start-up JIT costs ~0.3 CPU-s of a
-# 2M-packet run otherwise). Falls back to the plain Release build when ReadyToRun is unavailable.
-cli=artifacts/bench-cli/pcapdht.dll
-if ! dotnet publish src/PcapDht.Cli -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
-      -o artifacts/bench-cli -v q -nologo >/dev/null 2>&1; then
-  echo "bench-ingest: ReadyToRun publish failed, using the Release build" >&2
-  dotnet build src/PcapDht.Cli -c Release -v q -nologo >/dev/null
-  cli=src/PcapDht.Cli/bin/Release/net10.0/pcapdht.dll
-fi
-
+dotnet build src/PcapDht.Cli -c Release -v q -nologo >/dev/null
+cli=src/PcapDht.Cli/bin/Release/net10.0/pcapdht.dll
+runs=${RUNS:-3} # pcapdht runs per size; the median by wall time is reported (this VM varies by ~10 %)
 stdout_file=$(mktemp)
-trap 'rm -f "$stdout_file" "$stdout_file.m"' EXIT
+trap 'rm -f "$stdout_file" "$stdout_file.m" "$stdout_file.runs"' EXIT
 measure() { # label, command...: prints wall s, cpu s, peak RSS MB (the command's stdout goes to $stdout_file)
   local out; out=$(mktemp)
   /usr/bin/time -f '%e %U %S %M' -o "$out" "${@:2}" >"$stdout_file" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
@@ -38,8 +31,13 @@ for n in "${sizes[@]}"; do
   f=bench-data/dht-$n.pcap
   [ -f "$f" ] || python3 scripts/gen-bench-capture.py "$src" "$f" "$n" >&2
   db=bench-data/bench-$n.duckdb
-  rm -f "$db" "$db.wal"
-  measure pcapdht dotnet "$cli" ingest "$f" --db "$db" --format json > "$stdout_file.m"
+  : > "$stdout_file.runs"
+  for ((r = 0; r < runs; r++)); do
+    rm -f "$db" "$db.wal"
+    measure pcapdht dotnet "$cli" ingest "$f" --db "$db" --format json >> "$stdout_file.runs"
+  done
+  echo "pcapdht runs (wall cpu rss): $(cut -d' ' -f2- "$stdout_file.runs" | paste -sd ',' | sed 's/,/; /g')" >&2
+  sort -k2 -n "$stdout_file.runs" | sed -n "$(( (runs + 1) / 2 ))p" > "$stdout_file.m"
   read -r _ pw pc prss < "$stdout_file.m"
   msgs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["krpc_messages"])' "$stdout_file")
   measure tshark tshark -r "$f" -n -Y bt-dht -T fields \
