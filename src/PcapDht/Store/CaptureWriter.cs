@@ -569,18 +569,26 @@ public sealed class CaptureWriter : IDisposable
             AddPeer(d.FrameNumber, us, hasInfoHash, hi, lo, peer.Address.Value, peer.Port, FromValues);
     }
 
+    /// <summary>Starts a sighting row (node, node6, peer: capture_id, frame_no, ts first), submitting a full chunk.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int NextRow(ref NativeChunk chunk, long frame, long us)
+    {
+        if (chunk.IsFull) chunk = Submit(chunk);
+        int r = chunk.Count++;
+        chunk.Set(0, r, _captureId);
+        chunk.Set(1, r, frame);
+        chunk.Set(2, r, us);
+        return r;
+    }
+
     // BEP 5 compact node info: 20-byte id, 4-byte IPv4, 2-byte port; stored as ip << 16 | port.
     private void AddNodes(long frame, long us, ReadOnlySpan<byte> nodes)
     {
         for (int o = 0; o + 26 <= nodes.Length; o += 26)
         {
-            if (_nodeChunk.IsFull) _nodeChunk = Submit(_nodeChunk);
+            int r = NextRow(ref _nodeChunk, frame, us);
             var c = _nodeChunk;
-            int r = c.Count++;
             var rec = nodes.Slice(o, 26);
-            c.Set(0, r, _captureId);
-            c.Set(1, r, frame);
-            c.Set(2, r, us);
             c.Set(3, r, (ulong)BinaryPrimitives.ReadUInt32BigEndian(rec.Slice(20, 4)) << 16 | BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(24, 2)));
             SetId(c, 4, r, rec);
             c.Set(6, r, Lo4(rec));
@@ -593,13 +601,9 @@ public sealed class CaptureWriter : IDisposable
     {
         for (int o = 0; o + 38 <= nodes.Length; o += 38)
         {
-            if (_node6Chunk.IsFull) _node6Chunk = Submit(_node6Chunk);
+            int r = NextRow(ref _node6Chunk, frame, us);
             var c = _node6Chunk;
-            int r = c.Count++;
             var rec = nodes.Slice(o, 38);
-            c.Set(0, r, _captureId);
-            c.Set(1, r, frame);
-            c.Set(2, r, us);
             Set128(c, 3, r, IpAddr.FromV6Bytes(rec.Slice(20, 16)).Value);
             c.Set(5, r, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(36, 2)));
             SetId(c, 6, r, rec);
@@ -610,12 +614,8 @@ public sealed class CaptureWriter : IDisposable
 
     private void AddPeer(long frame, long us, bool hasInfoHash, UInt128 hi, uint lo, UInt128 ip, ushort port, byte source)
     {
-        if (_peerChunk.IsFull) _peerChunk = Submit(_peerChunk);
+        int r = NextRow(ref _peerChunk, frame, us);
         var c = _peerChunk;
-        int r = c.Count++;
-        c.Set(0, r, _captureId);
-        c.Set(1, r, frame);
-        c.Set(2, r, us);
         if (hasInfoHash) { Set128(c, 3, r, hi); c.Set(5, r, lo); } else { c.SetNull(3, r); c.SetNull(4, r); c.SetNull(5, r); }
         Set128(c, 6, r, ip);
         c.Set(8, r, port);
