@@ -227,26 +227,7 @@ public sealed class CaptureWriter : IDisposable
     /// </summary>
     public DetachedCapture Detach()
     {
-        EnsureOpen();
-        try
-        {
-            DrainAndFlush();
-            _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
-            // Live: a crash between these two commits keeps that interval's sightings without their messages.
-            if (_laneB != _laneA) _laneB.Transaction!.Commit();
-            UpdateCaptureRow("running", null, null);
-            _laneA.Transaction!.Commit();
-            _finished = true;
-        }
-        catch (Exception ex)
-        {
-            Fail(PcapDhtDatabase.FirstLine(ex.Message));
-            throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
-        }
-        finally
-        {
-            ReleaseNative();
-        }
+        Finish("running", null, null);
         return new DetachedCapture(_captureId, Source, Stats, _matcher);
     }
 
@@ -739,6 +720,10 @@ public sealed class CaptureWriter : IDisposable
     /// damaged after some frames (the rows read before the damage are kept). Commits.
     /// </summary>
     public void Complete(string? error = null, long? damageFrame = null, long? damageOffset = null)
+        => Finish(error == null ? "complete" : "partial", error, (damageFrame, damageOffset));
+
+    /// <summary>Stores what is left, commits (sightings first, then messages with the capture row) and releases the connections.</summary>
+    private void Finish(string status, string? error, (long? Frame, long? Offset)? damage)
     {
         EnsureOpen();
         try
@@ -747,11 +732,12 @@ public sealed class CaptureWriter : IDisposable
             _msg.Close(); _node.Close(); _node6.Close(); _peer.Close(); _malformed.Close();
             if (_laneB != _laneA)
             {
-                // Sightings first: the capture row turns complete only with the second commit.
+                // The capture row changes only with the second commit. A file capture that crashes in between
+                // is deleted by the next open; a live one keeps that interval's sightings without their messages.
                 _laneB.Transaction!.Commit();
-                _sightingsCommitted = Source.Kind == CaptureKind.File; // a live capture keeps what it committed
+                _sightingsCommitted = Source.Kind == CaptureKind.File;
             }
-            UpdateCaptureRow(error == null ? "complete" : "partial", error, (damageFrame, damageOffset));
+            UpdateCaptureRow(status, error, damage);
             _laneA.Transaction!.Commit();
             _finished = true;
         }
