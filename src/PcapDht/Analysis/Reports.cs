@@ -206,10 +206,9 @@ public static class Reports
         }
         if (hasSightings)
         {
-            Add("distinct IPs in node sightings", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM {NodeIps(db)} WHERE {where}"));
-            Add("distinct node ids in node sightings", Scalar(db, NodeIps(db) == "node_sightings"
-                ? $"SELECT count(DISTINCT node_id) FROM node_sightings WHERE {where}"
-                : $"SELECT count(DISTINCT (id_a, id_b, id_lo)) FROM {NodeIps(db)} WHERE {where} AND id_a IS NOT NULL"));
+            string nodes = NodeIps(db);
+            Add("distinct IPs in node sightings", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM {nodes} WHERE {where}"));
+            Add("distinct node ids in node sightings", Scalar(db, $"SELECT count(DISTINCT id_key) FROM {nodes} WHERE {where}"));
         }
         if (RangeStore.RelationExists(db, "peer_sightings"))
             Add("distinct peer IPs (values, announce_peer)", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM peer_sightings WHERE {where}"));
@@ -232,9 +231,7 @@ public static class Reports
         if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 counted per", $"/{p} prefix"));
         where = WindowPredicate(window);
         if (RangeStore.RelationExists(db, "node_sightings"))
-            parts.Add(NodeIps(db) == "node_sightings"
-                ? $"SELECT ip_num AS ip, source = 'sender' AS direct FROM node_sightings WHERE ip_num IS NOT NULL AND {where}"
-                : $"SELECT ip_num AS ip, direct FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
+            parts.Add($"SELECT ip_num AS ip, direct FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
         if (RangeStore.RelationExists(db, "messages"))
             parts.Add($"SELECT src_ip_num AS ip, true AS direct FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
         if (parts.Count == 0)
@@ -247,14 +244,17 @@ public static class Reports
     }
 
     /// <summary>
-    /// The relation to count node sightings from: the store's join-free <c>pcapdht_store.node_ips</c>
-    /// (node_sightings without the reporter columns), or node_sightings itself in a database without it.
+    /// The relation to count node sightings from, with columns ts, ip_num, direct, id_key: the store's
+    /// join-free <c>pcapdht_store.node_ips</c> (node_sightings without the reporter columns), or the same
+    /// columns projected from node_sightings in a database without it.
     /// </summary>
     private static string NodeIps(DuckDBConnection db)
     {
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'pcapdht_store' AND table_name = 'node_ips'";
-        return Convert.ToInt64(cmd.ExecuteScalar()) > 0 ? "pcapdht_store.node_ips" : "node_sightings";
+        return Convert.ToInt64(cmd.ExecuteScalar()) > 0
+            ? "pcapdht_store.node_ips"
+            : "(SELECT ts, ip_num, source = 'sender' AS direct, node_id AS id_key FROM node_sightings)";
     }
 
     public static ReportWindow ResolveWindow(DuckDBConnection db, ReportOptions options)

@@ -259,14 +259,14 @@ public static class StoreSchema
             FROM pcapdht_store.node6 nd JOIN pcapdht_store.msg m ON m.capture_id = nd.capture_id AND m.frame_no = nd.frame_no;
 
         -- node_sightings without the reporter columns, so without the join to msg (5x cheaper to scan):
-        -- what the reports count. The id is numeric (a, b, lo) for fast DISTINCT.
+        -- what the reports count. id_key is the 20-byte id as numbers (a, b, lo), for fast DISTINCT.
         CREATE OR REPLACE VIEW pcapdht_store.node_ips AS
-            SELECT capture_id, ts, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num, true AS direct, d.id_a AS id_a, d.id_b AS id_b, d.lo >> 32 AS id_lo
+            SELECT capture_id, ts, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num, true AS direct, (d.id_a, d.id_b, d.lo >> 32) AS id_key
             FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
             UNION ALL
-            SELECT capture_id, ts, 281470681743360::UHUGEINT | (n.ep >> 16), false, n.id_a, n.id_b, n.id_lo FROM pcapdht_store.node
+            SELECT capture_id, ts, 281470681743360::UHUGEINT | (n.ep >> 16), false, (n.id_a, n.id_b, n.id_lo::UBIGINT) FROM pcapdht_store.node
             UNION ALL
-            SELECT capture_id, ts, pcapdht_u128(n.ip_hi, n.ip_lo), false, n.id_a, n.id_b, n.id_lo FROM pcapdht_store.node6;
+            SELECT capture_id, ts, pcapdht_u128(n.ip_hi, n.ip_lo), false, (n.id_a, n.id_b, n.id_lo::UBIGINT) FROM pcapdht_store.node6;
 
         CREATE OR REPLACE VIEW main.peer_sightings AS SELECT
             p.capture_id, p.frame_no, p.ts, pcapdht_id3(p.p.ih_a, p.p.ih_b, p.p.ih_lo) AS info_hash,
