@@ -4,7 +4,7 @@ namespace PcapDht.Capture;
 /// Read-only pass-through that counts the bytes taken from the underlying (possibly compressed)
 /// input, for progress, and can hand back bytes that were peeked to detect the format.
 /// </summary>
-internal sealed class CountingStream : Stream
+internal sealed class CountingStream : ForwardReadStream
 {
     private readonly Stream _inner;
     private byte[] _prefix = [];
@@ -27,7 +27,6 @@ internal sealed class CountingStream : Stream
         _prefixPos = 0;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -60,15 +59,7 @@ internal sealed class CountingStream : Stream
         _tailLength = Math.Min(8, _tailLength + read.Length);
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

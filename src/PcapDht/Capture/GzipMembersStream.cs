@@ -10,7 +10,7 @@ namespace PcapDht.Capture;
 /// every member's CRC-32 and length (RFC 1952 §2.3.1) and reports where a member ends, so
 /// concatenated members (`cat a.gz b.gz`, bgzip, pigz --independent) are read one after another.
 /// </summary>
-internal sealed unsafe class GzipMembersStream : Stream
+internal sealed unsafe class GzipMembersStream : ForwardReadStream
 {
     private const string Native = "libSystem.IO.Compression.Native";
     private const int GzipWindowBits = 31; // 15-bit window + 16: gzip wrapper only (zlib.h inflateInit2)
@@ -60,7 +60,6 @@ internal sealed unsafe class GzipMembersStream : Stream
     /// <summary>Gzip members completed so far.</summary>
     public long Members => _members;
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -113,15 +112,6 @@ internal sealed unsafe class GzipMembersStream : Stream
         }
     }
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -303,7 +303,7 @@ public sealed class IngestPipeline
 public sealed class InputException(string message) : Exception(message);
 
 /// <summary>Hashes what is read through it (stdin cannot be read twice).</summary>
-internal sealed class HashingStream(Stream inner) : Stream
+internal sealed class HashingStream(Stream inner) : ForwardReadStream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -315,22 +315,12 @@ internal sealed class HashingStream(Stream inner) : Stream
         var buffer = new byte[1 << 16];
         while (Read(buffer) > 0) { }
     }
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
     public override int Read(Span<byte> buffer)
     {
         int n = inner.Read(buffer);
         _hash.AppendData(buffer[..n]);
         return n;
     }
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     protected override void Dispose(bool disposing)
     {
         if (disposing) { inner.Dispose(); _hash.Dispose(); }
