@@ -239,12 +239,10 @@ public sealed class CaptureWriter : IDisposable
 
     private void DeleteCapture(int id)
     {
-        foreach (var t in StoreSchema.DataTables.Append("capture"))
-        {
-            using var cmd = _connection.CreateCommand();
-            cmd.CommandText = $"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}";
-            cmd.ExecuteNonQuery();
-        }
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = PcapDhtDatabase.DeleteRowsSql(id.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            + $"DELETE FROM pcapdht_store.capture WHERE capture_id = {id}";
+        cmd.ExecuteNonQuery();
     }
 
     private void StartWriterThread()
