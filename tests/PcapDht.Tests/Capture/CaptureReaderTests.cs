@@ -307,15 +307,23 @@ public sealed class CaptureReaderTests
     {
         var b = CaptureBuilder.Pcap(1);
         for (int i = 0; i < 20_000; i++) b.PcapRecord((uint)i, 0, Data(200, (byte)i)); // ~4.3 MB: several buffer refills
-        using var reader = CaptureReader.Open(new MemoryStream(b.ToArray()), "mem");
-        long sum = 0;
-        for (int i = 0; i < 10_000; i++) Assert.True(reader.TryRead(out _)); // warm up: tiered JIT settles
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        while (reader.TryRead(out var f)) sum += f.Data[0];
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(20_000, reader.FramesRead);
-        Assert.True(sum > 0);
-        Assert.Equal(0, allocated);
+        byte[] file = b.ToArray();
+        // As in Krpc/AllocationTests: tiered compilation may allocate a few bytes on this thread while it
+        // swaps code in; an allocation per frame (10,000 per pass) would show in every pass, so the
+        // quietest of several passes (each a fresh reader) must be exactly zero.
+        long fewest = long.MaxValue;
+        for (int pass = 0; pass < 5 && fewest != 0; pass++)
+        {
+            using var reader = CaptureReader.Open(new MemoryStream(file), "mem");
+            long sum = 0;
+            for (int i = 0; i < 10_000; i++) Assert.True(reader.TryRead(out _)); // warm up: tiered JIT settles
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            while (reader.TryRead(out var f)) sum += f.Data[0];
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(20_000, reader.FramesRead);
+            Assert.True(sum > 0);
+        }
+        Assert.Equal(0, fewest);
     }
 
     /// <summary>A file (unbuffered FileStream, short reads at the end) and a memory stream agree on frames and damage.</summary>

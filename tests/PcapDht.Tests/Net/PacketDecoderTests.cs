@@ -202,10 +202,19 @@ public sealed class PacketDecoderTests
         byte[][] frames = [Ethernet(0x0800, Udp4, (0x8100, 1)), Ethernet(0x86DD, IPv6(0, Extension(17, Udp(1, 2, Body)))), Sll2(0x0800, IPv4(47, Gre(0x86DD, Udp6, key: true)))];
         long sum = 0;
         for (int i = 0; i < 1000; i++) foreach (var f in frames) sum += Run(decoder, f);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10_000; i++) foreach (var f in frames) sum += Run(decoder, f);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(33_000 * Body.Length, sum);
+        // As in Krpc/AllocationTests: tiered compilation may allocate a few bytes on this thread while it
+        // swaps code in (CI saw 2,048 once); an allocation per frame (30,000 per pass) would show in every
+        // pass, so the quietest of several passes must be exactly zero.
+        long fewest = long.MaxValue;
+        int passes = 0;
+        for (; passes < 5 && fewest != 0; passes++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10_000; i++) foreach (var f in frames) sum += Run(decoder, f);
+            fewest = Math.Min(fewest, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, fewest);
+        Assert.Equal((3_000 + passes * 30_000) * Body.Length, sum);
 
         static int Run(PacketDecoder decoder, byte[] data)
         {
