@@ -21,7 +21,7 @@ public static class DatabaseOpener
             return null;
         }
         // A running `pcapdht sniff` holds the file only while it flushes (about a second every --flush-interval):
-        // wait that out rather than fail.
+        // wait that out rather than fail, and retry an open that raced its close (PcapDhtDatabase.IsOpenRace).
         var deadline = DateTime.UtcNow + LockWait;
         while (true)
         {
@@ -31,7 +31,7 @@ public static class DatabaseOpener
                 connection.Open();
                 return RecoverInterrupted(path, connection, readOnly);
             }
-            catch (DuckDBException e) when (IsLock(e) && DateTime.UtcNow < deadline)
+            catch (DuckDBException e) when ((IsLock(e) || PcapDht.Store.PcapDhtDatabase.IsOpenRace(e.Message)) && DateTime.UtcNow < deadline)
             {
                 connection.Dispose();
                 Thread.Sleep(100);

@@ -45,12 +45,19 @@ public sealed class PcapDhtDatabase : IDisposable
             {
                 return OpenOnce(path);
             }
-            catch (DatabaseLockedException) when (DateTime.UtcNow < deadline)
+            catch (StoreException e) when ((e is DatabaseLockedException || IsOpenRace(e.Message)) && DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(100);
             }
         }
     }
+
+    /// <summary>
+    /// An open that raced another process closing the file: DuckDB saw that process's WAL and, by the time it
+    /// opened it, the close had checkpointed and deleted it. Transient like a lock (a sniffer closes the
+    /// file after every flush); seen as "Cannot open file ".../x.duckdb.wal": No such file or directory".
+    /// </summary>
+    public static bool IsOpenRace(string message) => message.Contains(".wal\": No such file or directory", StringComparison.Ordinal);
 
     private static PcapDhtDatabase OpenOnce(string path)
     {

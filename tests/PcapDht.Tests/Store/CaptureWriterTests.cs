@@ -177,6 +177,15 @@ public class CaptureWriterTests
     }
 
     [Fact]
+    public void IsOpenRace_MatchesOnlyAVanishedWal()
+    {
+        // The message a test's open got while a sniffer closed the same file (its checkpoint deleted the WAL).
+        Assert.True(PcapDhtDatabase.IsOpenRace("DuckDBOpen failed: IO Error: Cannot open file \"/tmp/x/live.duckdb.wal\": No such file or directory"));
+        Assert.False(PcapDhtDatabase.IsOpenRace("DuckDBOpen failed: IO Error: Cannot open file \"/tmp/x/live.duckdb\": No such file or directory"));
+        Assert.False(PcapDhtDatabase.IsOpenRace("IO Error: Cannot open file \"/tmp/x/live.duckdb.wal\": Permission denied"));
+    }
+
+    [Fact]
     public void Open_OlderStoreSchema_IsRefusedWithAClearMessage()
     {
         using var dir = new TempDir();
