@@ -56,7 +56,7 @@ public sealed class IngestCommand : Command<IngestSettings>
         try
         {
             db = PcapDhtDatabase.Open(settings.DatabasePath);
-            db.SetMemoryLimit("512MB");
+            db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, Environment.ProcessorCount)));
         }
         catch (StoreException ex)
         {
