@@ -21,7 +21,8 @@ public static class FrameStep
     {
         senderIdHigh = 0;
         if (!decoder.TryDecode(frame, out var datagram)) return false;
-        switch (KrpcDecoder.Decode(datagram.Payload, out var message, out var error))
+        scoped KrpcMessage message = default;
+        switch (KrpcDecoder.DecodeInto(datagram.Payload, ref message, out var error))
         {
             case KrpcDecodeResult.Message:
                 writer.Add(datagram, message);

@@ -55,7 +55,8 @@ public static class DecoderCpuBench
         long sum = 0;
         for (int i = 0; i < DecoderPayloads.Count; i++)
         {
-            var result = KrpcDecoder.Decode(data.AsSpan(offsets[i], offsets[i + 1] - offsets[i]), variant, out var m, out _);
+            KrpcMessage m = default;
+            var result = KrpcDecoder.DecodeInto(data.AsSpan(offsets[i], offsets[i + 1] - offsets[i]), variant, ref m, out _);
             sum += (int)result + m.TransactionId.Length + m.ValuesCount + m.Nodes.Length;
         }
         return sum;

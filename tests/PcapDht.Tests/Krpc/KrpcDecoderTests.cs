@@ -35,6 +35,29 @@ public class KrpcDecoderTests
 
     [Theory]
     [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
+    public void DecodeInto_ReusedMessage_KeepsNothingFromThePreviousOne(SimdVariant v)
+    {
+        // The ingest loop decodes every packet into the same message: no field may survive from the last one.
+        var announce = Query("announce_peer", new Dict(("id", Id), ("implied_port", 1), ("info_hash", Hash), ("port", 6881), ("token", "tok")), ("v", "LT20"));
+        var reply = Response(new Dict(("id", Id), ("nodes", new string('n', 26)), ("token", "tok")));
+        var ping = Query("ping", new Dict(("id", Hash)));
+        KrpcMessage m = default;
+        Assert.Equal(KrpcDecodeResult.Message, KrpcDecoder.DecodeInto(announce, v, ref m, out _));
+        Assert.Equal(KrpcDecodeResult.Message, KrpcDecoder.DecodeInto(reply, v, ref m, out _));
+        Assert.Equal((KrpcKind.Response, 26, -1, -1, 0, 0), (m.Kind, m.Nodes.Length, m.Port, m.ImpliedPort, m.InfoHash.Length, m.Version.Length));
+        Assert.Equal(KrpcDecodeResult.Message, KrpcDecoder.DecodeInto(ping, v, ref m, out _));
+
+        Decode(ping, v, out var fresh, out _);
+        Assert.Equal((KrpcKind.Query, KrpcMethod.Ping, Hash, 0, 0, -1), (m.Kind, m.Method, Text(m.NodeId), m.Nodes.Length, m.Token.Length, m.Port));
+        Assert.Equal((fresh.Kind, fresh.Method, fresh.Flags, fresh.Port, fresh.ImpliedPort, fresh.ValuesCount, fresh.Want),
+            (m.Kind, m.Method, m.Flags, m.Port, m.ImpliedPort, m.ValuesCount, m.Want));
+
+        Assert.Equal(KrpcDecodeResult.NotKrpc, KrpcDecoder.DecodeInto("\u0001garbage"u8, v, ref m, out _));
+        Assert.Equal((0, 0), (m.NodeId.Length, m.TransactionId.Length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants.All), MemberType = typeof(Variants))]
     public void Decode_Bep5Queries_FillMethodAndArguments(SimdVariant v)
     {
         Assert.Equal(KrpcDecodeResult.Message, Decode(Query("ping", new Dict(("id", Id))), v, out var ping, out _));
