@@ -412,41 +412,14 @@ public sealed class CaptureWriter : IDisposable
             (extra ??= Extra()).Hex("tx", t);
         }
 
-        KrpcMethod method = m.Method;
-        string? otherName = null;
+        // The matcher's table is looked up last: its cache lines load while the columns below are filled.
+        bool isQuery = m.Kind == KrpcKind.Query;
+        var probe = isQuery ? _matcher.ProbeQuery(tx, txLen, d) : _matcher.ProbeResponse(tx, txLen, d);
         bool hasInfoHash = m.InfoHash.Length == 20;
         UInt128 ihHi = hasInfoHash ? Hi16(m.InfoHash) : default;
         uint ihLo = hasInfoHash ? Lo4(m.InfoHash) : 0;
-        long rtt = -1;
-        if (m.Kind == KrpcKind.Query)
-        {
-            Stats.Queries++;
-            if (method == KrpcMethod.Other) otherName = Utf8Text(m.MethodName);
-            _matcher.AddQuery(tx, txLen, d, method, otherName, hasInfoHash, ihHi, ihLo);
-        }
-        else
-        {
-            if (m.Kind == KrpcKind.Response) Stats.Responses++; else Stats.Errors++;
-            if (_matcher.TryMatch(tx, txLen, d, out var q))
-            {
-                Stats.MatchedResponses++;
-                method = q.Method;
-                otherName = q.OtherName;
-                rtt = (d.TimestampNs - q.QueryTimestampNs) / 1000;
-                if (!hasInfoHash && q.HasInfoHash)
-                    // The response's `values` belong to the info_hash of its get_peers query.
-                    WriteValuePeers(d, m, true, q.InfoHashHi, q.InfoHashLo, us);
-                else WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
-            }
-            else
-            {
-                method = KrpcMethod.None;
-                WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
-            }
-        }
-        if (otherName != null) (extra ??= Extra()).String("method", otherName);
 
-        ulong info = (byte)m.Kind | (ulong)(byte)method << 8 | (ulong)txLen << 16 | (ulong)m.Want << 40;
+        ulong info = (byte)m.Kind | (ulong)txLen << 16 | (ulong)m.Want << 40;
         if (m.ReadOnly) info |= 1UL << ReadOnlyBit;
 
         // id, and one 20-byte key: `target`, else `info_hash` (a message with both keeps info_hash in extra).
@@ -510,6 +483,38 @@ public sealed class CaptureWriter : IDisposable
         if (ext.Length == 6) { Set128(c, MExtIp, r, IpAddr.FromV4Bytes(ext).Value); ports |= (ulong)BinaryPrimitives.ReadUInt16BigEndian(ext[4..]) << 16; info |= 1UL << HasExtPortBit; }
         else if (ext.Length == 18) { Set128(c, MExtIp, r, IpAddr.FromV6Bytes(ext).Value); ports |= (ulong)BinaryPrimitives.ReadUInt16BigEndian(ext[16..]) << 16; info |= 1UL << HasExtPortBit; }
         else { c.SetNull(MExtIp, r); c.SetNull(MExtIp + 1, r); }
+
+        KrpcMethod method = m.Method;
+        string? otherName = null;
+        long rtt = -1;
+        if (isQuery)
+        {
+            Stats.Queries++;
+            if (method == KrpcMethod.Other) otherName = Utf8Text(m.MethodName);
+            _matcher.AddQuery(probe, d.TimestampNs, method, otherName, hasInfoHash, ihHi, ihLo);
+        }
+        else
+        {
+            if (m.Kind == KrpcKind.Response) Stats.Responses++; else Stats.Errors++;
+            if (_matcher.TryMatch(probe, out var q))
+            {
+                Stats.MatchedResponses++;
+                method = q.Method;
+                otherName = q.OtherName;
+                rtt = (d.TimestampNs - q.QueryTimestampNs) / 1000;
+                if (!hasInfoHash && q.HasInfoHash)
+                    // The response's `values` belong to the info_hash of its get_peers query.
+                    WriteValuePeers(d, m, true, q.InfoHashHi, q.InfoHashLo, us);
+                else WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
+            }
+            else
+            {
+                method = KrpcMethod.None;
+                WriteValuePeers(d, m, hasInfoHash, ihHi, ihLo, us);
+            }
+        }
+        if (otherName != null) (extra ??= Extra()).String("method", otherName);
+        info |= (ulong)(byte)method << 8;
 
         c.Set(MPorts, r, ports);
         c.Set(MInfo, r, info);
