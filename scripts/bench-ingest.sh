@@ -12,8 +12,9 @@ mkdir -p bench-data
 src=samples-pcap/dht-loopback.pcap
 [ -f "$src" ] || { echo "bench-ingest: $src missing (samples-pcap arrives from the samples job)" >&2; exit 1; }
 
-dotnet build src/PcapDht.Cli -c Release -v q -nologo >/dev/null
-cli=src/PcapDht.Cli/bin/Release/net10.0/pcapdht.dll
+# The same binary as scripts/demo.sh: published ReadyToRun.
+dotnet publish src/PcapDht.Cli/PcapDht.Cli.csproj -c Release --use-current-runtime --self-contained false --nologo -v q -o artifacts/bin >/dev/null
+cli=artifacts/bin/pcapdht.dll
 runs=${RUNS:-3} # pcapdht runs per size; the median by wall time is reported (this VM varies by ~10 %)
 stdout_file=$(mktemp)
 trap 'rm -f "$stdout_file" "$stdout_file.m" "$stdout_file.runs"' EXIT
