@@ -66,7 +66,7 @@ public sealed class QueryCommand : Command<QuerySettings>
             return ExitCodes.Usage;
         }
         if (!settings.Write) AddMissingEnrichedViews(settings.Db);
-        using var db = DatabaseOpener.Open(settings.Db, readOnly: !settings.Write, create: settings.Write, out var error);
+        using var db = DatabaseOpener.Open(settings.Db, readOnly: !settings.Write, create: settings.Write, out var error, anySchema: true);
         if (db is null)
         {
             Console.Error.WriteLine($"pcapdht query: {error}");

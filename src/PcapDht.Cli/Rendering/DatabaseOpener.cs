@@ -12,7 +12,11 @@ public static class DatabaseOpener
         Environment.GetEnvironmentVariable("PCAPDHT_DB") is { Length: > 0 } env ? env : "pcapdht.duckdb";
 
     /// <summary>Opens an existing database; null (with <paramref name="error"/>) if it is missing or cannot be opened.</summary>
-    public static DuckDBConnection? Open(string path, bool readOnly, bool create, out string? error)
+    /// <param name="anySchema">
+    /// Also open a file whose store another pcapdht version wrote (<c>query</c>: raw SQL still reads it), without
+    /// repairing it; otherwise such a file is refused with a one-line reason, as ingest refuses it.
+    /// </param>
+    public static DuckDBConnection? Open(string path, bool readOnly, bool create, out string? error, bool anySchema = false)
     {
         error = null;
         if (!create && !File.Exists(path))
@@ -29,6 +33,14 @@ public static class DatabaseOpener
             try
             {
                 connection.Open();
+                if (PcapDht.Store.PcapDhtDatabase.SchemaMismatch(connection, path) is { } mismatch)
+                {
+                    // The repair below and the reports speak this build's schema only.
+                    if (anySchema) return connection;
+                    connection.Dispose();
+                    error = mismatch;
+                    return null;
+                }
                 return RecoverInterrupted(path, connection, readOnly);
             }
             catch (DuckDBException e) when ((IsLock(e) || PcapDht.Store.PcapDhtDatabase.IsOpenRace(e.Message)) && DateTime.UtcNow < deadline)

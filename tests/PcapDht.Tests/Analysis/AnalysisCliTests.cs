@@ -20,6 +20,29 @@ public class AnalysisCliTests
     }
 
     [Fact]
+    public void ReportAndQuery_OnAnOlderStoreSchema_RefuseOrReadWithoutRepairing()
+    {
+        // A file an older pcapdht wrote, with a file capture its ingest left `running`: the repair on open
+        // speaks this build's schema, so report refuses the file in one line and query reads it untouched.
+        using var t = new TempFiles();
+        string path = t.Path("old.duckdb");
+        using (var db = PcapDht.Store.PcapDhtDatabase.Open(path))
+        {
+            db.Execute("INSERT INTO pcapdht_store.capture (capture_id, source, kind, status, started_at) VALUES (7, 'x.pcap', 'file', 'running', now())");
+            db.Execute("UPDATE pcapdht_store.meta SET value = '1' WHERE key = 'schema_version'");
+        }
+
+        var report = CliRunner.Run(["report", "overview", "--db", path]);
+        Assert.Equal(ExitCodes.DatabaseError, report.ExitCode);
+        Assert.Contains("store schema 1", report.Stderr);
+        Assert.Single(report.Stderr.Trim().Split('\n'));
+
+        var query = CliRunner.Run(["query", "SELECT status FROM pcapdht_store.capture WHERE capture_id = 7", "--db", path, "--format", "csv"]);
+        Assert.Equal(ExitCodes.Ok, query.ExitCode);
+        Assert.Equal("status\nrunning", query.Stdout.Trim().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void ReportAsn_Json_CarriesRowsWindowAndAttribution()
     {
         using var t = new TempFiles();
