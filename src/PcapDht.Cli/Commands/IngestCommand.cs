@@ -55,7 +55,7 @@ public sealed class IngestCommand : Command<IngestSettings>
         PcapDhtDatabase db;
         try
         {
-            db = PcapDhtDatabase.Open(settings.DatabasePath);
+            db = PcapDhtDatabase.Open(settings.DatabasePath, PcapDhtDatabase.LockWait, viewsInBackground: true);
             db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, Environment.ProcessorCount)));
         }
         catch (StoreException ex)
@@ -84,9 +84,17 @@ public sealed class IngestCommand : Command<IngestSettings>
                 results = RunPlain(pipeline, files, lines, cancellationToken);
             sw.Stop();
 
+            string? viewsError = null;
+            try { db.WaitForViews(); }
+            catch (StoreException ex) { viewsError = ex.Message; }
             var summary = IngestSummary.From(results, sw.Elapsed);
             if (json) WriteJson(summary, results);
             else WriteTable(summary);
+            if (viewsError != null)
+            {
+                Console.Error.WriteLine($"pcapdht ingest: {viewsError}");
+                return ExitCodes.DatabaseError;
+            }
             return ExitCode(results);
         }
     }

@@ -186,6 +186,37 @@ public class CaptureWriterTests
     }
 
     [Fact]
+    public void Open_ViewsInBackground_WritersRunMeanwhileAndTheViewsArriveOnce()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("bg.duckdb");
+        using (var db = PcapDhtDatabase.Open(path, PcapDhtDatabase.LockWait, viewsInBackground: true))
+        {
+            // A capture written while the views are being created (ingest's order).
+            using (var w = CaptureWriter.Begin(db, new CaptureSource("x.pcap", CaptureKind.File, "cd", 10), new()))
+            {
+                var q = Empty(KrpcKind.Query, [0x01, 0x02]);
+                q.Method = KrpcMethod.Ping; q.NodeId = IdA;
+                for (int i = 0; i < 5000; i++) w.Add(Datagram(i + 1, 1_700_000_000_000_000_000 + i, "10.0.0.1", 6881, "10.0.0.2", 6881, new byte[40]), q);
+                w.Stats.Frames = 5000;
+                w.Complete();
+            }
+            db.WaitForViews();
+            Assert.Equal(5000L, Sql.Scalar(db.Connection, "SELECT count(*) FROM messages WHERE method = 'ping' AND src_ip = '10.0.0.1'"));
+            Assert.Equal(5000L, Sql.Scalar(db.Connection, "SELECT count(*) FROM node_sightings"));
+        }
+        // The stored hash says they are current: the next open leaves them alone (a dropped view stays dropped).
+        using (var db = PcapDhtDatabase.Open(path))
+            db.Execute("DROP VIEW malformed_krpc");
+        using (var db = PcapDhtDatabase.Open(path, PcapDhtDatabase.LockWait, viewsInBackground: true))
+        {
+            db.WaitForViews();
+            Assert.Equal(0L, Sql.Scalar(db.Connection, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'malformed_krpc'"));
+            Assert.Equal(5000L, Sql.Scalar(db.Connection, "SELECT count(*) FROM messages"));
+        }
+    }
+
+    [Fact]
     public void Open_OlderStoreSchema_IsRefusedWithAClearMessage()
     {
         using var dir = new TempDir();
