@@ -143,8 +143,8 @@ public sealed class CaptureWriter : IDisposable
         DuckDBConnection? sightingsConnection = null, CaptureStats? stats = null, TransactionMatcher? matcher = null)
     {
         _writeBehind = WriteBehind.Open(db.Path);
-        _laneA = new Lane(connection, "pcapdht-writer", _writeBehind);
-        _laneB = sightingsConnection == null ? _laneA : new Lane(sightingsConnection, "pcapdht-writer2", _writeBehind);
+        _laneA = new Lane(connection, "pcapdht-writer");
+        _laneB = sightingsConnection == null ? _laneA : new Lane(sightingsConnection, "pcapdht-writer2");
         _db = db;
         Stats = stats ?? new CaptureStats();
         _matcher = matcher ?? new TransactionMatcher();
@@ -269,7 +269,7 @@ public sealed class CaptureWriter : IDisposable
     }
 
     /// <summary>One DuckDB connection, its transaction, and (with a background writer) the thread that appends to it.</summary>
-    private sealed class Lane(DuckDBConnection connection, string threadName, WriteBehind writeBehind)
+    private sealed class Lane(DuckDBConnection connection, string threadName)
     {
         public DuckDBConnection Connection { get; } = connection;
         public DuckDBTransaction? Transaction;
@@ -298,7 +298,6 @@ public sealed class CaptureWriter : IDisposable
                 try
                 {
                     chunk.Table.Append(chunk);
-                    writeBehind.Kick();
                 }
                 catch (Exception ex)
                 {
