@@ -45,23 +45,12 @@ internal sealed partial class WriteBehind : IDisposable
 
     private void Loop()
     {
+        // The handle stays open until Dispose has joined this thread.
+        int fd = (int)_file!.DangerousGetHandle();
         while (!_stop.Wait(Interval))
         {
-            bool added = false;
-            try
-            {
-                _file!.DangerousAddRef(ref added);
-                // A failure only loses the head start: the commit's fsync does the work then.
-                if (sync_file_range((int)_file.DangerousGetHandle(), 0, 0, WaitBefore | Write | WaitAfter) != 0) return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            finally
-            {
-                if (added) _file!.DangerousRelease();
-            }
+            // A failure only loses the head start: the commit's fsync does the work then.
+            if (sync_file_range(fd, 0, 0, WaitBefore | Write | WaitAfter) != 0) return;
         }
     }
 
