@@ -202,8 +202,8 @@ public class CaptureWriterTests
                 w.Complete();
             }
             db.WaitForViews();
-            Assert.Equal(5000L, Sql.Scalar(db.Connection, "SELECT count(*) FROM messages WHERE method = 'ping' AND src_ip = '10.0.0.1'"));
-            Assert.Equal(5000L, Sql.Scalar(db.Connection, "SELECT count(*) FROM node_sightings"));
+            Assert.Equal(5000, Sql.Long(db.Connection, "SELECT count(*) FROM messages WHERE method = 'ping' AND src_ip = '10.0.0.1'"));
+            Assert.Equal(5000, Sql.Long(db.Connection, "SELECT count(*) FROM node_sightings"));
         }
         // The stored hash says they are current: the next open leaves them alone (a dropped view stays dropped).
         using (var db = PcapDhtDatabase.Open(path))
@@ -211,8 +211,8 @@ public class CaptureWriterTests
         using (var db = PcapDhtDatabase.Open(path, PcapDhtDatabase.LockWait, viewsInBackground: true))
         {
             db.WaitForViews();
-            Assert.Equal(0L, Sql.Scalar(db.Connection, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'malformed_krpc'"));
-            Assert.Equal(5000L, Sql.Scalar(db.Connection, "SELECT count(*) FROM messages"));
+            Assert.Equal(0, Sql.Long(db.Connection, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'malformed_krpc'"));
+            Assert.Equal(5000, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
         }
     }
 
