@@ -6,14 +6,19 @@ namespace PcapDht.Net;
 
 /// <summary>
 /// Frame → UDP datagram, one instance per capture (it holds the reassembly state). Link layers:
-/// Ethernet with stacked 802.1Q/802.1ad tags, Linux SLL/SLL2, raw IP, BSD NULL/LOOP; MPLS label
-/// stacks, GRE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment
-/// reassembly. Nothing is allocated for a frame that is not a fragment.
+/// Ethernet with stacked 802.1Q/802.1ad tags, Linux SLL/SLL2, raw IP, BSD NULL/LOOP, PPP (plain, in
+/// HDLC-like framing, over Ethernet) and Cisco HDLC; PPPoE sessions, MPLS label stacks, GRE and
+/// IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment reassembly. Nothing
+/// is allocated for a frame that is not a fragment.
 /// </summary>
 public sealed class PacketDecoder
 {
     public const int LinkNull = 0;
     public const int LinkEthernet = 1;
+    public const int LinkPpp = 9;
+    public const int LinkPppHdlc = 50;
+    public const int LinkPppEther = 51;
+    public const int LinkCiscoHdlc = 104;
     public const int LinkRawOld12 = 12;
     public const int LinkRawOld14 = 14;
     public const int LinkRaw = 101;
@@ -93,6 +98,13 @@ public sealed class PacketDecoder
             case LinkLoop:
                 if (p.Length < 4) return Short();
                 return LoopbackFamily(BinaryPrimitives.ReadUInt32BigEndian(p), p[4..], out datagram);
+            case LinkPpp:
+            case LinkPppHdlc:
+                return Ppp(p, out datagram);
+            case LinkPppEther:
+                return PppoeSession(p, 0, out datagram);
+            case LinkCiscoHdlc:
+                return CiscoHdlc(p, out datagram);
             default:
                 if (Counters.CountUnknownLinkType(frame.LinkType)) UnknownLinkType?.Invoke(frame.LinkType);
                 return false;
@@ -145,6 +157,8 @@ public sealed class PacketDecoder
             case 0x8847:
             case 0x8848:
                 return Mpls(p, depth, out datagram);
+            case 0x8864: // PPPoE session stage: DSL and fibre subscribers behind a BRAS/BNG
+                return PppoeSession(p, depth, out datagram);
             case 0x6558 when depth < MaxNesting: // Ethernet bridged over GRE
                 if (p.Length < 14)
                 {
@@ -153,6 +167,80 @@ public sealed class PacketDecoder
                 }
                 return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[12..]), p[14..], depth + 1, out datagram);
             default:
+                datagram = default;
+                Counters.NonIp++;
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// DLT_PPP and DLT_PPP_SERIAL: the PPP protocol field, after the RFC 1662 address and control bytes
+    /// (0xFF 0x03) when the capture kept them; DLT_PPP_SERIAL may also hold Cisco HDLC (RFC 1547 §4.3.1).
+    /// </summary>
+    private bool Ppp(ReadOnlySpan<byte> p, out UdpDatagram datagram)
+    {
+        if (p.Length >= 2 && p[0] == 0xFF && p[1] == 0x03) return PppProtocol(p[2..], 0, out datagram);
+        if (p.Length >= 2 && p[0] is 0x0F or 0x8F && p[1] == 0) return CiscoHdlc(p, out datagram);
+        return PppProtocol(p, 0, out datagram);
+    }
+
+    /// <summary>Cisco HDLC: address (0x0F unicast, 0x8F broadcast), control 0, then an EtherType.</summary>
+    private bool CiscoHdlc(ReadOnlySpan<byte> p, out UdpDatagram datagram)
+    {
+        if (p.Length < 4)
+        {
+            datagram = default;
+            return Short();
+        }
+        return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[4..], 0, out datagram);
+    }
+
+    /// <summary>
+    /// RFC 2516 session header: version and type (0x11), code 0, session id, and the length of the PPP
+    /// frame that follows (what lies beyond it is Ethernet padding).
+    /// </summary>
+    private bool PppoeSession(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        if (p.Length < 6)
+        {
+            datagram = default;
+            return Short();
+        }
+        if (p[0] != 0x11 || p[1] != 0)
+        {
+            datagram = default;
+            Counters.NonIp++;
+            return false;
+        }
+        int length = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
+        p = p[6..];
+        return PppProtocol(length < p.Length ? p[..length] : p, depth, out datagram);
+    }
+
+    /// <summary>The PPP protocol field (RFC 1661 §2): two bytes, or one under protocol-field compression (odd first byte).</summary>
+    private bool PppProtocol(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        int protocol;
+        if (!p.IsEmpty && (p[0] & 1) != 0)
+        {
+            protocol = p[0];
+            p = p[1..];
+        }
+        else if (p.Length >= 2)
+        {
+            protocol = BinaryPrimitives.ReadUInt16BigEndian(p);
+            p = p[2..];
+        }
+        else
+        {
+            datagram = default;
+            return Short();
+        }
+        switch (protocol)
+        {
+            case 0x0021: return IPv4(p, depth, out datagram);
+            case 0x0057: return IPv6(p, depth, out datagram);
+            default: // LCP, IPCP, CHAP, ... and the compressed forms of other protocols
                 datagram = default;
                 Counters.NonIp++;
                 return false;

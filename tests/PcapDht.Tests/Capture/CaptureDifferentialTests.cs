@@ -128,6 +128,57 @@ public sealed class CaptureDifferentialTests
         Assert.Equal(lo.Select(d => (d.Source, d.SourcePort, d.PayloadHex)), any.Datagrams.Select(d => (d.Source, d.SourcePort, d.PayloadHex)));
     }
 
+    /// <summary>
+    /// The recorded fixture's frames re-framed for the point-to-point link layers ISPs capture on: PPPoE in an
+    /// 802.1Q VLAN (DSL/fibre access), PPPoE without Ethernet (LINKTYPE 51), PPP in HDLC-like framing (9), Cisco
+    /// HDLC (104). tshark must see the same UDP datagrams in each, fragments reassembled, and so must we.
+    /// </summary>
+    [Theory]
+    [InlineData("pppoe-vlan")]
+    [InlineData("ppp-ether-51")]
+    [InlineData("ppp-9")]
+    [InlineData("cisco-hdlc-104")]
+    public void RecordedFixture_ReframedForPppLinks_DatagramsEqualTsharksAndTheOriginal(string framing)
+    {
+        using var dir = new TempDir();
+        var source = CaptureTestFiles.Fixture("fx-lo.pcap");
+        int linkType = framing switch { "pppoe-vlan" => 1, "ppp-ether-51" => 51, "ppp-9" => 9, _ => 104 };
+        var pcap = CaptureBuilder.Pcap(linkType);
+        using (var reader = CaptureReader.Open(source))
+        {
+            while (reader.TryRead(out var frame))
+            {
+                var ethernet = frame.Data;
+                ushort etherType = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(ethernet[12..]);
+                var ip = ethernet[14..].ToArray();
+                byte[] ppp = [.. Net.PacketBuilder.Ppp(etherType == 0x86DD ? (ushort)0x0057 : (ushort)0x0021), .. ip];
+                byte[] data = framing switch
+                {
+                    "pppoe-vlan" => Net.PacketBuilder.Ethernet(0x8864, Pppoe(ppp), (0x8100, 35)),
+                    "ppp-ether-51" => Pppoe(ppp),
+                    "ppp-9" => [0xFF, 0x03, .. ppp],
+                    _ => [0x0F, 0x00, ethernet[12], ethernet[13], .. ip],
+                };
+                pcap.PcapRecord((uint)(frame.TimestampNs / 1_000_000_000), (uint)(frame.TimestampNs % 1_000_000_000 / 1000), data);
+            }
+        }
+        var path = dir.File(framing + ".pcap");
+        File.WriteAllBytes(path, pcap.ToArray());
+
+        AssertSameAsTshark(path);
+        var original = Decode(source).Datagrams;
+        var reframed = Decode(path);
+        Assert.Equal(13, reframed.Datagrams.Count);
+        Assert.Equal(6, reframed.Counters.Reassembled);
+        Assert.Equal(original, reframed.Datagrams);
+
+        static byte[] Pppoe(byte[] pppFrame)
+        {
+            var header = new byte[] { 0x11, 0x00, 0x00, 0x2A, (byte)(pppFrame.Length >> 8), (byte)pppFrame.Length };
+            return [.. header, .. pppFrame];
+        }
+    }
+
     public static TheoryData<string> SharedFiles => new()
     {
         "suricata-verify_bittorrent-dht_input.pcap",

@@ -162,6 +162,23 @@ public static class PacketBuilder
         return b;
     }
 
+    /// <summary>PPPoE session header (RFC 2516) and the PPP protocol field (two bytes, or one when <paramref name="compressed"/>).</summary>
+    public static byte[] Pppoe(ushort pppProtocol, ReadOnlySpan<byte> payload, bool compressed = false, int? lengthField = null, ushort session = 0x1234)
+    {
+        int protocolLength = compressed ? 1 : 2;
+        var b = new byte[6 + protocolLength + payload.Length];
+        b[0] = 0x11;
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), session);
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(4), (ushort)(lengthField ?? protocolLength + payload.Length));
+        Ppp(pppProtocol, compressed).CopyTo(b.AsSpan(6));
+        payload.CopyTo(b.AsSpan(6 + protocolLength));
+        return b;
+    }
+
+    /// <summary>The PPP protocol field, optionally compressed to one byte (RFC 1661 §6.5).</summary>
+    public static byte[] Ppp(ushort protocol, bool compressed = false) =>
+        compressed ? [(byte)protocol] : [(byte)(protocol >> 8), (byte)protocol];
+
     public static byte[] Mpls(int labels, ReadOnlySpan<byte> payload)
     {
         var b = new byte[4 * labels + payload.Length];
