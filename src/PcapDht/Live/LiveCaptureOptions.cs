@@ -7,8 +7,11 @@ public sealed class LiveCaptureOptions
     /// UDP over IPv4 and IPv6, plus the non-first IP fragments that carry no UDP header (an IPv4 fragment
     /// offset != 0, or an IPv6 packet whose first next-header is Fragment, 44) so big KRPC responses still
     /// reassemble. IPv6 fragments behind other extension headers are not matched: BPF cannot walk the chain.
+    /// The same again inside PPPoE sessions (DSL and fibre access links); <c>pppoes</c> moves the offsets for
+    /// the rest of the expression, so it comes last.
     /// </summary>
-    public const string DefaultFilter = "udp or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)";
+    public const string DefaultFilter = "udp or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
+        + " or (pppoes and (udp or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)))";
 
     public const int DefaultSnaplen = 65535;
     /// <summary>libpcap's own default is 2 MiB, under a second at 200k packets/s of DHT traffic.</summary>
