@@ -7,8 +7,8 @@ namespace PcapDht.Net;
 /// <summary>
 /// Frame → UDP datagram, one instance per capture (it holds the reassembly state). Link layers:
 /// Ethernet with stacked 802.1Q/802.1ad tags, Linux SLL/SLL2, raw IP, BSD NULL/LOOP, PPP (plain, in
-/// HDLC-like framing, over Ethernet) and Cisco HDLC; PPPoE sessions, MPLS label stacks, GRE and
-/// IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment reassembly. Nothing
+/// HDLC-like framing, over Ethernet) and Cisco HDLC; PPPoE sessions, MPLS label stacks, GRE, VXLAN,
+/// GENEVE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment reassembly. Nothing
 /// is allocated for a frame that is not a fragment.
 /// </summary>
 public sealed class PacketDecoder
@@ -159,13 +159,8 @@ public sealed class PacketDecoder
                 return Mpls(p, depth, out datagram);
             case 0x8864: // PPPoE session stage: DSL and fibre subscribers behind a BRAS/BNG
                 return PppoeSession(p, depth, out datagram);
-            case 0x6558 when depth < MaxNesting: // Ethernet bridged over GRE
-                if (p.Length < 14)
-                {
-                    datagram = default;
-                    return Short();
-                }
-                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[12..]), p[14..], depth + 1, out datagram);
+            case 0x6558 when depth < MaxNesting: // bridged Ethernet: over GRE, GENEVE
+                return InnerEthernet(p, depth + 1, out datagram);
             default:
                 datagram = default;
                 Counters.NonIp++;
@@ -402,7 +397,7 @@ public sealed class PacketDecoder
         switch (protocol)
         {
             case 17:
-                return Udp(source, destination, p, out datagram);
+                return Udp(source, destination, p, depth, out datagram);
             case 4 when depth < MaxNesting:
                 return IPv4(p, depth + 1, out datagram);
             case 41 when depth < MaxNesting:
@@ -435,7 +430,7 @@ public sealed class PacketDecoder
         return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[header..], depth, out datagram);
     }
 
-    private bool Udp(IpAddr source, IpAddr destination, ReadOnlySpan<byte> p, out UdpDatagram datagram)
+    private bool Udp(IpAddr source, IpAddr destination, ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
     {
         datagram = default;
         if (p.Length < 8)
@@ -449,10 +444,38 @@ public sealed class PacketDecoder
             Counters.MalformedUdp++;
             return false;
         }
+        ushort destinationPort = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
+        var payload = p[8..length];
+        // Overlay tunnels, as cloud traffic mirroring delivers them (AWS VPC Traffic Mirroring: VXLAN; GWLB:
+        // GENEVE). A KRPC message starts with 'd' (0x64), which has neither VXLAN's I flag nor GENEVE's version 0,
+        // so a DHT node listening on these ports is never taken for a tunnel.
+        if (destinationPort is VxlanPort or GenevePort && depth < MaxNesting && payload.Length >= 8)
+        {
+            if (destinationPort == VxlanPort && (payload[0] & 0x08) != 0)
+                return InnerEthernet(payload[8..], depth + 1, out datagram);
+            if (destinationPort == GenevePort && payload[0] >> 6 == 0)
+            {
+                int header = 8 + (payload[0] & 0x3F) * 4;
+                if (payload.Length < header) return Malformed();
+                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(payload[2..]), payload[header..], depth + 1, out datagram);
+            }
+        }
         datagram = new UdpDatagram(_frameNumber, _timestampNs, source, BinaryPrimitives.ReadUInt16BigEndian(p),
-            destination, BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[8..length]);
+            destination, destinationPort, payload);
         Counters.UdpDatagrams++;
         return true;
+    }
+
+    private const int VxlanPort = 4789, GenevePort = 6081; // IANA: RFC 7348, RFC 8926
+
+    private bool InnerEthernet(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
+    {
+        if (p.Length < 14)
+        {
+            datagram = default;
+            return Short();
+        }
+        return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[12..]), p[14..], depth, out datagram);
     }
 
     /// <summary>A header runs past the data: the snap length cut it, or the packet lies about its length.</summary>

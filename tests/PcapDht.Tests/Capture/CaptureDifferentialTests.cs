@@ -43,20 +43,24 @@ public sealed class CaptureDifferentialTests
         return (list, reader.FramesRead, decoder.Counters, reader.Damage);
     }
 
-    /// <summary>What tshark (reassembly on) shows as UDP: frame, ports, payload.</summary>
-    private static List<(long Frame, int SourcePort, int DestinationPort, string PayloadHex)> Tshark(string path)
+    /// <summary>
+    /// What tshark (reassembly on) shows as UDP: frame, ports, payload. In a capture of UDP tunnels (VXLAN,
+    /// GENEVE) every frame has the outer UDP: only frames with an inner one count, and its fields are taken.
+    /// </summary>
+    private static List<(long Frame, int SourcePort, int DestinationPort, string PayloadHex)> Tshark(string path, bool udpTunnel = false)
     {
         var text = CaptureTestFiles.Run("tshark", "-r", path, "-o", "ip.defragment:TRUE", "-o", "ipv6.defragment:TRUE",
-            "-Y", "udp && !icmp && !icmpv6", "-T", "fields", "-E", "separator=,", "-e", "frame.number", "-e", "udp.srcport",
+            "-Y", udpTunnel ? "udp && !icmp && !icmpv6 && count(udp.srcport) == 2" : "udp && !icmp && !icmpv6",
+            "-T", "fields", "-E", "separator=,", "-E", "occurrence=l", "-e", "frame.number", "-e", "udp.srcport",
             "-e", "udp.dstport", "-e", "udp.payload");
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(','))
             .Select(f => (long.Parse(f[0]), int.Parse(f[1]), int.Parse(f[2]), f[3].Replace(":", "").ToLowerInvariant())).ToList();
     }
 
-    private static void AssertSameAsTshark(string path)
+    private static void AssertSameAsTshark(string path, bool udpTunnel = false)
     {
         var (ours, frames, counters, damage) = Decode(path);
-        var theirs = Tshark(path);
+        var theirs = Tshark(path, udpTunnel);
         Assert.Null(damage);
         Assert.Equal(CaptureTestFiles.TsharkFrameCount(path), frames);
         Assert.Equal(frames, counters.Frames);
@@ -131,18 +135,21 @@ public sealed class CaptureDifferentialTests
     /// <summary>
     /// The recorded fixture's frames re-framed for the point-to-point link layers ISPs capture on: PPPoE in an
     /// 802.1Q VLAN (DSL/fibre access), PPPoE without Ethernet (LINKTYPE 51), PPP in HDLC-like framing (9), Cisco
-    /// HDLC (104). tshark must see the same UDP datagrams in each, fragments reassembled, and so must we.
+    /// HDLC (104); and in the UDP tunnels of cloud traffic mirroring (VXLAN, GENEVE). tshark must see the same
+    /// UDP datagrams in each, fragments reassembled, and so must we.
     /// </summary>
     [Theory]
     [InlineData("pppoe-vlan")]
     [InlineData("ppp-ether-51")]
     [InlineData("ppp-9")]
     [InlineData("cisco-hdlc-104")]
-    public void RecordedFixture_ReframedForPppLinks_DatagramsEqualTsharksAndTheOriginal(string framing)
+    [InlineData("vxlan")]
+    [InlineData("geneve")]
+    public void RecordedFixture_Reframed_DatagramsEqualTsharksAndTheOriginal(string framing)
     {
         using var dir = new TempDir();
         var source = CaptureTestFiles.Fixture("fx-lo.pcap");
-        int linkType = framing switch { "pppoe-vlan" => 1, "ppp-ether-51" => 51, "ppp-9" => 9, _ => 104 };
+        int linkType = framing switch { "ppp-ether-51" => 51, "ppp-9" => 9, "cisco-hdlc-104" => 104, _ => 1 };
         var pcap = CaptureBuilder.Pcap(linkType);
         using (var reader = CaptureReader.Open(source))
         {
@@ -157,7 +164,12 @@ public sealed class CaptureDifferentialTests
                     "pppoe-vlan" => Net.PacketBuilder.Ethernet(0x8864, Pppoe(ppp), (0x8100, 35)),
                     "ppp-ether-51" => Pppoe(ppp),
                     "ppp-9" => [0xFF, 0x03, .. ppp],
-                    _ => [0x0F, 0x00, ethernet[12], ethernet[13], .. ip],
+                    "cisco-hdlc-104" => [0x0F, 0x00, ethernet[12], ethernet[13], .. ip],
+                    // Cloud traffic mirroring: the whole frame in VXLAN over IPv4, or in GENEVE (with an option) over IPv6.
+                    "vxlan" => Net.PacketBuilder.Ethernet(0x0800, Net.PacketBuilder.IPv4(17,
+                        Net.PacketBuilder.Udp(55555, 4789, Net.PacketBuilder.Vxlan(ethernet, 42)), [192, 0, 2, 1], [192, 0, 2, 2])),
+                    _ => Net.PacketBuilder.Ethernet(0x86DD, Net.PacketBuilder.IPv6(17,
+                        Net.PacketBuilder.Udp(55555, 6081, Net.PacketBuilder.Geneve(0x6558, ethernet, optionWords: 2)))),
                 };
                 pcap.PcapRecord((uint)(frame.TimestampNs / 1_000_000_000), (uint)(frame.TimestampNs % 1_000_000_000 / 1000), data);
             }
@@ -165,7 +177,7 @@ public sealed class CaptureDifferentialTests
         var path = dir.File(framing + ".pcap");
         File.WriteAllBytes(path, pcap.ToArray());
 
-        AssertSameAsTshark(path);
+        AssertSameAsTshark(path, udpTunnel: framing is "vxlan" or "geneve");
         var original = Decode(source).Datagrams;
         var reframed = Decode(path);
         Assert.Equal(13, reframed.Datagrams.Count);

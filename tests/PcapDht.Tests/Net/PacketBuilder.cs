@@ -175,6 +175,27 @@ public static class PacketBuilder
         return b;
     }
 
+    /// <summary>VXLAN header (RFC 7348: I flag, 24-bit VNI) and the inner Ethernet frame.</summary>
+    public static byte[] Vxlan(ReadOnlySpan<byte> frame, int vni = 1) =>
+        [0x08, 0, 0, 0, (byte)(vni >> 16), (byte)(vni >> 8), (byte)vni, 0, .. frame];
+
+    /// <summary>GENEVE header (RFC 8926) with <paramref name="optionWords"/> 4-byte words of options, then the payload.</summary>
+    public static byte[] Geneve(ushort protocol, ReadOnlySpan<byte> payload, int optionWords = 0, int vni = 1)
+    {
+        var b = new byte[8 + 4 * optionWords + payload.Length];
+        b[0] = (byte)optionWords;
+        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(2), protocol);
+        b[4] = (byte)(vni >> 16); b[5] = (byte)(vni >> 8); b[6] = (byte)vni;
+        for (int i = 0; i < optionWords; i++)
+        {
+            // One option per word: class 0x0103 (experimental range), type i, no data.
+            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(8 + 4 * i), 0x0103);
+            b[8 + 4 * i + 2] = (byte)i;
+        }
+        payload.CopyTo(b.AsSpan(8 + 4 * optionWords));
+        return b;
+    }
+
     /// <summary>The PPP protocol field, optionally compressed to one byte (RFC 1661 §6.5).</summary>
     public static byte[] Ppp(ushort protocol, bool compressed = false) =>
         compressed ? [(byte)protocol] : [(byte)(protocol >> 8), (byte)protocol];

@@ -67,6 +67,10 @@ public sealed class PacketDecoderTests
         { "ppp over ethernet 51", 51, Pppoe(0x0021, Udp4), false },
         { "cisco hdlc 104 v6", 104, [0x0F, 0x00, 0x86, 0xDD, .. Udp6], true },
         { "cisco hdlc 104 broadcast mpls", 104, [0x8F, 0x00, 0x88, 0x47, .. Mpls(2, Udp4)], false },
+        { "vxlan", 1, Ethernet(0x0800, IPv4(17, Udp(50000, 4789, Vxlan(Ethernet(0x0800, Udp4))))), false },
+        { "vxlan over v6, inner vlan v6", 1, Ethernet(0x86DD, IPv6(17, Udp(50000, 4789, Vxlan(Ethernet(0x86DD, Udp6, (0x8100, 5)))))), true },
+        { "geneve ethernet with options", 101, IPv4(17, Udp(50000, 6081, Geneve(0x6558, Ethernet(0x0800, Udp4), optionWords: 3))), false },
+        { "geneve ipv6", 229, IPv6(17, Udp(50000, 6081, Geneve(0x86DD, Udp6))), true },
     };
 
     [Theory]
@@ -160,6 +164,9 @@ public sealed class PacketDecoderTests
         { "pppoe length 0", 1, Ethernet(0x8864, Pppoe(0x0021, Udp4, lengthField: 0)), null, "MalformedIp" },
         { "ppp ipcp", 9, [0xFF, 0x03, .. Ppp(0x8021), .. new byte[12]], null, "NonIp" },
         { "cisco hdlc cut", 104, [0x0F, 0x00, 0x08], null, "MalformedIp" },
+        { "vxlan carrying arp", 101, IPv4(17, Udp(50000, 4789, Vxlan(Ethernet(0x0806, new byte[28])))), null, "NonIp" },
+        { "vxlan inner frame cut", 101, IPv4(17, Udp(50000, 4789, Vxlan(new byte[10]))), null, "MalformedIp" },
+        { "geneve options beyond payload", 101, IPv4(17, Udp(50000, 6081, [0x3F, 0, 0x65, 0x58, 0, 0, 1, 0, .. new byte[20]])), null, "MalformedIp" },
         { "tcp", 101, IPv4(6, new byte[20]), null, "NonUdp" },
         { "gre version 1", 101, IPv4(47, [0x30, 0x01, 0x88, 0x0B, 0, 0, 0, 0]), null, "NonUdp" },
         { "ip version 5", 101, [0x55, .. Udp4[1..]], null, "MalformedIp" },
@@ -189,6 +196,19 @@ public sealed class PacketDecoderTests
         Assert.Equal(1, Count(decoder.Counters, counter));
         string[] all = ["UdpDatagrams", "NonIp", "NonUdp", "Truncated", "MalformedIp", "MalformedUdp", "UnknownLinkTypeFrames", "Fragments"];
         Assert.Equal(1, all.Sum(c => Count(decoder.Counters, c)));
+    }
+
+    /// <summary>A DHT node may listen on the VXLAN or GENEVE port: its datagrams start with 'd' and stay datagrams.</summary>
+    [Theory]
+    [InlineData(4789)]
+    [InlineData(6081)]
+    public void KrpcOnTunnelPorts_IsNotTakenForATunnel(int port)
+    {
+        var decoder = new PacketDecoder();
+        var r = Decode(decoder, 101, IPv4(17, Udp(6881, (ushort)port, Body)));
+        Assert.True(r.Ok);
+        Assert.Equal((6881, port), (r.SourcePort, r.DestinationPort));
+        Assert.Equal(Body, r.Payload);
     }
 
     [Fact]
