@@ -7,8 +7,8 @@ namespace PcapDht.Net;
 /// <summary>
 /// Frame → UDP datagram, one instance per capture (it holds the reassembly state). Link layers:
 /// Ethernet with stacked 802.1Q/802.1ad tags, Linux SLL/SLL2, raw IP, BSD NULL/LOOP, PPP (plain, in
-/// HDLC-like framing, over Ethernet) and Cisco HDLC; PPPoE sessions, MPLS label stacks, GRE, VXLAN,
-/// GENEVE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment reassembly. Nothing
+/// HDLC-like framing, over Ethernet) and Cisco HDLC; PPPoE sessions, MPLS label stacks, GRE (with
+/// ERSPAN I/II/III), VXLAN, GENEVE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment reassembly. Nothing
 /// is allocated for a frame that is not a fragment.
 /// </summary>
 public sealed class PacketDecoder
@@ -406,8 +406,7 @@ public sealed class PacketDecoder
                 return Gre(p, depth + 1, out datagram);
             default:
                 datagram = default;
-                Counters.NonUdp++;
-                return false;
+                return NotUdp();
         }
     }
 
@@ -417,17 +416,40 @@ public sealed class PacketDecoder
         if (p.Length < 4) return Malformed();
         int flags = BinaryPrimitives.ReadUInt16BigEndian(p);
         // Version 1 is PPTP's enhanced GRE (PPP inside); the routing bit belongs to obsolete RFC 1701 source routes.
-        if ((flags & 7) != 0 || (flags & 0x4000) != 0)
-        {
-            Counters.NonUdp++;
-            return false;
-        }
+        if ((flags & 7) != 0 || (flags & 0x4000) != 0) return NotUdp();
         int header = 4;
         if ((flags & 0x8000) != 0) header += 4; // checksum + reserved
         if ((flags & 0x2000) != 0) header += 4; // key
         if ((flags & 0x1000) != 0) header += 4; // sequence number
         if (p.Length < header) return Malformed();
-        return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[header..], depth, out datagram);
+        int protocol = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
+        p = p[header..];
+        switch (protocol)
+        {
+            // ERSPAN, switches mirroring a port to a remote collector: type I has no header of its own (no GRE
+            // sequence number), type II an 8-byte one (version 1), type III a 12-byte one (version 2) and, with
+            // its O flag, an 8-byte platform subheader.
+            case 0x88BE when (flags & 0x1000) == 0:
+                return InnerEthernet(p, depth, out datagram);
+            case 0x88BE:
+                if (p.Length < 8) return Malformed();
+                if (p[0] >> 4 != 1) return NotUdp();
+                return InnerEthernet(p[8..], depth, out datagram);
+            case 0x22EB:
+                if (p.Length < 12) return Malformed();
+                if (p[0] >> 4 != 2) return NotUdp();
+                int erspan = (p[11] & 1) != 0 ? 20 : 12;
+                if (p.Length < erspan) return Malformed();
+                return InnerEthernet(p[erspan..], depth, out datagram);
+            default:
+                return EtherType(protocol, p, depth, out datagram);
+        }
+    }
+
+    private bool NotUdp()
+    {
+        Counters.NonUdp++;
+        return false;
     }
 
     private bool Udp(IpAddr source, IpAddr destination, ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)

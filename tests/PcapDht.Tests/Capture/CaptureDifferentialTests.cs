@@ -135,7 +135,7 @@ public sealed class CaptureDifferentialTests
     /// <summary>
     /// The recorded fixture's frames re-framed for the point-to-point link layers ISPs capture on: PPPoE in an
     /// 802.1Q VLAN (DSL/fibre access), PPPoE without Ethernet (LINKTYPE 51), PPP in HDLC-like framing (9), Cisco
-    /// HDLC (104); and in the UDP tunnels of cloud traffic mirroring (VXLAN, GENEVE). tshark must see the same
+    /// HDLC (104); in the UDP tunnels of cloud traffic mirroring (VXLAN, GENEVE) and in ERSPAN. tshark must see the same
     /// UDP datagrams in each, fragments reassembled, and so must we.
     /// </summary>
     [Theory]
@@ -145,6 +145,7 @@ public sealed class CaptureDifferentialTests
     [InlineData("cisco-hdlc-104")]
     [InlineData("vxlan")]
     [InlineData("geneve")]
+    [InlineData("erspan-ii")]
     public void RecordedFixture_Reframed_DatagramsEqualTsharksAndTheOriginal(string framing)
     {
         using var dir = new TempDir();
@@ -168,8 +169,11 @@ public sealed class CaptureDifferentialTests
                     // Cloud traffic mirroring: the whole frame in VXLAN over IPv4, or in GENEVE (with an option) over IPv6.
                     "vxlan" => Net.PacketBuilder.Ethernet(0x0800, Net.PacketBuilder.IPv4(17,
                         Net.PacketBuilder.Udp(55555, 4789, Net.PacketBuilder.Vxlan(ethernet, 42)), [192, 0, 2, 1], [192, 0, 2, 2])),
-                    _ => Net.PacketBuilder.Ethernet(0x86DD, Net.PacketBuilder.IPv6(17,
+                    "geneve" => Net.PacketBuilder.Ethernet(0x86DD, Net.PacketBuilder.IPv6(17,
                         Net.PacketBuilder.Udp(55555, 6081, Net.PacketBuilder.Geneve(0x6558, ethernet, optionWords: 2)))),
+                    // A switch mirroring the port to a remote collector.
+                    _ => Net.PacketBuilder.Ethernet(0x0800, Net.PacketBuilder.IPv4(47,
+                        Net.PacketBuilder.Gre(0x88BE, Net.PacketBuilder.ErspanII(ethernet), sequence: true), [192, 0, 2, 1], [192, 0, 2, 2])),
                 };
                 pcap.PcapRecord((uint)(frame.TimestampNs / 1_000_000_000), (uint)(frame.TimestampNs % 1_000_000_000 / 1000), data);
             }

@@ -211,6 +211,17 @@ public static class PacketBuilder
         return b;
     }
 
+    /// <summary>ERSPAN type II header (version 1, the session id) before a mirrored Ethernet frame; goes in GRE 0x88BE with a sequence number.</summary>
+    public static byte[] ErspanII(ReadOnlySpan<byte> frame, int session = 7) =>
+        [0x10, 0x00, (byte)(session >> 8 & 3), (byte)session, 0, 0, 0, 0, .. frame];
+
+    /// <summary>ERSPAN type III header (version 2), with the 8-byte platform subheader when <paramref name="platform"/>; GRE 0x22EB.</summary>
+    public static byte[] ErspanIII(ReadOnlySpan<byte> frame, bool platform = false, int session = 7)
+    {
+        byte[] header = [0x20, 0x00, (byte)(session >> 8 & 3), (byte)session, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, (byte)(platform ? 1 : 0)];
+        return platform ? [.. header, 0x08, 0, 0, 0, 0, 0, 0, 0, .. frame] : [.. header, .. frame];
+    }
+
     /// <summary>GRE with optional checksum, key and sequence fields.</summary>
     public static byte[] Gre(ushort protocol, ReadOnlySpan<byte> payload, bool checksum = false, bool key = false, bool sequence = false)
     {

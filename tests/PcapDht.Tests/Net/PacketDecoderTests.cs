@@ -71,6 +71,10 @@ public sealed class PacketDecoderTests
         { "vxlan over v6, inner vlan v6", 1, Ethernet(0x86DD, IPv6(17, Udp(50000, 4789, Vxlan(Ethernet(0x86DD, Udp6, (0x8100, 5)))))), true },
         { "geneve ethernet with options", 101, IPv4(17, Udp(50000, 6081, Geneve(0x6558, Ethernet(0x0800, Udp4), optionWords: 3))), false },
         { "geneve ipv6", 229, IPv6(17, Udp(50000, 6081, Geneve(0x86DD, Udp6))), true },
+        { "erspan I", 1, Ethernet(0x0800, IPv4(47, Gre(0x88BE, Ethernet(0x0800, Udp4)))), false },
+        { "erspan II, inner vlan", 1, Ethernet(0x0800, IPv4(47, Gre(0x88BE, ErspanII(Ethernet(0x86DD, Udp6, (0x8100, 9))), sequence: true))), true },
+        { "erspan III", 101, IPv4(47, Gre(0x22EB, ErspanIII(Ethernet(0x0800, Udp4)), sequence: true)), false },
+        { "erspan III platform subheader over v6", 229, IPv6(47, Gre(0x22EB, ErspanIII(Ethernet(0x86DD, Udp6), platform: true), sequence: true)), true },
     };
 
     [Theory]
@@ -166,6 +170,8 @@ public sealed class PacketDecoderTests
         { "cisco hdlc cut", 104, [0x0F, 0x00, 0x08], null, "MalformedIp" },
         { "vxlan carrying arp", 101, IPv4(17, Udp(50000, 4789, Vxlan(Ethernet(0x0806, new byte[28])))), null, "NonIp" },
         { "vxlan inner frame cut", 101, IPv4(17, Udp(50000, 4789, Vxlan(new byte[10]))), null, "MalformedIp" },
+        { "erspan II version 3", 101, IPv4(47, Gre(0x88BE, [0x30, .. ErspanII(Ethernet(0x0800, Udp4))[1..]], sequence: true)), null, "NonUdp" },
+        { "erspan III header cut", 101, IPv4(47, Gre(0x22EB, [0x20, 0, 0, 7, 0, 0], sequence: true)), null, "MalformedIp" },
         { "geneve options beyond payload", 101, IPv4(17, Udp(50000, 6081, [0x3F, 0, 0x65, 0x58, 0, 0, 1, 0, .. new byte[20]])), null, "MalformedIp" },
         { "tcp", 101, IPv4(6, new byte[20]), null, "NonUdp" },
         { "gre version 1", 101, IPv4(47, [0x30, 0x01, 0x88, 0x0B, 0, 0, 0, 0]), null, "NonUdp" },
