@@ -429,18 +429,23 @@ public sealed class PacketDecoder
             // ERSPAN, switches mirroring a port to a remote collector: type I has no header of its own (no GRE
             // sequence number), type II an 8-byte one (version 1), type III a 12-byte one (version 2) and, with
             // its O flag, an 8-byte platform subheader.
+            // The header's own version decides, as in Wireshark, whichever of the two GRE types carries it.
             case 0x88BE when (flags & 0x1000) == 0:
                 return InnerEthernet(p, depth, out datagram);
             case 0x88BE:
-                if (p.Length < 8) return Malformed();
-                if (p[0] >> 4 != 1) return NotUdp();
-                return InnerEthernet(p[8..], depth, out datagram);
             case 0x22EB:
-                if (p.Length < 12) return Malformed();
-                if (p[0] >> 4 != 2) return NotUdp();
-                int erspan = (p[11] & 1) != 0 ? 20 : 12;
-                if (p.Length < erspan) return Malformed();
-                return InnerEthernet(p[erspan..], depth, out datagram);
+                if (p.Length < 8) return Malformed();
+                switch (p[0] >> 4)
+                {
+                    case 1:
+                        return InnerEthernet(p[8..], depth, out datagram);
+                    case 2:
+                        int erspan = p.Length >= 12 && (p[11] & 1) != 0 ? 20 : 12;
+                        if (p.Length < erspan) return Malformed();
+                        return InnerEthernet(p[erspan..], depth, out datagram);
+                    default:
+                        return NotUdp();
+                }
             default:
                 return EtherType(protocol, p, depth, out datagram);
         }
@@ -469,17 +474,20 @@ public sealed class PacketDecoder
         ushort destinationPort = BinaryPrimitives.ReadUInt16BigEndian(p[2..]);
         var payload = p[8..length];
         // Overlay tunnels, as cloud traffic mirroring delivers them (AWS VPC Traffic Mirroring: VXLAN; GWLB:
-        // GENEVE). A KRPC message starts with 'd' (0x64), which has neither VXLAN's I flag nor GENEVE's version 0,
-        // so a DHT node listening on these ports is never taken for a tunnel.
+        // GENEVE). BitTorrent clients share one port between the DHT and uTP, and that port may be one of these:
+        // KRPC starts with 'd' (0x64) and uTP with 0x01, 0x11, 0x21, 0x31 or 0x41, none of which has VXLAN's I
+        // flag; GENEVE is taken only with version 0, zero reserved bits, a known protocol and options that fit,
+        // and anything else stays a UDP datagram.
         if (destinationPort is VxlanPort or GenevePort && depth < MaxNesting && payload.Length >= 8)
         {
             if (destinationPort == VxlanPort && (payload[0] & 0x08) != 0)
                 return InnerEthernet(payload[8..], depth + 1, out datagram);
-            if (destinationPort == GenevePort && payload[0] >> 6 == 0)
+            if (destinationPort == GenevePort && payload[0] >> 6 == 0 && (payload[1] & 0x3F) == 0)
             {
                 int header = 8 + (payload[0] & 0x3F) * 4;
-                if (payload.Length < header) return Malformed();
-                return EtherType(BinaryPrimitives.ReadUInt16BigEndian(payload[2..]), payload[header..], depth + 1, out datagram);
+                int protocol = BinaryPrimitives.ReadUInt16BigEndian(payload[2..]);
+                if (payload.Length >= header && protocol is 0x6558 or 0x0800 or 0x86DD)
+                    return EtherType(protocol, payload[header..], depth + 1, out datagram);
             }
         }
         datagram = new UdpDatagram(_frameNumber, _timestampNs, source, BinaryPrimitives.ReadUInt16BigEndian(p),
