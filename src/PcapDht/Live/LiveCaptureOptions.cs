@@ -10,8 +10,9 @@ public sealed class LiveCaptureOptions
     /// The same again inside PPPoE sessions (DSL and fibre access links); <c>pppoes</c> moves the offsets for
     /// the rest of the expression, so it comes last.
     /// </summary>
-    public const string DefaultFilter = "udp or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)"
-        + " or (pppoes and (udp or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)))";
+    public const string DefaultFilter = UdpAndFragments + " or (pppoes and (" + UdpAndFragments + "))";
+
+    private const string UdpAndFragments = "udp or (ip and ip[6:2] & 0x1fff != 0) or (ip6 and ip6[6] == 44)";
 
     public const int DefaultSnaplen = 65535;
     /// <summary>libpcap's own default is 2 MiB, under a second at 200k packets/s of DHT traffic.</summary>

@@ -8,8 +8,8 @@ namespace PcapDht.Net;
 /// Frame → UDP datagram, one instance per capture (it holds the reassembly state). Link layers:
 /// Ethernet with stacked 802.1Q/802.1ad tags, Linux SLL/SLL2, raw IP, BSD NULL/LOOP, PPP (plain, in
 /// HDLC-like framing, over Ethernet) and Cisco HDLC; PPPoE sessions, MPLS label stacks, GRE (with
-/// ERSPAN I/II/III), VXLAN, GENEVE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers; IPv4/IPv6 fragment reassembly. Nothing
-/// is allocated for a frame that is not a fragment.
+/// ERSPAN I/II/III), VXLAN, GENEVE and IP-in-IP tunnels; IPv4 options and IPv6 extension headers;
+/// IPv4/IPv6 fragment reassembly. Nothing is allocated for a frame that is not a fragment.
 /// </summary>
 public sealed class PacketDecoder
 {
@@ -130,8 +130,7 @@ public sealed class PacketDecoder
                 return IPv6(p, 0, out datagram);
             default:
                 datagram = default;
-                Counters.NonIp++;
-                return false;
+                return NonIp();
         }
     }
 
@@ -163,8 +162,7 @@ public sealed class PacketDecoder
                 return InnerEthernet(p, depth + 1, out datagram);
             default:
                 datagram = default;
-                Counters.NonIp++;
-                return false;
+                return NonIp();
         }
     }
 
@@ -182,11 +180,8 @@ public sealed class PacketDecoder
     /// <summary>Cisco HDLC: address (0x0F unicast, 0x8F broadcast), control 0, then an EtherType.</summary>
     private bool CiscoHdlc(ReadOnlySpan<byte> p, out UdpDatagram datagram)
     {
-        if (p.Length < 4)
-        {
-            datagram = default;
-            return Short();
-        }
+        datagram = default;
+        if (p.Length < 4) return Short();
         return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[2..]), p[4..], 0, out datagram);
     }
 
@@ -196,17 +191,9 @@ public sealed class PacketDecoder
     /// </summary>
     private bool PppoeSession(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
     {
-        if (p.Length < 6)
-        {
-            datagram = default;
-            return Short();
-        }
-        if (p[0] != 0x11 || p[1] != 0)
-        {
-            datagram = default;
-            Counters.NonIp++;
-            return false;
-        }
+        datagram = default;
+        if (p.Length < 6) return Short();
+        if (p[0] != 0x11 || p[1] != 0) return NonIp();
         int length = BinaryPrimitives.ReadUInt16BigEndian(p[4..]);
         p = p[6..];
         return PppProtocol(length < p.Length ? p[..length] : p, depth, out datagram);
@@ -215,30 +202,15 @@ public sealed class PacketDecoder
     /// <summary>The PPP protocol field (RFC 1661 §2): two bytes, or one under protocol-field compression (odd first byte).</summary>
     private bool PppProtocol(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
     {
-        int protocol;
-        if (!p.IsEmpty && (p[0] & 1) != 0)
-        {
-            protocol = p[0];
-            p = p[1..];
-        }
-        else if (p.Length >= 2)
-        {
-            protocol = BinaryPrimitives.ReadUInt16BigEndian(p);
-            p = p[2..];
-        }
-        else
-        {
-            datagram = default;
-            return Short();
-        }
+        datagram = default;
+        int width = !p.IsEmpty && (p[0] & 1) != 0 ? 1 : 2;
+        if (p.Length < width) return Short();
+        int protocol = width == 1 ? p[0] : BinaryPrimitives.ReadUInt16BigEndian(p);
         switch (protocol)
         {
-            case 0x0021: return IPv4(p, depth, out datagram);
-            case 0x0057: return IPv6(p, depth, out datagram);
-            default: // LCP, IPCP, CHAP, ... and the compressed forms of other protocols
-                datagram = default;
-                Counters.NonIp++;
-                return false;
+            case 0x0021: return IPv4(p[width..], depth, out datagram);
+            case 0x0057: return IPv6(p[width..], depth, out datagram);
+            default: return NonIp(); // LCP, IPCP, CHAP, ... and the compressed forms of other protocols
         }
     }
 
@@ -273,8 +245,7 @@ public sealed class PacketDecoder
             case 6: return IPv6(p, depth, out datagram);
             default:
                 datagram = default;
-                Counters.NonIp++;
-                return false;
+                return NonIp();
         }
     }
 
@@ -426,10 +397,10 @@ public sealed class PacketDecoder
         p = p[header..];
         switch (protocol)
         {
-            // ERSPAN, switches mirroring a port to a remote collector: type I has no header of its own (no GRE
-            // sequence number), type II an 8-byte one (version 1), type III a 12-byte one (version 2) and, with
-            // its O flag, an 8-byte platform subheader.
-            // The header's own version decides, as in Wireshark, whichever of the two GRE types carries it.
+            // ERSPAN, a switch port mirrored to a remote collector. Type I (0x88BE without a GRE sequence number)
+            // has no header of its own; otherwise the header's version decides, under 0x88BE or 0x22EB alike as
+            // in Wireshark: 1 = type II, 8 bytes; 2 = type III, 12 bytes and, with its O flag, an 8-byte
+            // platform subheader.
             case 0x88BE when (flags & 0x1000) == 0:
                 return InnerEthernet(p, depth, out datagram);
             case 0x88BE:
@@ -454,6 +425,12 @@ public sealed class PacketDecoder
     private bool NotUdp()
     {
         Counters.NonUdp++;
+        return false;
+    }
+
+    private bool NonIp()
+    {
+        Counters.NonIp++;
         return false;
     }
 
@@ -500,11 +477,8 @@ public sealed class PacketDecoder
 
     private bool InnerEthernet(ReadOnlySpan<byte> p, int depth, out UdpDatagram datagram)
     {
-        if (p.Length < 14)
-        {
-            datagram = default;
-            return Short();
-        }
+        datagram = default;
+        if (p.Length < 14) return Short();
         return EtherType(BinaryPrimitives.ReadUInt16BigEndian(p[12..]), p[14..], depth, out datagram);
     }
 
