@@ -159,12 +159,12 @@ public sealed class CaptureDifferentialTests
                 var ethernet = frame.Data;
                 ushort etherType = System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(ethernet[12..]);
                 var ip = ethernet[14..].ToArray();
-                byte[] ppp = [.. Net.PacketBuilder.Ppp(etherType == 0x86DD ? (ushort)0x0057 : (ushort)0x0021), .. ip];
+                ushort pppProtocol = etherType == 0x86DD ? (ushort)0x0057 : (ushort)0x0021;
                 byte[] data = framing switch
                 {
-                    "pppoe-vlan" => Net.PacketBuilder.Ethernet(0x8864, Pppoe(ppp), (0x8100, 35)),
-                    "ppp-ether-51" => Pppoe(ppp),
-                    "ppp-9" => [0xFF, 0x03, .. ppp],
+                    "pppoe-vlan" => Net.PacketBuilder.Ethernet(0x8864, Net.PacketBuilder.Pppoe(pppProtocol, ip), (0x8100, 35)),
+                    "ppp-ether-51" => Net.PacketBuilder.Pppoe(pppProtocol, ip),
+                    "ppp-9" => [0xFF, 0x03, .. Net.PacketBuilder.Ppp(pppProtocol), .. ip],
                     "cisco-hdlc-104" => [0x0F, 0x00, ethernet[12], ethernet[13], .. ip],
                     // Cloud traffic mirroring: the whole frame in VXLAN over IPv4, or in GENEVE (with an option) over IPv6.
                     "vxlan" => Net.PacketBuilder.Ethernet(0x0800, Net.PacketBuilder.IPv4(17,
@@ -187,12 +187,6 @@ public sealed class CaptureDifferentialTests
         Assert.Equal(13, reframed.Datagrams.Count);
         Assert.Equal(6, reframed.Counters.Reassembled);
         Assert.Equal(original, reframed.Datagrams);
-
-        static byte[] Pppoe(byte[] pppFrame)
-        {
-            var header = new byte[] { 0x11, 0x00, 0x00, 0x2A, (byte)(pppFrame.Length >> 8), (byte)pppFrame.Length };
-            return [.. header, .. pppFrame];
-        }
     }
 
     public static TheoryData<string> SharedFiles => new()

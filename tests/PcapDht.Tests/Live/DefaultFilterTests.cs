@@ -8,17 +8,15 @@ namespace PcapDht.Tests.Live;
 /// <summary>The default capture filter, compiled and run by libpcap (through tcpdump, offline) on crafted frames.</summary>
 public class DefaultFilterTests
 {
-    private static readonly byte[] Body = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"u8.ToArray();
-
     public static TheoryData<string, byte[], bool> Frames => new()
     {
-        { "udp v4", Ethernet(0x0800, IPv4(17, Udp(6881, 51413, Body))), true },
-        { "udp v6", Ethernet(0x86DD, IPv6(17, Udp(6881, 51413, Body))), true },
+        { "udp v4", Ethernet(0x0800, IPv4(17, Udp(6881, 51413, KrpcPing))), true },
+        { "udp v6", Ethernet(0x86DD, IPv6(17, Udp(6881, 51413, KrpcPing))), true },
         { "tcp v4", Ethernet(0x0800, IPv4(6, new byte[20])), false },
         { "v6 second fragment", Ethernet(0x86DD, FragmentV6(Udp(6881, 51413, Payload(3000)), 1232)[1]), true },
         { "arp", Ethernet(0x0806, new byte[28]), false },
-        { "pppoe udp v4", Ethernet(0x8864, Pppoe(0x0021, IPv4(17, Udp(6881, 51413, Body)))), true },
-        { "pppoe udp v6", Ethernet(0x8864, Pppoe(0x0057, IPv6(17, Udp(6881, 51413, Body)))), true },
+        { "pppoe udp v4", Ethernet(0x8864, Pppoe(0x0021, IPv4(17, Udp(6881, 51413, KrpcPing)))), true },
+        { "pppoe udp v6", Ethernet(0x8864, Pppoe(0x0057, IPv6(17, Udp(6881, 51413, KrpcPing)))), true },
         { "pppoe v4 second fragment", Ethernet(0x8864, Pppoe(0x0021, FragmentV4(Udp(6881, 51413, Payload(3000)), 1480)[1])), true },
         { "pppoe v6 second fragment", Ethernet(0x8864, Pppoe(0x0057, FragmentV6(Udp(6881, 51413, Payload(3000)), 1232)[1])), true },
         { "pppoe tcp v4", Ethernet(0x8864, Pppoe(0x0021, IPv4(6, new byte[20]))), false },

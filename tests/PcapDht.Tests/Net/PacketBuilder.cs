@@ -11,6 +11,9 @@ public static class PacketBuilder
     public static readonly byte[] V6A = IPAddress.Parse("2001:db8::1").GetAddressBytes();
     public static readonly byte[] V6B = IPAddress.Parse("2001:db8::beef").GetAddressBytes();
 
+    /// <summary>A BEP 5 ping query, the UDP payload of the crafted frames.</summary>
+    public static readonly byte[] KrpcPing = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"u8.ToArray();
+
     public static byte[] Payload(int length, int seed = 1)
     {
         var p = new byte[length];

@@ -6,7 +6,7 @@ namespace PcapDht.Tests.Net;
 
 public sealed class PacketDecoderTests
 {
-    private static readonly byte[] Body = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"u8.ToArray();
+    private static readonly byte[] Body = KrpcPing;
     private static readonly byte[] Udp4 = IPv4(17, Udp(6881, 51413, Body));
     private static readonly byte[] Udp6 = IPv6(17, Udp(6881, 51413, Body));
 
