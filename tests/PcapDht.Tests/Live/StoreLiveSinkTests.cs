@@ -88,15 +88,11 @@ public class StoreLiveSinkTests
         string db = Path.Combine(dir.Path, "x.duckdb");
         using (var d = PcapDhtDatabase.Open(db))
         {
-            var w = CaptureWriter.Begin(d, CaptureSource.Live("eth9"));
-            d.SetLiveProcess(w.CaptureId, Environment.ProcessId, Environment.MachineName);
-            w.Detach();
-            w.Dispose();
-            var dead = CaptureWriter.Begin(d, CaptureSource.Live("eth8"));
+            int own = d.InsertRunningCaptures([CaptureSource.Live("eth9")])[0];
+            d.SetLiveProcess(own, Environment.ProcessId, Environment.MachineName);
+            int dead = d.InsertRunningCaptures([CaptureSource.Live("eth8")])[0];
             // A pid that cannot be running pcapdht: beyond pid_max.
-            d.SetLiveProcess(dead.CaptureId, 1 << 30, Environment.MachineName);
-            dead.Detach();
-            dead.Dispose();
+            d.SetLiveProcess(dead, 1 << 30, Environment.MachineName);
         }
         using var again = PcapDhtDatabase.Open(db);
         Assert.Equal("live:eth9=running,live:eth8=interrupted",
