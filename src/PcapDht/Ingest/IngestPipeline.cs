@@ -103,6 +103,7 @@ public sealed class IngestPipeline
     private IngestFileResult[] _results = [];
     private long[] _sizes = [];
     private bool[] _done = [];
+    private HashSet<long> _storedSizes = [];
 
     public IngestPipeline(PcapDhtDatabase db, IngestOptions? options = null)
     {
@@ -129,8 +130,17 @@ public sealed class IngestPipeline
             if (_sizes[i] > 0) total += _sizes[i];
         }
         Progress.TotalBytes = total;
+        try
+        {
+            _storedSizes = _db.StoredFileSizes();
+        }
+        catch (StoreException ex)
+        {
+            for (int i = 0; i < paths.Count; i++) Finish(i, IngestOutcome.DatabaseError, ex.Message, ex);
+            return _results;
+        }
         PlanUnits();
-        int workers = Math.Clamp(_options.MaxParallelFiles, 1, Math.Max(1, _units.Count));
+        int workers = _workers = Math.Clamp(_options.MaxParallelFiles, 1, Math.Max(1, _units.Count));
         var threads = new Thread[workers - 1];
         Exception? failure = null;
         void Run()
@@ -176,19 +186,33 @@ public sealed class IngestPipeline
         lock (_units)
         {
             if (_units.Count == 0) return null;
+            // Guided self-scheduling: a worker takes at most its share of what is left, so the other workers
+            // are not left idle at the end (and never more than BatchBytes: a crash loses one commit's files).
+            long left = 0;
+            foreach (var u in _units) left += UnitBytes(u);
+            long limit = Math.Min(_options.BatchBytes, left / Math.Max(1, _workers));
             var batch = new List<int>(_units.Dequeue());
-            long bytes = batch.Sum(i => Math.Max(0, _sizes[i]));
+            long bytes = UnitBytes(batch);
             while (_units.Count > 0 && batch.Count < 256)
             {
                 var next = _units.Peek();
-                long more = next.Sum(i => Math.Max(0, _sizes[i]));
-                if (bytes + more > _options.BatchBytes) break;
+                long more = UnitBytes(next);
+                if (bytes + more > limit) break;
                 batch.AddRange(_units.Dequeue());
                 bytes += more;
             }
             return batch;
         }
     }
+
+    private long UnitBytes(List<int> unit)
+    {
+        long b = 0;
+        foreach (int i in unit) b += Math.Max(0, _sizes[i]);
+        return b;
+    }
+
+    private int _workers = 1;
 
     private void Worker(CancellationToken ct)
     {
@@ -256,6 +280,7 @@ public sealed class IngestPipeline
                 string path = owner._paths[i];
                 if (path != "-" && Directory.Exists(path)) owner.Finish(i, IngestOutcome.InputError, $"{path} is a directory");
                 else if (path != "-" && owner._sizes[i] < 0) owner.Finish(i, IngestOutcome.InputError, $"{path}: no such file");
+                else if (path != "-" && SkipStored(i)) { }
                 else
                 {
                     registered.Add(i);
@@ -283,7 +308,9 @@ public sealed class IngestPipeline
                 }
                 catch (OperationCanceledException)
                 {
+                    bool started = owner._results[i].CaptureId != null;
                     Abort("interrupted: nothing of this file was stored", IngestOutcome.Interrupted, null);
+                    if (!started) DropRow(ids[next]); // registered, not started: the rollback did not mark it
                     if (!owner._done[i]) owner.Finish(i, IngestOutcome.Interrupted, $"{owner._paths[i]}: interrupted, nothing of this file was stored");
                     for (int k = next + 1; k < registered.Count; k++)
                     {
@@ -295,9 +322,38 @@ public sealed class IngestPipeline
                 catch (StoreException ex)
                 {
                     // The open transaction is gone: every file in it failed with this error. The rest of the batch goes on.
+                    bool started = owner._results[i].CaptureId != null;
                     Abort(ex.Message, IngestOutcome.DatabaseError, ex);
+                    if (!started) DropRow(ids[next]);
                     if (!owner._done[i]) owner.Finish(i, IngestOutcome.DatabaseError, ex.Message, ex);
                 }
+            }
+        }
+
+        /// <summary>
+        /// A file of the size of a stored capture is hashed before it is registered: when its content is stored
+        /// already (and no --force) it is skipped without taking a capture id.
+        /// </summary>
+        private bool SkipStored(int index)
+        {
+            long size = owner._sizes[index];
+            try
+            {
+                if (!owner._storedSizes.Contains(size)) return false;
+                var result = owner._results[index];
+                string sha = Sha256Of(result.Path);
+                result.Sha256 = sha;
+                var existing = owner._db.FindBySha256(sha);
+                if (existing == null || owner._options.Force) return false;
+                result.ExistingCaptureId = existing.CaptureId;
+                result.Bytes = size;
+                Interlocked.Add(ref owner.Progress._bytesRead, size);
+                owner.Finish(index, IngestOutcome.Skipped);
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return false; // reading it again reports the error
             }
         }
 
@@ -354,9 +410,9 @@ public sealed class IngestPipeline
                     // skip a duplicate, and a duplicate has the size of a stored capture (or of an earlier file of this run).
                     bool seen;
                     lock (owner._runHashes) seen = owner._runSizes.Contains(size);
-                    if (seen || HasStoredCaptureOfSize(size))
+                    if (seen || result.Sha256 != null)
                     {
-                        string sha = Sha256Of(path);
+                        string sha = result.Sha256 ??= Sha256Of(path);
                         result.Sha256 = sha;
                         int? existing = Existing(sha);
                         if (existing != null && !owner._options.Force)
@@ -416,15 +472,6 @@ public sealed class IngestPipeline
             lock (owner._runHashes)
                 if (owner._runHashes.TryGetValue(sha, out int id)) return id;
             return owner._db.FindBySha256(sha)?.CaptureId;
-        }
-
-        private bool HasStoredCaptureOfSize(long size)
-        {
-            using var connection = owner._db.OpenConnection();
-            using var cmd = connection.CreateCommand();
-            cmd.CommandText = "SELECT 1 FROM pcapdht_store.capture WHERE file_size = $size AND status IN ('complete', 'partial') LIMIT 1";
-            cmd.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("size", size));
-            return cmd.ExecuteScalar() != null;
         }
 
         private void Read(int index, int captureId, CaptureReader reader, int? replaces, HashingStream? hashAtEnd,

@@ -413,6 +413,30 @@ public sealed class PcapDhtDatabase : IDisposable
         cmd.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// The sizes of the stored (complete or partial) file captures. Only a file of one of these sizes can be a
+    /// duplicate, so only such a file is hashed before it is read (hashing costs a second pass over the file).
+    /// </summary>
+    public HashSet<long> StoredFileSizes()
+    {
+        lock (_captureRows)
+        {
+            try
+            {
+                using var cmd = Connection.CreateCommand();
+                cmd.CommandText = "SELECT DISTINCT file_size FROM pcapdht_store.capture WHERE file_size IS NOT NULL AND status IN ('complete', 'partial')";
+                using var r = cmd.ExecuteReader();
+                var sizes = new HashSet<long>();
+                while (r.Read()) sizes.Add(r.GetInt64(0));
+                return sizes;
+            }
+            catch (DbException ex)
+            {
+                throw Translate(ex, $"cannot read {Path}");
+            }
+        }
+    }
+
     /// <summary>The complete (or partial) capture already stored for this file content, if any.</summary>
     public StoredCapture? FindBySha256(string sha256)
     {
