@@ -169,13 +169,16 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     /// <summary>The capture's rows start coming (so a rollback knows to mark it failed).</summary>
     public void StartCapture(int captureId) => _inTransaction.Add(captureId);
 
-    /// <summary>Deletes a stored capture (its rows and row) in this transaction: <c>ingest --force</c>.</summary>
+    /// <summary>
+    /// Deletes a stored capture (its rows of every table and its row) in this transaction: <c>ingest --force</c>.
+    /// All of it on the messages lane, which commits last: a crash before that commit keeps the old capture
+    /// whole (the new one is then a <c>running</c> capture the next open removes).
+    /// </summary>
     public void ReplaceCapture(int oldCaptureId)
     {
         EnsureTransaction();
         string id = oldCaptureId.ToString(CultureInfo.InvariantCulture);
-        _a.Run(c => Execute(c, DeleteRowsSql(_a, id) + $"DELETE FROM pcapdht_store.capture WHERE capture_id = {id};"));
-        if (_b != _a) _b.Run(c => Execute(c, DeleteRowsSql(_b, id)));
+        _a.Run(c => Execute(c, PcapDhtDatabase.DeleteRowsSql(id) + $"DELETE FROM pcapdht_store.capture WHERE capture_id = {id};"));
     }
 
     /// <summary>
