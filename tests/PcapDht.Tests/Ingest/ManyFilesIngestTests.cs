@@ -11,12 +11,7 @@ namespace PcapDht.Tests.Ingest;
 /// </summary>
 public class ManyFilesIngestTests
 {
-    private static string Sample(string name)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "PcapDht.sln"))) return Path.Combine(d.FullName, "samples-pcap", name);
-        throw new InvalidOperationException("repository root not found");
-    }
+    private static string Sample(string name) => Path.Combine(PcapDht.Tests.Capture.CaptureTestFiles.RepoRoot, "samples-pcap", name);
 
     private const string PerCapture = """
         SELECT regexp_replace(source, '.*/', '') AS f, status, frames, udp_datagrams, krpc_messages, queries, responses, malformed_krpc,

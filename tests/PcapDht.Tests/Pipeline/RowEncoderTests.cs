@@ -17,12 +17,7 @@ public class RowEncoderTests
         public void Submit(NativeChunk chunk) => Chunks.Add(chunk);
     }
 
-    private static string Sample(string name)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "PcapDht.sln"))) return Path.Combine(d.FullName, "samples-pcap", name);
-        throw new InvalidOperationException("repository root not found");
-    }
+    private static string Sample(string name) => Path.Combine(PcapDht.Tests.Capture.CaptureTestFiles.RepoRoot, "samples-pcap", name);
 
     [Fact]
     public void Pipeline_RecordedSwarm_EncodesWithoutAnyDatabase()
