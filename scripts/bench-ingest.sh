@@ -39,7 +39,7 @@ if [ "${1:-}" = --files ]; then
   dir=bench-data/dht-$n-split$split
   if [ ! -f "$dir/.done" ]; then
     rm -rf "$dir"; mkdir -p "$dir"
-    editcap -c $(( (n + split - 1) / split )) "$f" "$dir/part.pcap" >&2
+    editcap -F pcap -c $(( (n + split - 1) / split )) "$f" "$dir/part.pcap" >&2 # same format as the one file
     touch "$dir/.done"
   fi
   echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $n packets as 1 file and as $(ls "$dir" | grep -c pcap) files; $runs rounds" >&2

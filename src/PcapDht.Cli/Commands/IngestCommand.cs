@@ -56,7 +56,7 @@ public sealed class IngestCommand : Command<IngestSettings>
         try
         {
             db = PcapDhtDatabase.Open(settings.DatabasePath, PcapDhtDatabase.LockWait, viewsInBackground: true);
-            db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, Environment.ProcessorCount)));
+            db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, new IngestOptions().MaxParallelFiles)));
         }
         catch (StoreException ex)
         {
