@@ -46,6 +46,10 @@ internal sealed class CapturePipeline : IDisposable
 
     /// <summary>Processes one frame; true when it completed a valid KRPC message.</summary>
     /// <param name="senderIdHigh">The first 16 bytes of that message's sender id (0 when it has none).</param>
+    // Fully optimized from the first call: called per frame from a reader loop, it spent 0.4 CPU-s of a 2M-packet
+    // ingest in its quick-JIT and instrumented tiers on the loaded 2-core machine (perf), while the background JIT
+    // waited for a core.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Process(in Frame frame, out UInt128 senderIdHigh)
     {
         senderIdHigh = 0;
