@@ -54,8 +54,10 @@ internal sealed class RowEncoder : IDisposable
         _captureRow = new int[All.Length];
         for (int t = 0; t < All.Length; t++)
         {
-            // Malformed rows are rare: two chunks are plenty.
-            _pools[t] = new ChunkPool(All[t], t == MalformedTable ? Math.Min(2, chunksPerTable) : chunksPerTable);
+            // Malformed rows are rare: two chunks in flight are plenty when the store appends as they come. Without a
+            // limit (live capture) the chunks wait in the spool until the flush: a limit there would block the encoder
+            // for good once two chunks of malformed rows are spooled.
+            _pools[t] = new ChunkPool(All[t], t == MalformedTable && chunksPerTable != int.MaxValue ? Math.Min(2, chunksPerTable) : chunksPerTable);
             _chunks[t] = _pools[t].Rent();
         }
     }
