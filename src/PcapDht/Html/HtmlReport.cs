@@ -188,12 +188,15 @@ public static class HtmlReport
                 int i = result.ColumnIndex(column);
                 var kind = result.Columns[i].Kind;
                 h.Append("<td data-column=\"").Append(E(column)).Append('"').Append(IsNumber(kind) ? " class=\"num\"" : "").Append('>')
-                 .Append(E(Cell(row[i], kind))).Append("</td>");
+                 .Append(E(Cell(row[i], Identifiers.Contains(column) ? ColumnKind.Other : kind))).Append("</td>");
             }
             h.Append("</tr>\n");
         }
         h.Append("</tbody>\n</table></div>\n");
     }
+
+    /// <summary>Integer columns that name something rather than count it: no thousands separators (AS13335, not AS13,335).</summary>
+    private static readonly HashSet<string> Identifiers = new(StringComparer.Ordinal) { "asn", "capture_id" };
 
     private static bool IsNumber(ColumnKind kind) => kind is ColumnKind.Integer or ColumnKind.Share;
 
