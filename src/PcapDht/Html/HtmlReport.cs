@@ -112,7 +112,7 @@ public static class HtmlReport
             }
         }
         if (result.Sources.Count > 0 && panel.Views.All(v => v is not HeadlineView))
-            h.Append("<p class=\"sources\">Data: ").Append(E(string.Join("; ", result.Sources.Select(ShortSource).Distinct()))).Append(" (full attribution at the top)</p>\n");
+            h.Append("<p class=\"sources\">Data: ").Append(E(string.Join(", ", result.Sources.Select(ShortSource).Distinct()))).Append(" (attribution under \u201cAt a glance\u201d)</p>\n");
         h.Append("</section>\n");
     }
 
@@ -215,11 +215,13 @@ public static class HtmlReport
 
     private static ResultTable? Available(ResultTable? t) => t is { Unavailable: null } ? t : null;
 
-    /// <summary>The data set's file and source, without the long attribution (the headline lists it in full).</summary>
+    /// <summary>"asn: asn-ipv4.csv (ip-location-db asn CSV, ...) — attribution" → "asn-ipv4.csv" (the headline lists it in full).</summary>
     private static string ShortSource(string source)
     {
-        int dash = source.IndexOf(" — ", StringComparison.Ordinal);
-        return dash < 0 ? source : source[..dash];
+        int colon = source.IndexOf(": ", StringComparison.Ordinal);
+        string rest = colon < 0 ? source : source[(colon + 2)..];
+        int paren = rest.IndexOf(" (", StringComparison.Ordinal);
+        return paren < 0 ? rest : rest[..paren];
     }
 
     private static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
