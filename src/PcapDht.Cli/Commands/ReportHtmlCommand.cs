@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text;
 using PcapDht.Analysis;
+using PcapDht.Cli.Rendering;
 using PcapDht.Html;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -41,17 +42,9 @@ public sealed class ReportHtmlCommand : Command<ReportHtmlSettings>
             }
             var info = new HtmlReportInfo(typeof(PcapDhtApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", DateTimeOffset.UtcNow, Path.GetFileName(settings.Db));
             string html = HtmlReport.Write(panels, results, options, info);
-            string tmp = path + ".tmp";
-            try
+            if (OutputFile.Write(path, fs => fs.Write(new UTF8Encoding(false).GetBytes(html))) is { } error)
             {
-                if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
-                File.WriteAllText(tmp, html, new UTF8Encoding(false));
-                File.Move(tmp, path, overwrite: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-                Console.Error.WriteLine($"pcapdht {Verb}: cannot write {path}: {e.Message}");
+                Console.Error.WriteLine($"pcapdht {Verb}: cannot write {path}: {error}");
                 return ExitCodes.Failure;
             }
             foreach (var panel in panels)

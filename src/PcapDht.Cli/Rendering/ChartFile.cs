@@ -12,8 +12,7 @@ public enum ChartFormat
 
 /// <summary>
 /// Writes a chart (an SVG document from the library) to FILE.svg as it is, or to FILE.png rasterised by
-/// Svg.Skia at twice its size (sharp on slides and in print). Written to a temporary name and renamed, so a
-/// failure never leaves half a file.
+/// Svg.Skia at twice its size (sharp on slides and in print).
 /// </summary>
 public static class ChartFile
 {
@@ -29,29 +28,18 @@ public static class ChartFile
 
     public static int Write(string verb, string path, string svg)
     {
-        string tmp = path + ".tmp";
-        try
+        string? error = OutputFile.Write(path, fs =>
         {
-            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
-            using (var fs = File.Create(tmp))
-            {
-                if (FormatOf(path) == ChartFormat.Png) WritePng(svg, fs);
-                else
-                {
-                    var bytes = new UTF8Encoding(false).GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg + "\n");
-                    fs.Write(bytes);
-                }
-            }
-            File.Move(tmp, path, overwrite: true);
-            Console.Error.WriteLine($"pcapdht {verb}: chart written to {path}");
-            return ExitCodes.Ok;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            if (FormatOf(path) == ChartFormat.Png) WritePng(svg, fs);
+            else fs.Write(new UTF8Encoding(false).GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg + "\n"));
+        });
+        if (error is not null)
         {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            Console.Error.WriteLine($"pcapdht {verb}: cannot write the chart to {path}: {e.Message}");
+            Console.Error.WriteLine($"pcapdht {verb}: cannot write the chart to {path}: {error}");
             return ExitCodes.Failure;
         }
+        Console.Error.WriteLine($"pcapdht {verb}: chart written to {path}");
+        return ExitCodes.Ok;
     }
 
     public static void WritePng(string svg, Stream output)

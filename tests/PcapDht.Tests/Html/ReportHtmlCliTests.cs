@@ -75,6 +75,21 @@ public class ReportHtmlCliTests(DemoDatabaseFixture demo)
     }
 
     [Fact]
+    public void ReportHtmlAndChart_UnwritablePlace_OneLineFailureAndNoFileLeft()
+    {
+        using var t = new TempFiles();
+        string blocker = t.Write("not-a-dir", "x"); // a file where the output's folder should be
+        var page = CliRunner.Run(["report", "html", "--db", demo.DbPath, "--out", Path.Combine(blocker, "p.html"), .. demo.Window]);
+        Assert.Equal(ExitCodes.Failure, page.ExitCode);
+        Assert.StartsWith("pcapdht report html: cannot write ", page.Stderr);
+        Assert.Single(page.Stderr.Trim().Split('\n'));
+        var chart = CliRunner.Run(["report", "asn", "--db", demo.DbPath, "--chart", Path.Combine(blocker, "a.png"), .. demo.Window]);
+        Assert.Equal(ExitCodes.Failure, chart.ExitCode);
+        Assert.Contains("pcapdht report asn: cannot write the chart to ", chart.Stderr);
+        Assert.Equal(["not-a-dir"], Directory.GetFileSystemEntries(t.Dir).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void ReportHtml_MissingDatabase_OrNoCaptures_WritesNothing()
     {
         using var t = new TempFiles();
