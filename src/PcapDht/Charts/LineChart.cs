@@ -51,8 +51,9 @@ public static class LineChart
             svg.Line(x0, Y(t), x1, Y(t), t == 0 ? ChartTheme.Axis : ChartTheme.Grid);
             svg.Text(x0 - 6, Y(t) + fs * 0.35, ChartTheme.Compact(t), fs, ChartTheme.Muted, "end");
         }
-        // Room for the widest label (the first carries the year) and a gap, wherever labels fall.
-        double labelW = n == 0 ? 0 : TextMetrics.Width(data.Days[0].ToString("MMM d yyyy", CultureInfo.InvariantCulture), fs) + 14;
+        // Room between two labels: the first carries the year and starts at its tick, the next is centred on its own.
+        double labelW = n == 0 ? 0 : TextMetrics.Width(data.Days[0].ToString("MMM d yyyy", CultureInfo.InvariantCulture), fs)
+                                     + TextMetrics.Width("Sep 30", fs) / 2 + 12;
         int labelEvery = n <= 1 ? 1 : Math.Max(1, (int)Math.Ceiling(labelW / ((x1 - x0) / (n - 1))));
         for (int i = 0; i < n; i += labelEvery)
         {

@@ -53,12 +53,14 @@ public static class ReportPanels
                 new ChartView(ReportCharts.Asn),
                 new TableView([("rank", "#"), ("asn", "ASN"), ("as_name", "Network"), ("country", "Country"), ("ips", "Addresses"), ("direct_ips", "Seen sending"), ("share", "Share of all")]),
             ],
+            Empty = "No address in this window is in a range of the imported ASN data (private, loopback and unrouted addresses never are): see the counts above.",
         },
         new(Map, "Addresses per country",
             "How many different IP addresses were seen in each country (where the address is registered), darker for more on a logarithmic scale where each legend step is ten times more; point at a country for its number.",
             (db, o) => Reports.Country(db, o with { Top = 0 }))
         {
             Views = [new ChartView(ReportCharts.Country)],
+            Empty = "No address in this window has a country in the imported data (private, loopback and unrouted addresses never do): see the counts above.",
         },
         new(Daily, "Addresses per day",
             "How many different IP addresses were seen on each day (UTC), in total and for the five networks with the most addresses over the whole window.",
