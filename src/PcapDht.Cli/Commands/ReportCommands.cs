@@ -111,7 +111,7 @@ internal static class ReportRunner
             ResultRenderer.Render(result, format, Console.Out, Console.Error);
             if (chart is null || settings is not ReportChartSettings { Chart: { } path }) return ExitCodes.Ok;
             var data = chartReport is null ? result : chartReport(db, options);
-            if (chart.Standalone(data, chart == ReportCharts.Country ? [WorldAtlas.Attribution] : null) is not { } svg)
+            if (chart.Standalone(data) is not { } svg)
             {
                 Console.Error.WriteLine($"pcapdht {verb}: no row in this window to draw; {path} was not written");
                 return ExitCodes.NoData;

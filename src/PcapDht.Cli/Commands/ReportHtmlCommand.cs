@@ -33,8 +33,7 @@ public sealed class ReportHtmlCommand : Command<ReportHtmlSettings>
         {
             var options = settings.ToOptions();
             var panels = ReportPanels.Default;
-            var results = new Dictionary<string, ResultTable>(StringComparer.Ordinal);
-            foreach (var panel in panels) results[panel.Id] = panel.Report(db, options);
+            var results = HtmlReport.Run(db, options, panels);
             if (results[ReportPanels.Headline].Unavailable is { } nothing)
             {
                 Console.Error.WriteLine($"pcapdht {Verb}: {nothing}");

@@ -13,13 +13,16 @@ public abstract record ChartSpec
     /// <summary>The chart, or null when the table has no row to draw.</summary>
     public abstract ChartPart? Draw(ResultTable table, double width = 900);
 
+    /// <summary>Credit lines the chart itself needs beside the data sets' (the map's geometry).</summary>
+    public virtual IEnumerable<string> Credits => [];
+
     /// <summary>The chart as a standalone SVG document: title, window and the data sets' attribution around it.</summary>
-    public string? Standalone(ResultTable table, IEnumerable<string>? extraNotes = null, double width = 900)
+    public string? Standalone(ResultTable table, double width = 900)
     {
         var part = Draw(table, width);
         if (part is null) return null;
         var notes = new List<string>(table.Sources.Distinct());
-        if (extraNotes is not null) notes.AddRange(extraNotes);
+        notes.AddRange(Credits);
         notes.Add("Made with PcapDht from packet captures of the BitTorrent DHT.");
         string? window = table.Fact("window");
         var frame = new ChartFrame { Title = table.Title, Subtitle = window is null ? null : "Window: " + window, Notes = notes };
@@ -100,6 +103,8 @@ public sealed record HistogramSpec(string Label, string LowerEdgeMs, string Coun
 /// <summary>A world map from rows of an ISO 3166-1 alpha-2 column and a value column.</summary>
 public sealed record MapSpec(string Country, string Value, string ValueName) : ChartSpec
 {
+    public override IEnumerable<string> Credits => [WorldAtlas.Attribution];
+
     public override ChartPart? Draw(ResultTable table, double width = 900)
     {
         if (table.Rows.Count == 0) return null;

@@ -40,9 +40,15 @@ public static class HtmlReport
     public static string Build(DuckDBConnection db, ReportOptions options, HtmlReportInfo info, IReadOnlyList<ReportPanel>? panels = null)
     {
         panels ??= ReportPanels.Default;
+        return Write(panels, Run(db, options, panels), options, info);
+    }
+
+    /// <summary>Each panel's report, by panel id, run once.</summary>
+    public static Dictionary<string, ResultTable> Run(DuckDBConnection db, ReportOptions options, IReadOnlyList<ReportPanel> panels)
+    {
         var results = new Dictionary<string, ResultTable>(StringComparer.Ordinal);
         foreach (var panel in panels) results[panel.Id] = panel.Report(db, options);
-        return Write(panels, results, options, info);
+        return results;
     }
 
     /// <summary>Writes the page from reports already run (one per panel id).</summary>
