@@ -11,8 +11,6 @@ namespace PcapDht.Analysis;
 /// </summary>
 public static partial class Reports
 {
-    private const long MicrosPerDay = 86_400_000_000;
-
     /// <summary>
     /// Distinct addresses per UTC day: one row per day of the window for all addresses (asn NULL),
     /// zeros included, then one row per day for each of the <paramref name="topAsns"/> ASNs with the
@@ -29,12 +27,15 @@ public static partial class Reports
                 new("ips", ColumnKind.Integer), new("direct_ips", ColumnKind.Integer),
             ],
         };
-        if (!Prepare(db, options, table, out var seen, $", epoch_us(ts) // {MicrosPerDay} AS day")) return table;
+        const long microsPerDay = TimeSpan.TicksPerDay / 10;
+        // UTC days since the epoch (captures are after 1970, where // and the floor below agree).
+        if (!Prepare(db, options, table, out var seen, $", epoch_us(ts) // {microsPerDay} AS day")) return table;
         var window = ResolveWindow(db, options);
-        long firstDay = Math.DivRem(ToMicros(window.Since), MicrosPerDay, out long startRest);
-        long lastDay = Math.DivRem(ToMicros(window.Until), MicrosPerDay, out long endRest);
+        long since = ToMicros(window.Since), until = ToMicros(window.Until);
+        long firstDay = (long)Math.Floor(since / (double)microsPerDay), lastDay = (long)Math.Floor(until / (double)microsPerDay);
+        bool partial = since != firstDay * microsPerDay || until != (lastDay + 1) * microsPerDay - 1;
         table.Facts.Add(new("days", $"{(lastDay - firstDay + 1).ToString(CultureInfo.InvariantCulture)} UTC days"
-            + (startRest != 0 || endRest != MicrosPerDay - 1 ? "; the first and last are partial (the window starts or ends within them)" : "")));
+            + (partial ? "; the first and last are partial (the window starts or ends within them)" : "")));
         string key = AddressKey(options.Ipv6Prefix);
         bool withAsns = topAsns > 0 && RangeStore.RangeCount(db, RangeKind.Asn) > 0;
         string perAsn = withAsns
