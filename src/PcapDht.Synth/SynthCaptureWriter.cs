@@ -10,7 +10,7 @@ public enum SynthFormat
 
 /// <summary>
 /// Writes Ethernet frames as classic pcap (microsecond, little-endian) or pcapng (one section, one
-/// Ethernet interface, nanosecond resolution), through the library's <see cref="CaptureFileWriter"/>:
+/// Ethernet interface, default microsecond resolution), through the library's <see cref="CaptureFileWriter"/>:
 /// no clock, host name or other run-dependent option is written, so equal input gives equal bytes.
 /// </summary>
 internal sealed class SynthCaptureWriter : IDisposable
@@ -24,7 +24,7 @@ internal sealed class SynthCaptureWriter : IDisposable
         _out = output;
         _writer = format == SynthFormat.Pcap
             ? CaptureFileWriter.Pcap(output, LinkTypeEthernet, nanosecond: false)
-            : CaptureFileWriter.PcapNg(output);
+            : CaptureFileWriter.PcapNg(output, nanosecond: false);
     }
 
     public long Frames => _writer.FramesWritten;

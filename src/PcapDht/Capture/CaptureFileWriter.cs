@@ -3,9 +3,8 @@ using System.Buffers.Binary;
 namespace PcapDht.Capture;
 
 /// <summary>
-/// Writes frames as classic pcap (one link type, microsecond or nanosecond timestamps) or pcapng (one
-/// section; an interface per link type, each with nanosecond <c>if_tsresol</c>; Enhanced Packet
-/// Blocks), little-endian. No clock, host name or other option is written: equal frames give equal
+/// Writes frames as classic pcap (one link type) or pcapng (one section; an interface per link type;
+/// Enhanced Packet Blocks), little-endian, with microsecond or nanosecond timestamps. No clock, host name or other option is written: equal frames give equal
 /// bytes, and a rewritten capture carries no metadata of the machine that rewrote it. Nothing is
 /// allocated per frame; the caller owns buffering and the stream.
 /// </summary>
@@ -51,10 +50,13 @@ public sealed class CaptureFileWriter
         return writer;
     }
 
-    /// <summary>pcapng: the section header is written now, an interface block before the first frame of each link type.</summary>
-    public static CaptureFileWriter PcapNg(Stream output, int snapLength = DefaultSnapLength)
+    /// <summary>
+    /// pcapng: the section header is written now, an interface block before the first frame of each link
+    /// type, with <c>if_tsresol</c> 9 for nanosecond times or no option (the default, microseconds).
+    /// </summary>
+    public static CaptureFileWriter PcapNg(Stream output, bool nanosecond = true, int snapLength = DefaultSnapLength)
     {
-        var writer = new CaptureFileWriter(output, pcapNg: true, nanosecond: true, snapLength);
+        var writer = new CaptureFileWriter(output, pcapNg: true, nanosecond, snapLength);
         Span<byte> b = stackalloc byte[28];
         BinaryPrimitives.WriteUInt32LittleEndian(b, 0x0A0D0D0A);
         BinaryPrimitives.WriteUInt32LittleEndian(b[4..], 28);
@@ -97,19 +99,22 @@ public sealed class CaptureFileWriter
     {
         int id = _interfaces.IndexOf(linkType);
         if (id >= 0) return id;
-        // Interface Description Block: link type, snap length, if_tsresol = 9 (nanoseconds), end of options.
-        Span<byte> b = stackalloc byte[32];
+        // Interface Description Block: link type, snap length, then if_tsresol = 9 (nanoseconds) and the end of
+        // options, or no options at all (microseconds).
+        int length = _nanosecond ? 32 : 20;
+        Span<byte> b = stackalloc byte[length];
+        b.Clear();
         BinaryPrimitives.WriteUInt32LittleEndian(b, 1);
-        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], 32);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[4..], (uint)length);
         BinaryPrimitives.WriteUInt16LittleEndian(b[8..], (ushort)linkType);
-        BinaryPrimitives.WriteUInt16LittleEndian(b[10..], 0);
         BinaryPrimitives.WriteUInt32LittleEndian(b[12..], (uint)_snapLength);
-        BinaryPrimitives.WriteUInt16LittleEndian(b[16..], 9);
-        BinaryPrimitives.WriteUInt16LittleEndian(b[18..], 1);
-        b[20] = 9;
-        b[21] = b[22] = b[23] = 0;
-        BinaryPrimitives.WriteUInt32LittleEndian(b[24..], 0); // opt_endofopt
-        BinaryPrimitives.WriteUInt32LittleEndian(b[28..], 32);
+        if (_nanosecond)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(b[16..], 9);
+            BinaryPrimitives.WriteUInt16LittleEndian(b[18..], 1);
+            b[20] = 9; // 10^-9; bytes 21-23 pad, 24-27 opt_endofopt
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(b[(length - 4)..], (uint)length);
         Put(b);
         _interfaces.Add(linkType);
         return _interfaces.Count - 1;
@@ -119,12 +124,13 @@ public sealed class CaptureFileWriter
     {
         int padded = (data.Length + 3) & ~3;
         int total = EpbHeader + padded + 4;
+        long ticks = _nanosecond ? timestampNs : timestampNs / 1000;
         var e = _header.AsSpan(0, EpbHeader);
         BinaryPrimitives.WriteUInt32LittleEndian(e, 6);
         BinaryPrimitives.WriteInt32LittleEndian(e[4..], total);
         BinaryPrimitives.WriteInt32LittleEndian(e[8..], interfaceId);
-        BinaryPrimitives.WriteUInt32LittleEndian(e[12..], (uint)((ulong)timestampNs >> 32));
-        BinaryPrimitives.WriteUInt32LittleEndian(e[16..], (uint)timestampNs);
+        BinaryPrimitives.WriteUInt32LittleEndian(e[12..], (uint)((ulong)ticks >> 32));
+        BinaryPrimitives.WriteUInt32LittleEndian(e[16..], (uint)ticks);
         BinaryPrimitives.WriteInt32LittleEndian(e[20..], data.Length);
         BinaryPrimitives.WriteInt32LittleEndian(e[24..], Math.Max(originalLength, data.Length));
         Put(e);
