@@ -145,6 +145,7 @@ public sealed class AnonymizeCaptureCommand : Command<AnonymizeCaptureSettings>
         using (reader)
         using (var anonymizer = new CaptureAnonymizer(key, options))
         {
+            bool moved = false;
             try
             {
                 using (var output = OpenOutput(settings.Output, temporary, toStdout))
@@ -156,18 +157,22 @@ public sealed class AnonymizeCaptureCommand : Command<AnonymizeCaptureSettings>
                     });
                 }
                 if (!toStdout) File.Move(temporary, settings.Output, overwrite: true);
+                moved = true;
             }
             catch (OperationCanceledException)
             {
-                Delete(temporary);
                 Console.Error.WriteLine($"{verb}: interrupted; {settings.Output} was not written");
                 return ExitCodes.Interrupted;
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && !settings.Verbose)
             {
-                Delete(temporary);
                 Console.Error.WriteLine($"{verb}: cannot write {settings.Output}: {ex.Message}");
                 return ExitCodes.Failure;
+            }
+            finally
+            {
+                // Whatever stopped the run, no half-written file is left behind.
+                if (!moved) Delete(temporary);
             }
             counters = anonymizer.Counters;
             damage = reader.Damage;
