@@ -68,6 +68,11 @@ public static class PcapDhtApp
                     .WithExample("anonymize", "address", "192.0.2.1", "2001:db8::1", "--key", "dht.key");
             });
 
+            config.AddCommand<ExportCommand>("export")
+                .WithDescription("Write the database's captures not yet exported to a Hive-partitioned Parquet lake (several sensors per lake; --anonymize for sharing).")
+                .WithExample("export", "lake/", "--db", "dht.duckdb", "--sensor", "fra1")
+                .WithExample("export", "shared/", "--anonymize", "dht.key", "--anonymize-ids");
+
             config.AddCommand<SynthCommand>("synth")
                 .WithDescription("Write a deterministic synthetic DHT capture (public addresses from ASN ranges) and its ground-truth JSON.")
                 .WithExample("synth", "--out", "synthetic.pcap", "--seed", "7", "--packets", "40000", "--asn-ranges", "asn-ipv4.csv", "--asn-ranges", "asn-ipv6.csv");

@@ -214,9 +214,12 @@ public sealed class AnonymizeCaptureCommand : Command<AnonymizeCaptureSettings>
 /// <summary>Loads a key for the CLI: one-line errors, and a warning when others can read it.</summary>
 internal static class AnonymizeCliKey
 {
-    public static AnonymizationKey? Load(string path, string sub)
+    public static AnonymizationKey? Load(string path, string sub) =>
+        LoadFor(path, sub.Length == 0 ? "pcapdht anonymize" : $"pcapdht anonymize {sub}");
+
+    /// <summary>Loads a key for <paramref name="verb"/> (warning when others can read the file); null after a one-line error.</summary>
+    public static AnonymizationKey? LoadFor(string path, string verb)
     {
-        string verb = sub.Length == 0 ? "pcapdht anonymize" : $"pcapdht anonymize {sub}";
         try
         {
             var key = AnonymizationKey.Load(path);

@@ -16,6 +16,10 @@ public class ReportWindowSettings : CommandSettings
     [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
+    [CommandOption("--lake <DIR>")]
+    [Description("Report over a Parquet lake written by `pcapdht export` (every sensor in it) instead of a database.")]
+    public string? Lake { get; init; }
+
     [CommandOption("--days <N>")]
     [Description("Window length in days, ending at the newest sighting (or --until). Default 30.")]
     public int? Days { get; init; }
@@ -39,6 +43,7 @@ public class ReportWindowSettings : CommandSettings
 
     public override ValidationResult Validate()
     {
+        if (Lake is not null && Db != DatabaseOpener.DefaultPath) return ValidationResult.Error("give --db or --lake, not both");
         if (Days is <= 0) return ValidationResult.Error("--days must be a positive number of days");
         if (Ipv6Prefix is < 1 or > 128) return ValidationResult.Error("--ipv6-prefix must be between 1 and 128");
         if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
@@ -126,8 +131,10 @@ internal static class ReportRunner
     /// </summary>
     public static int WithDatabase(string verb, ReportWindowSettings settings, Func<DuckDBConnection, int> body)
     {
-        using var db = DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out var error)
-                       ?? DatabaseOpener.Open(settings.Db, readOnly: true, create: false, out error);
+        string? error = null;
+        using var db = settings.Lake is { } lake ? OpenLake(lake, out error)
+            : DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out error)
+              ?? DatabaseOpener.Open(settings.Db, readOnly: true, create: false, out error);
         if (db is null)
         {
             Console.Error.WriteLine($"pcapdht {verb}: {error}");
@@ -135,7 +142,7 @@ internal static class ReportRunner
         }
         try
         {
-            if (!IsReadOnly(db)) RangeStore.EnsureEnrichedViews(db);
+            if (settings.Lake is null && !IsReadOnly(db)) RangeStore.EnsureEnrichedViews(db);
             try { return body(db); }
             catch (ArgumentException e)
             {
@@ -147,6 +154,21 @@ internal static class ReportRunner
         {
             Console.Error.WriteLine($"pcapdht {verb}: database error: {DatabaseOpener.OneLine(e.Message)}");
             return ExitCodes.DatabaseError;
+        }
+    }
+
+    /// <summary>The lake as a database (<see cref="Export.LakeReader"/>); null with the one-line error.</summary>
+    private static DuckDBConnection? OpenLake(string dir, out string? error)
+    {
+        try
+        {
+            error = null;
+            return Export.LakeReader.Open(dir);
+        }
+        catch (Export.LakeException ex)
+        {
+            error = ex.Message;
+            return null;
         }
     }
 

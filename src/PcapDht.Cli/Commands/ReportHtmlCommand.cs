@@ -39,7 +39,8 @@ public sealed class ReportHtmlCommand : Command<ReportHtmlSettings>
                 Console.Error.WriteLine($"pcapdht {Verb}: {nothing}");
                 return ExitCodes.NoData;
             }
-            var info = new HtmlReportInfo(typeof(PcapDhtApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", DateTimeOffset.UtcNow, Path.GetFileName(settings.Db));
+            var info = new HtmlReportInfo(typeof(PcapDhtApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", DateTimeOffset.UtcNow,
+                settings.Lake is { } lake ? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(lake))) : Path.GetFileName(settings.Db));
             string html = HtmlReport.Write(panels, results, options, info);
             if (OutputFile.Write(path, fs => fs.Write(new UTF8Encoding(false).GetBytes(html))) is { } error)
             {

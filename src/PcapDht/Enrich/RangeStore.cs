@@ -178,21 +178,27 @@ public static class RangeStore
         foreach (var (relation, ip) in EnrichedRelations)
         {
             if (!RelationExists(connection, relation)) continue;
-            Execute(connection, $"""
-                CREATE OR REPLACE VIEW {relation}_enriched AS
-                SELECT s.*,
-                       CASE WHEN s.{ip} <= a.end_num THEN a.asn END AS asn,
-                       CASE WHEN s.{ip} <= a.end_num THEN a.as_name END AS as_name,
-                       coalesce(CASE WHEN s.{ip} <= c.end_num THEN c.country END,
-                                CASE WHEN s.{ip} <= a.end_num THEN a.country END) AS country
-                FROM {relation} s
-                ASOF LEFT JOIN asn_ranges a ON s.{ip} >= a.start_num
-                ASOF LEFT JOIN country_ranges c ON s.{ip} >= c.start_num
-                """);
+            Execute(connection, $"CREATE OR REPLACE VIEW {relation}_enriched AS {EnrichedSelect(relation, ip)}");
             created.Add(relation + "_enriched");
         }
         return created;
     }
+
+    /// <summary>
+    /// The one lookup of <c>asn</c>, <c>as_name</c> and <c>country</c> for every row of <paramref name="source"/> (a
+    /// relation or a parenthesised query) by its address column <paramref name="ip"/>: the enriched views and
+    /// <c>export</c> both use it. The country comes from the country data set, else from the ASN data set's.
+    /// </summary>
+    public static string EnrichedSelect(string source, string ip) => $"""
+        SELECT s.*,
+               CASE WHEN s.{ip} <= a.end_num THEN a.asn END AS asn,
+               CASE WHEN s.{ip} <= a.end_num THEN a.as_name END AS as_name,
+               coalesce(CASE WHEN s.{ip} <= c.end_num THEN c.country END,
+                        CASE WHEN s.{ip} <= a.end_num THEN a.country END) AS country
+        FROM {source} s
+        ASOF LEFT JOIN asn_ranges a ON s.{ip} >= a.start_num
+        ASOF LEFT JOIN country_ranges c ON s.{ip} >= c.start_num
+        """;
 
     public static bool RelationExists(DuckDBConnection connection, string name)
     {
