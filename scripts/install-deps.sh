@@ -37,8 +37,9 @@ if ((${#missing[@]})); then
 fi
 
 if [ "$what" != runtime ] && [ "$what" != fuzz ]; then
-  # scripts/swarm: the webtorrent swarm; scripts/report-assets: the map builder whose output a test compares.
-  for dir in "$here/swarm" "$here/report-assets"; do
+  # scripts/swarm: the webtorrent swarm; scripts/report-assets: the map builder whose output a test compares;
+  # scripts/lake-readers: DuckDB (node client) and Polars, the two engines the lake tests read a lake with.
+  for dir in "$here/swarm" "$here/report-assets" "$here/lake-readers"; do
     [ -f "$dir/package.json" ] || continue
     (cd "$dir" && { [ -d node_modules ] || npm install --no-audit --no-fund --silent >/dev/null; })
   done

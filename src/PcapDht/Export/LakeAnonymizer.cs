@@ -130,6 +130,8 @@ internal sealed class LakeAnonymizer : IDisposable
                 }
             }
         }
+        // A pair seen in several relations (a sender's id in messages and node_sightings) must join once.
+        Execute(db, $"CREATE OR REPLACE TEMP TABLE {Bep42Table} AS SELECT DISTINCT * FROM {Bep42Table}");
         if (sources.TryGetValue("malformed_krpc", out var malformed) && Has(malformed.Columns, "payload"))
         {
             using var appender = db.CreateAppender("temp", "main", PayloadTable);
