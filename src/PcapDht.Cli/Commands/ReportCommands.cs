@@ -8,23 +8,60 @@ using Spectre.Console.Cli;
 
 namespace PcapDht.Cli.Commands;
 
-public sealed class ReportSettings : CommandSettings
+/// <summary>
+/// The options every report shares: the database, the window and the output format. A report verb's settings
+/// derive from this (<see cref="ReportSettings"/> adds --days with its 30-day default, --top and --ipv6-prefix),
+/// so validation, window parsing and the rendering in <see cref="ReportRunner"/> come with it.
+/// </summary>
+public abstract class WindowSettings : CommandSettings
 {
     [CommandOption("--db <FILE>")]
     [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
-    [CommandOption("--days <N>")]
-    [Description("Window length in days, ending at the newest sighting (or --until). Default 30.")]
-    public int? Days { get; init; }
-
     [CommandOption("--since <TIME>")]
-    [Description("Window start (ISO date or date-time, UTC unless a zone is given), inclusive.")]
+    [Description("Window start (ISO date or date-time, UTC unless a zone is given), inclusive. A date is the start of that day.")]
     public string? Since { get; init; }
 
     [CommandOption("--until <TIME>")]
-    [Description("Window end, inclusive. Default: the newest sighting in the database.")]
+    [Description("Window end, inclusive; a date means the whole day. Default: the newest sighting in the database.")]
     public string? Until { get; init; }
+
+    [CommandOption("--format <FORMAT>")]
+    [Description("Output: " + OutputFormats.Help + ".")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
+    /// <summary>The --days value, declared by each verb with its own default and help.</summary>
+    public abstract int? WindowDays { get; }
+
+    public override ValidationResult Validate()
+    {
+        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
+        if (WindowDays is <= 0) return ValidationResult.Error("--days must be a positive number of days");
+        if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
+        if (Until is not null && !ReportWindow.TryParseEnd(Until, out _, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
+        if (Since is not null && WindowDays is not null) return ValidationResult.Error("give --since or --days, not both");
+        return ValidationResult.Success();
+    }
+
+    internal virtual ReportOptions ToOptions()
+    {
+        DateTimeOffset? since = null, until = null;
+        bool untilIsDay = false;
+        if (Since is not null && ReportWindow.TryParse(Since, out var s)) since = s;
+        if (Until is not null && ReportWindow.TryParseEnd(Until, out var u, out untilIsDay)) until = u;
+        return new ReportOptions { Days = WindowDays ?? 30, Since = since, Until = until, UntilIsDay = untilIsDay };
+    }
+
+    internal bool HasExplicitWindow => WindowDays is not null || Since is not null || Until is not null;
+}
+
+public sealed class ReportSettings : WindowSettings
+{
+    [CommandOption("--days <N>")]
+    [Description("Window length in days, ending at the newest sighting (or --until). Default 30.")]
+    public int? Days { get; init; }
 
     [CommandOption("--top <N>")]
     [Description("Rows to show (0 = all). Default 20.")]
@@ -35,42 +72,32 @@ public sealed class ReportSettings : CommandSettings
     [Description("Count IPv6 addresses per prefix of this length, e.g. 64 (privacy addresses rotate within a /64).")]
     public int? Ipv6Prefix { get; init; }
 
-    [CommandOption("--format <FORMAT>")]
-    [Description("Output: " + OutputFormats.Help + ".")]
-    [DefaultValue("table")]
-    public string Format { get; init; } = "table";
+    public override int? WindowDays => Days;
 
     public override ValidationResult Validate()
     {
-        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
-        if (Days is <= 0) return ValidationResult.Error("--days must be a positive number of days");
+        if (Top < 0) return ValidationResult.Error($"--top must be 0 (all rows) or a positive number, not {Top}");
         if (Ipv6Prefix is < 1 or > 128) return ValidationResult.Error("--ipv6-prefix must be between 1 and 128");
-        if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
-        if (Until is not null && !ReportWindow.TryParse(Until, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
-        if (Since is not null && Days is not null) return ValidationResult.Error("give --since or --days, not both");
-        return ValidationResult.Success();
+        return base.Validate();
     }
 
-    internal ReportOptions ToOptions()
-    {
-        DateTimeOffset? since = Since is null ? null : Parse(Since);
-        DateTimeOffset? until = Until is null ? null : Parse(Until);
-        return new ReportOptions { Days = Days ?? 30, Since = since, Until = until, Top = Top, Ipv6Prefix = Ipv6Prefix };
-    }
-
-    internal bool HasExplicitWindow => Days is not null || Since is not null || Until is not null;
-
-    private static DateTimeOffset Parse(string s)
-    {
-        ReportWindow.TryParse(s, out var v);
-        return v;
-    }
+    internal override ReportOptions ToOptions() => base.ToOptions() with { Top = Top, Ipv6Prefix = Ipv6Prefix };
 }
 
-/// <summary>Shared flow: open read-write briefly to (re)create the enriched views, run, render.</summary>
+/// <summary>report overview counts all data unless a window is asked for, and has no rows to limit.</summary>
+public sealed class OverviewSettings : WindowSettings
+{
+    [CommandOption("--days <N>")]
+    [Description("Window length in days, ending at the newest sighting (or --until). Default: all data.")]
+    public int? Days { get; init; }
+
+    public override int? WindowDays => Days;
+}
+
+/// <summary>Shared flow: open read-write briefly to (re)create the enriched views, run, render, map to an exit code.</summary>
 internal static class ReportRunner
 {
-    public static int Run(string verb, ReportSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report)
+    public static int Run(string verb, WindowSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report)
     {
         OutputFormats.TryParse(settings.Format, out var format);
         using var db = DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out var error)
@@ -90,13 +117,13 @@ internal static class ReportRunner
                 Console.Error.WriteLine($"pcapdht {verb}: {e.Message}");
                 return ExitCodes.Usage;
             }
-            if (result.Unavailable is { } why)
+            if (result.Unavailable is not null)
             {
-                Console.Out.WriteLine($"{result.Title}: not available. {why}");
+                ResultRenderer.RenderUnavailable(result, format, Console.Out, Console.Error);
                 return ExitCodes.NoData;
             }
             ResultRenderer.Render(result, format, Console.Out, Console.Error);
-            return ExitCodes.Ok;
+            return result.NoAnswer ? ExitCodes.NoData : ExitCodes.Ok;
         }
         catch (DuckDBException e)
         {
@@ -131,8 +158,8 @@ public sealed class ReportClientsCommand : Command<ReportSettings>
         => ReportRunner.Run("report clients", settings, Reports.Clients);
 }
 
-public sealed class ReportOverviewCommand : Command<ReportSettings>
+public sealed class ReportOverviewCommand : Command<OverviewSettings>
 {
-    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, OverviewSettings settings, CancellationToken cancellationToken)
         => ReportRunner.Run("report overview", settings, (db, o) => Reports.Overview(db, o, settings.HasExplicitWindow));
 }
