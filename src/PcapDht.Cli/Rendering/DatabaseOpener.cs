@@ -33,6 +33,7 @@ public static class DatabaseOpener
             try
             {
                 connection.Open();
+                UseUtc(connection);
                 if (PcapDht.Store.PcapDhtDatabase.SchemaMismatch(connection, path) is { } mismatch)
                 {
                     // The repair below and the reports speak this build's schema only.
@@ -59,6 +60,21 @@ public static class DatabaseOpener
 
     public static TimeSpan LockWait { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Every time the CLI prints is UTC (reports, query's 'Z'); DuckDB's session zone is the machine's, so a
+    /// query's date_trunc('day', ts) or ts::TIMESTAMP would otherwise change with where it runs.
+    /// </summary>
+    private static void UseUtc(DuckDBConnection connection)
+    {
+        try
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SET TimeZone = 'UTC'";
+            cmd.ExecuteNonQuery();
+        }
+        catch (DuckDBException) { } // a build without ICU has no TimeZone setting and is UTC already
+    }
+
     private static bool IsLock(DuckDBException e) => e.Message.Contains("lock", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
@@ -84,12 +100,17 @@ public static class DatabaseOpener
             }
             connection = new DuckDBConnection($"Data Source={path};ACCESS_MODE=READ_ONLY");
             connection.Open();
+            UseUtc(connection);
             return connection;
         }
         catch (DuckDBException)
         {
             // No capture table (an ASN-only database), or the repair could not get the file: show it as it is.
-            if (connection.State != System.Data.ConnectionState.Open) connection.Open();
+            if (connection.State != System.Data.ConnectionState.Open)
+            {
+                connection.Open();
+                UseUtc(connection);
+            }
             return connection;
         }
     }
