@@ -17,7 +17,7 @@ public sealed class RangeFile
     public string Attribution { get; internal set; } = "";
     /// <summary>The data's own date (<see cref="SourceDates"/>); null when the data set carries none.</summary>
     public DateTimeOffset? SourceDate { get; internal set; }
-    /// <summary>Where <see cref="SourceDate"/> comes from ("MMDB build epoch", "package @ip-location-db/asn 2.3.2026061719", "file name ...").</summary>
+    /// <summary>Where <see cref="SourceDate"/> comes from ("MMDB build epoch", "@ip-location-db package version 2.3.2026061719", "file name ...").</summary>
     public string? SourceDateBasis { get; internal set; }
 
     internal void AddBad(long line, string reason)

@@ -9,7 +9,7 @@ public sealed record DatasetInfo(
     RangeKind Kind, string FileName, string Format, long RowCount, long BadRows, long EmptyRows,
     DateTimeOffset? SourceDate, DateTimeOffset ImportedAt, string Attribution, string? SourceDateBasis = null)
 {
-    /// <summary>"data of 2026-06-17 (package @ip-location-db/asn 2.3.2026061719)", or "imported 2026-12-07 (no date in the data)".</summary>
+    /// <summary>"data of 2026-06-17 (@ip-location-db package version 2.3.2026061719)", or "imported 2026-12-07 (no date in the data)".</summary>
     public string DateText => SourceDate is { } d
         ? $"data of {Day(d)}" + (SourceDateBasis is { } b ? $" ({b})" : "")
         : $"imported {Day(ImportedAt)} (no date in the data)";

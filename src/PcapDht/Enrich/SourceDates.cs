@@ -54,7 +54,7 @@ public static partial class SourceDates
             var m = PackageStamp().Match(version);
             if (!m.Success || !DateTime.TryParseExact(m.Groups[1].Value, "yyyyMMddHH", CultureInfo.InvariantCulture,
                     DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var built)) return null;
-            return (new DateTimeOffset(built, TimeSpan.Zero), $"package {name} {version}");
+            return (new DateTimeOffset(built, TimeSpan.Zero), $"@ip-location-db package version {version}");
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {

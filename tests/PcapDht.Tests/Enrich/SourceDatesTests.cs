@@ -13,7 +13,7 @@ public class SourceDatesTests
     {
         var f = RangeFileReader.Read(Path.Combine(RepoPaths.AsnSamples, "asn-ipv4.csv"));
         Assert.Equal(new DateTimeOffset(2026, 6, 17, 19, 0, 0, TimeSpan.Zero), f.SourceDate);
-        Assert.Equal("package @ip-location-db/asn 2.3.2026061719", f.SourceDateBasis);
+        Assert.Equal("@ip-location-db package version 2.3.2026061719", f.SourceDateBasis);
     }
 
     [Theory]
