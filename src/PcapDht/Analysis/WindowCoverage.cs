@@ -72,13 +72,14 @@ public static class WindowCoverage
         }
         else
         {
-            sb.Append("sightings from ").Append(ReportWindow.Format(before ? span.Since : window.Until))
-              .Append(" to ").Append(ReportWindow.Format(after ? span.Until : window.Since)).Append('.');
+            var parts = new List<string>();
+            if (before) parts.Add($"sightings from {ReportWindow.Format(span.Since)} on, before the window");
+            if (after) parts.Add($"sightings up to {ReportWindow.Format(span.Until)}, after it");
+            sb.Append(string.Join(" and ", parts)).Append('.');
         }
         // Suggest the window that ends (or starts) where the nearest data outside this one does.
         var earlier = outside.Where(c => c.Last < window.Since).Select(c => (DateTimeOffset?)c.Last).Max();
         var later = outside.Where(c => c.First > window.Until).Select(c => (DateTimeOffset?)c.First).Min();
-        if (earlier is null && before && outside.Count == 0) earlier = span.Since;
         sb.Append(" Try ");
         string all = $"--since {Iso(span.Since, up: false)} --until {Iso(span.Until, up: true)}";
         if (earlier is { } e) sb.Append("--until ").Append(Iso(e, up: true)).Append(", or ").Append(all).Append(" for all data");

@@ -60,6 +60,19 @@ public class ReportWindowTests
     }
 
     [Fact]
+    public void Asn_EmptyWindowWithoutCaptureSpans_NamesTheSightingsOnBothSides()
+    {
+        // KnownDatabase's one capture row has no first/last timestamps, so the note falls back to the sightings.
+        using var k = new KnownDatabase();
+        var t = Reports.Asn(k.Db, new ReportOptions { Since = KnownDatabase.Base.AddDays(1), Until = KnownDatabase.Base.AddDays(2) });
+        Assert.NotNull(t.Unavailable);
+        Assert.Contains("No sightings in the window 2026-03-02 12:00:00Z .. 2026-03-03 12:00:00Z", t.Unavailable);
+        Assert.Contains("sightings from 2026-02-19 12:00:00Z on, before the window and sightings up to 2026-03-30 12:00:00Z, after it.", t.Unavailable);
+        Assert.EndsWith("Try --since 2026-02-19T12:00:00Z --until 2026-03-30T12:00:00Z.", t.Unavailable);
+        Assert.Empty(t.Rows);
+    }
+
+    [Fact]
     public void ReportAsn_NegativeTop_IsAUsageError()
     {
         var o = CliRunner.Run(["report", "asn", "--top", "-1"]);
