@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using DuckDB.NET.Data;
 using PcapDht.Analysis;
+using PcapDht.Charts;
 using PcapDht.Cli.Rendering;
 using PcapDht.Enrich;
 using Spectre.Console;
@@ -9,9 +10,9 @@ using Spectre.Console.Cli;
 namespace PcapDht.Cli.Commands;
 
 /// <summary>
-/// The options every report shares: the database, the window and the output format. A report verb's settings
-/// derive from this (<see cref="ReportSettings"/> adds --days with its 30-day default, --top and --ipv6-prefix),
-/// so validation, window parsing and the rendering in <see cref="ReportRunner"/> come with it.
+/// The window every report shares: the database, --since and --until, and --days as each verb declares it
+/// (its default differs: 30 days, or all data for overview). Validation and window parsing (a bare --until date
+/// is the whole day) live here, so every report verb, and report html, get them.
 /// </summary>
 public abstract class WindowSettings : CommandSettings
 {
@@ -27,17 +28,11 @@ public abstract class WindowSettings : CommandSettings
     [Description("Window end, inclusive; a date means the whole day. Default: the newest sighting in the database.")]
     public string? Until { get; init; }
 
-    [CommandOption("--format <FORMAT>")]
-    [Description("Output: " + OutputFormats.Help + ".")]
-    [DefaultValue("table")]
-    public string Format { get; init; } = "table";
-
     /// <summary>The --days value, declared by each verb with its own default and help.</summary>
     public abstract int? WindowDays { get; }
 
     public override ValidationResult Validate()
     {
-        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
         if (WindowDays is <= 0) return ValidationResult.Error("--days must be a positive number of days");
         if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
         if (Until is not null && !ReportWindow.TryParseEnd(Until, out _, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
@@ -57,7 +52,8 @@ public abstract class WindowSettings : CommandSettings
     internal bool HasExplicitWindow => WindowDays is not null || Since is not null || Until is not null;
 }
 
-public sealed class ReportSettings : WindowSettings
+/// <summary>The options of the reports that count addresses over a window: --days (default 30), --top, --ipv6-prefix.</summary>
+public class ReportWindowSettings : WindowSettings
 {
     [CommandOption("--days <N>")]
     [Description("Window length in days, ending at the newest sighting (or --until). Default 30.")]
@@ -84,6 +80,34 @@ public sealed class ReportSettings : WindowSettings
     internal override ReportOptions ToOptions() => base.ToOptions() with { Top = Top, Ipv6Prefix = Ipv6Prefix };
 }
 
+public class ReportSettings : ReportWindowSettings
+{
+    [CommandOption("--format <FORMAT>")]
+    [Description("Output: " + OutputFormats.Help + ".")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
+    public override ValidationResult Validate()
+    {
+        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
+        return base.Validate();
+    }
+}
+
+/// <summary>A report that can also draw its chart into a file.</summary>
+public sealed class ReportChartSettings : ReportSettings
+{
+    [CommandOption("--chart <FILE>")]
+    [Description("Also write the report's chart alone, for a paper or slide: FILE.svg (vector) or FILE.png (raster, 2x).")]
+    public string? Chart { get; init; }
+
+    public override ValidationResult Validate()
+    {
+        if (Chart is not null && ChartFile.FormatOf(Chart) is null) return ValidationResult.Error($"--chart '{Chart}' must end in .svg or .png");
+        return base.Validate();
+    }
+}
+
 /// <summary>report overview counts all data unless a window is asked for, and has no rows to limit.</summary>
 public sealed class OverviewSettings : WindowSettings
 {
@@ -91,15 +115,67 @@ public sealed class OverviewSettings : WindowSettings
     [Description("Window length in days, ending at the newest sighting (or --until). Default: all data.")]
     public int? Days { get; init; }
 
+    [CommandOption("--format <FORMAT>")]
+    [Description("Output: " + OutputFormats.Help + ".")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
     public override int? WindowDays => Days;
+
+    public override ValidationResult Validate()
+    {
+        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
+        return base.Validate();
+    }
 }
 
 /// <summary>Shared flow: open read-write briefly to (re)create the enriched views, run, render, map to an exit code.</summary>
 internal static class ReportRunner
 {
-    public static int Run(string verb, WindowSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report)
+    /// <param name="chart">The report's chart, drawn into --chart FILE; its data comes from <c>chartReport</c> when given (the map needs every country, not the top N).</param>
+    public static int Run(string verb, ReportSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report,
+        ChartSpec? chart = null, Func<DuckDBConnection, ReportOptions, ResultTable>? chartReport = null) =>
+        Run(verb, settings, settings.Format, report, chart, chartReport);
+
+    public static int Run(string verb, OverviewSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report) =>
+        Run(verb, settings, settings.Format, report, null, null);
+
+    /// <summary>
+    /// Renders the report; "not available" (no data, no sightings, an empty window) and "no answer" (nothing in
+    /// the window matched) are shown with their reasons and exit with <see cref="ExitCodes.NoData"/>.
+    /// </summary>
+    private static int Run(string verb, WindowSettings settings, string formatText, Func<DuckDBConnection, ReportOptions, ResultTable> report,
+        ChartSpec? chart, Func<DuckDBConnection, ReportOptions, ResultTable>? chartReport)
     {
-        OutputFormats.TryParse(settings.Format, out var format);
+        OutputFormats.TryParse(formatText, out var format);
+        return WithDatabase(verb, settings, db =>
+        {
+            var options = settings.ToOptions();
+            var result = report(db, options);
+            if (result.Unavailable is not null)
+            {
+                ResultRenderer.RenderUnavailable(result, format, Console.Out, Console.Error);
+                return ExitCodes.NoData;
+            }
+            ResultRenderer.Render(result, format, Console.Out, Console.Error);
+            if (result.NoAnswer) return ExitCodes.NoData;
+            if (chart is null || settings is not ReportChartSettings { Chart: { } path }) return ExitCodes.Ok;
+            var data = chartReport is null ? result : chartReport(db, options);
+            if (chart.Standalone(data) is not { } svg)
+            {
+                Console.Error.WriteLine($"pcapdht {verb}: no row in this window to draw; {path} was not written");
+                return ExitCodes.NoData;
+            }
+            return ChartFile.Write(verb, path, svg);
+        });
+    }
+
+    /// <summary>
+    /// Opens the database (read-write for a moment to (re)create the enriched views, else read-only), runs
+    /// <paramref name="body"/>, and maps a bad window and database errors to one line and an exit code.
+    /// </summary>
+    public static int WithDatabase(string verb, WindowSettings settings, Func<DuckDBConnection, int> body)
+    {
         using var db = DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out var error)
                        ?? DatabaseOpener.Open(settings.Db, readOnly: true, create: false, out error);
         if (db is null)
@@ -110,20 +186,12 @@ internal static class ReportRunner
         try
         {
             if (!IsReadOnly(db)) RangeStore.EnsureEnrichedViews(db);
-            ResultTable result;
-            try { result = report(db, settings.ToOptions()); }
+            try { return body(db); }
             catch (ArgumentException e)
             {
                 Console.Error.WriteLine($"pcapdht {verb}: {e.Message}");
                 return ExitCodes.Usage;
             }
-            if (result.Unavailable is not null)
-            {
-                ResultRenderer.RenderUnavailable(result, format, Console.Out, Console.Error);
-                return ExitCodes.NoData;
-            }
-            ResultRenderer.Render(result, format, Console.Out, Console.Error);
-            return result.NoAnswer ? ExitCodes.NoData : ExitCodes.Ok;
         }
         catch (DuckDBException e)
         {
@@ -140,16 +208,17 @@ internal static class ReportRunner
     }
 }
 
-public sealed class ReportAsnCommand : Command<ReportSettings>
+public sealed class ReportAsnCommand : Command<ReportChartSettings>
 {
-    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
-        => ReportRunner.Run("report asn", settings, Reports.Asn);
+    public override int Execute(CommandContext context, ReportChartSettings settings, CancellationToken cancellationToken)
+        => ReportRunner.Run("report asn", settings, Reports.Asn, ReportCharts.Asn);
 }
 
-public sealed class ReportCountryCommand : Command<ReportSettings>
+public sealed class ReportCountryCommand : Command<ReportChartSettings>
 {
-    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
-        => ReportRunner.Run("report country", settings, Reports.Country);
+    // The map shows every country, whatever --top limits the table to.
+    public override int Execute(CommandContext context, ReportChartSettings settings, CancellationToken cancellationToken)
+        => ReportRunner.Run("report country", settings, Reports.Country, ReportCharts.Country, (db, o) => Reports.Country(db, o with { Top = 0 }));
 }
 
 public sealed class ReportClientsCommand : Command<ReportSettings>

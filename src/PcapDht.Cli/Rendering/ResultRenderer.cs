@@ -65,26 +65,6 @@ public static class ResultRenderer
         _ => value.ToString() ?? "",
     };
 
-    /// <summary>A fact's value for people: "3,111", "53 (100.0%)", "2026-09-30 12:00:00Z".</summary>
-    public static string FactText(object? value) => value switch
-    {
-        CountShare c => $"{c.Count.ToString("#,0", CultureInfo.InvariantCulture)} ({(100 * c.Share).ToString("0.0", CultureInfo.InvariantCulture)}%)",
-        _ => Cell(value, ColumnKind.Integer, human: true),
-    };
-
-    /// <summary>The window line for people: "2026-08-31 12:00:00Z .. 2026-09-30 12:00:00Z (30 days)", or "all data (...)".</summary>
-    public static string? WindowText(ResultTable result) => result.Window is not { } w ? null
-        : result.WindowIsAllData ? $"all data ({ReportWindow.Format(w.Since)} .. {ReportWindow.Format(w.Until)})"
-        : w.ToString();
-
-    /// <summary>The data sets as people read them: one line per kind, format and date, files grouped, ranges summed.</summary>
-    public static IReadOnlyList<string> DatasetLines(ResultTable result) =>
-        result.Datasets
-            .GroupBy(d => (d.Kind, d.Format, d.DateText))
-            .Select(g => $"{RangeStore.KindName(g.Key.Kind)}: {string.Join(", ", g.Select(d => d.FileName))} ({g.Key.Format}, " +
-                         $"{g.Sum(d => d.RowCount).ToString("#,0", CultureInfo.InvariantCulture)} ranges; {g.Key.DateText})")
-            .ToList();
-
     private static void RenderTable(ResultTable result, TextWriter stdout, bool withMetadata)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
@@ -97,8 +77,8 @@ public static class ResultRenderer
         if (withMetadata)
         {
             stdout.WriteLine(result.Title);
-            if (WindowText(result) is { } w) stdout.WriteLine($"  window: {w}");
-            foreach (var f in result.Facts) stdout.WriteLine($"  {f.Key}: {FactText(f.Value)}");
+            if (result.WindowText is { } w) stdout.WriteLine($"  window: {w}");
+            foreach (var f in result.Facts) stdout.WriteLine($"  {f.Key}: {f.Text}");
             foreach (var n in result.Notes)
                 foreach (var line in Wrap("note: " + n, TextWidth(), "    ", "  ")) stdout.WriteLine(line);
         }
@@ -168,10 +148,10 @@ public static class ResultRenderer
         if (withMetadata)
         {
             stderr.WriteLine($"# {result.Title}");
-            if (WindowText(result) is { } w) stderr.WriteLine($"# window: {w}");
-            foreach (var f in result.Facts) stderr.WriteLine($"# {f.Key}: {FactText(f.Value)}");
+            if (result.WindowText is { } w) stderr.WriteLine($"# window: {w}");
+            foreach (var f in result.Facts) stderr.WriteLine($"# {f.Key}: {f.Text}");
             foreach (var n in result.Notes) stderr.WriteLine($"# note: {n}");
-            foreach (var d in DatasetLines(result)) stderr.WriteLine($"# data: {d}");
+            foreach (var d in result.DatasetLines) stderr.WriteLine($"# data: {d}");
             foreach (var a in result.Attributions) stderr.WriteLine($"# attribution: {a}");
         }
         stdout.WriteLine(string.Join(',', result.Columns.Select(c => CsvField(c.Name))));
@@ -222,7 +202,7 @@ public static class ResultRenderer
                 foreach (var f in result.Facts)
                 {
                     w.WritePropertyName(f.JsonKey);
-                    WriteJsonValue(w, f.Value is CountShare c ? c.Count : f.Value);
+                    WriteJsonValue(w, f.Plain);
                 }
                 w.WriteEndObject();
                 w.WriteStartArray("notes");
@@ -300,8 +280,8 @@ public static class ResultRenderer
         {
             stdout.WriteLine($"### {result.Title}");
             stdout.WriteLine();
-            if (WindowText(result) is { } w) stdout.WriteLine($"- window: {w}");
-            foreach (var f in result.Facts) stdout.WriteLine($"- {f.Key}: {FactText(f.Value)}");
+            if (result.WindowText is { } w) stdout.WriteLine($"- window: {w}");
+            foreach (var f in result.Facts) stdout.WriteLine($"- {f.Key}: {f.Text}");
             foreach (var n in result.Notes) stdout.WriteLine($"- note: {MdCell(n)}");
             if (result.Window is not null || result.Facts.Count > 0 || result.Notes.Count > 0) stdout.WriteLine();
         }
@@ -325,7 +305,7 @@ public static class ResultRenderer
         int width = wrap ? TextWidth() : int.MaxValue;
         string hang = new(' ', bullet.Length + 2);
         stdout.WriteLine(heading + "Data sets:");
-        foreach (var d in DatasetLines(result))
+        foreach (var d in result.DatasetLines)
             foreach (var line in Wrap(d, width, hang, bullet)) stdout.WriteLine(line);
         stdout.WriteLine(heading + "Attribution:");
         foreach (var a in result.Attributions)

@@ -11,7 +11,7 @@ namespace PcapDht.Analysis;
 /// message themselves. The ASN/country lookup runs on the
 /// distinct addresses, not on every sighting, so its cost does not grow with traffic volume.
 /// </summary>
-public static class Reports
+public static partial class Reports
 {
     private const string V4Low = "281470681743360";   // ::ffff:0.0.0.0
     private const string V4High = "281474976710655";  // ::ffff:255.255.255.255
@@ -231,7 +231,8 @@ public static class Reports
     /// saying why) when there is nothing to count: no sightings at all, or none in the window (then it also says
     /// what lies outside the window and which --since/--until would include it).
     /// </summary>
-    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen)
+    /// <param name="columns">More columns for every sighting (", expr AS name"), e.g. its day.</param>
+    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen, string columns = "")
     {
         seen = "";
         var parts = new List<string>();
@@ -246,9 +247,9 @@ public static class Reports
         if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 prefix length", (long)p));
         string where = WindowPredicate(window);
         if (RangeStore.RelationExists(db, "node_sightings"))
-            parts.Add($"SELECT ip_num AS ip, direct FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
+            parts.Add($"SELECT ip_num AS ip, direct{columns} FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
         if (RangeStore.RelationExists(db, "messages"))
-            parts.Add($"SELECT src_ip_num AS ip, true AS direct FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
+            parts.Add($"SELECT src_ip_num AS ip, true AS direct{columns} FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
         if (window.Until < span.Value.Since || window.Since > span.Value.Until || !AnyIn(db, parts))
         {
             table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span.Value);
@@ -290,12 +291,7 @@ public static class Reports
     /// <summary>The CTEs seen → keyed (one row per address or IPv6 prefix) → enriched (with asn, as_name, country).</summary>
     private static string Enriched(string seen, int? ipv6Prefix)
     {
-        string key = "ip";
-        if (ipv6Prefix is { } p)
-        {
-            int shift = 128 - p;
-            key = $"CASE WHEN ip BETWEEN {V4Low} AND {V4High} THEN ip ELSE (ip >> {shift}) << {shift} END";
-        }
+        string key = AddressKey(ipv6Prefix);
         return $"""
             seen AS ({seen}),
             keyed AS (SELECT {key} AS k, bool_or(direct) AS direct FROM seen GROUP BY 1),
@@ -309,6 +305,14 @@ public static class Reports
                 ASOF LEFT JOIN asn_ranges a ON k.k >= a.start_num
                 ASOF LEFT JOIN country_ranges c ON k.k >= c.start_num)
             """;
+    }
+
+    /// <summary>What one counted address is, over a sighting's <c>ip</c>: the address, or its IPv6 prefix.</summary>
+    private static string AddressKey(int? ipv6Prefix)
+    {
+        if (ipv6Prefix is not { } p) return "ip";
+        int shift = 128 - p;
+        return $"CASE WHEN ip BETWEEN {V4Low} AND {V4High} THEN ip ELSE (ip >> {shift}) << {shift} END";
     }
 
     private static (long Total, long Unmatched, long Groups) Totals(DuckDBConnection db, string enriched, string column)
@@ -333,6 +337,9 @@ public static class Reports
         foreach (var d in RangeStore.Datasets(db))
             if (Array.IndexOf(kinds, d.Kind) >= 0) table.Datasets.Add(d);
     }
+
+    private static bool HasColumn(DuckDBConnection db, string table, string column) =>
+        Scalar(db, $"SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '{table}' AND column_name = '{column}'") > 0;
 
     private static long CountryInAsnRanges(DuckDBConnection db) =>
         RangeStore.RangeCount(db, RangeKind.Asn) == 0 ? 0 : Scalar(db, "SELECT count(*) FROM asn_ranges WHERE country IS NOT NULL");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using PcapDht.Enrich;
 
 namespace PcapDht.Analysis;
@@ -25,6 +26,20 @@ public sealed record Fact(string Key, object? Value)
 {
     /// <summary>"addresses with no ASN range" → "addresses_with_no_asn_range".</summary>
     public string JsonKey => ToJsonKey(Key);
+
+    /// <summary>The value for people: "3,111", "53 (100.0%)", "2026-09-30 12:00:00Z", "12.5"; text as it is.</summary>
+    public string Text => Value switch
+    {
+        null => "",
+        CountShare c => $"{c.Count.ToString("#,0", CultureInfo.InvariantCulture)} ({(100 * c.Share).ToString("0.0", CultureInfo.InvariantCulture)}%)",
+        long or int => ((IFormattable)Value).ToString("#,0", CultureInfo.InvariantCulture),
+        double d => d.ToString("#,0.###", CultureInfo.InvariantCulture),
+        DateTimeOffset t => ReportWindow.Format(t),
+        _ => Convert.ToString(Value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>The value for machines: a count's number (a <see cref="CountShare"/>'s count), else the value itself.</summary>
+    public object? Plain => Value is CountShare c ? c.Count : Value;
 
     public static string ToJsonKey(string key)
     {
@@ -75,4 +90,23 @@ public sealed class ResultTable
 
     /// <summary>The attribution lines of <see cref="Datasets"/>, each once, in order.</summary>
     public IReadOnlyList<string> Attributions => Datasets.Select(d => d.Attribution).Where(a => a.Length > 0).Distinct().ToList();
+
+    /// <summary>
+    /// The data sets as people read them: one line per kind, format and date, files grouped and ranges summed:
+    /// "asn: asn-ipv4.csv, asn-ipv6.csv (ip-location-db asn CSV, 14,118 ranges; data of 2026-06-17 (...))".
+    /// </summary>
+    public IReadOnlyList<string> DatasetLines => DescribeDatasets(Datasets);
+
+    /// <summary>The lines of <see cref="DatasetLines"/> for any data sets (a page that lists those of several reports).</summary>
+    public static IReadOnlyList<string> DescribeDatasets(IEnumerable<DatasetInfo> datasets) => datasets
+        .Distinct()
+        .GroupBy(d => (d.Kind, d.Format, d.DateText))
+        .Select(g => $"{RangeStore.KindName(g.Key.Kind)}: {string.Join(", ", g.Select(d => d.FileName).Distinct())} ({g.Key.Format}, " +
+                     $"{g.Sum(d => d.RowCount).ToString("#,0", CultureInfo.InvariantCulture)} ranges; {g.Key.DateText})")
+        .ToList();
+
+    /// <summary>The window for people: "2026-08-31 12:00:00Z .. 2026-09-30 12:00:00Z (30 days)", or "all data (...)".</summary>
+    public string? WindowText => Window is not { } w ? null
+        : WindowIsAllData ? $"all data ({ReportWindow.Format(w.Since)} .. {ReportWindow.Format(w.Until)})"
+        : w.ToString();
 }

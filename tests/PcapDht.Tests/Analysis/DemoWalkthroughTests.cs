@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using PcapDht.Analysis;
 using PcapDht.Cli;
 using PcapDht.Tests.Enrich;
+using PcapDht.Tests.Html;
 
 namespace PcapDht.Tests.Analysis;
 
@@ -10,8 +11,15 @@ namespace PcapDht.Tests.Analysis;
 /// What a new user meets on the demo database: every step of scripts/demo.sh and every README example
 /// query answers with data, and where a default answers nothing the report says why and what to type.
 /// </summary>
-public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixture<DemoDatabaseFixture>
+[Collection(DemoDatabaseCollection.Name)]
+public partial class DemoWalkthroughTests(DemoDatabaseFixture demo)
 {
+    /// <summary>The synthetic capture's last timestamp, the --until demo.sh passes (DemoDatabaseFixture.Until).</summary>
+    private const string SyntheticEnd = "2026-09-30T12:00:00Z";
+
+    [Fact]
+    public void DemoFixture_EndsTheWindowWhereTheSyntheticCaptureEnds() => Assert.Equal(SyntheticEnd, demo.Until);
+
     [Fact]
     public void ReportAsn_DefaultWindowHoldsOnlyLoopback_SaysWhereThePublicDataIsAndExitsNoData()
     {
@@ -21,10 +29,10 @@ public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixt
         Assert.Contains("addresses with no ASN range: 53 (100.0%)", o.Stdout);
         Assert.Contains("None of the 53 addresses in this window is in an ASN range", o.Stdout);
         Assert.Contains("synthetic-dht.pcap (2026-08-19 .. 2026-09-30, 14,444 KRPC messages)", Flat(o.Stdout));
-        Assert.Contains($"Try --until {DemoDatabaseFixture.SyntheticEnd}", Flat(o.Stdout));
+        Assert.Contains($"Try --until {SyntheticEnd}", Flat(o.Stdout));
 
         // The suggestion works: the public addresses, every one matched.
-        var fixedRun = demo.Run("report", "asn", "--until", DemoDatabaseFixture.SyntheticEnd);
+        var fixedRun = demo.Run("report", "asn", "--until", SyntheticEnd);
         Assert.Equal(ExitCodes.Ok, fixedRun.ExitCode);
         Assert.Contains("distinct addresses: 3,111", fixedRun.Stdout);
         Assert.Contains("addresses with no ASN range: 0 (0.0%)", fixedRun.Stdout);
@@ -52,9 +60,9 @@ public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixt
     public static TheoryData<string[]> DemoSteps => new()
     {
         new[] { "report", "overview" },
-        new[] { "report", "asn", "--days", "30", "--until", DemoDatabaseFixture.SyntheticEnd, "--top", "15" },
-        new[] { "report", "country", "--days", "30", "--until", DemoDatabaseFixture.SyntheticEnd, "--top", "10" },
-        new[] { "report", "clients", "--until", DemoDatabaseFixture.SyntheticEnd },
+        new[] { "report", "asn", "--days", "30", "--until", SyntheticEnd, "--top", "15" },
+        new[] { "report", "country", "--days", "30", "--until", SyntheticEnd, "--top", "10" },
+        new[] { "report", "clients", "--until", SyntheticEnd },
     };
 
     [Theory]
@@ -73,7 +81,7 @@ public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixt
     [Fact]
     public void ReportClients_OnPublicData_DecodesEachClientsVersion()
     {
-        var o = demo.Run("report", "clients", "--until", DemoDatabaseFixture.SyntheticEnd, "--format", "json");
+        var o = demo.Run("report", "clients", "--until", SyntheticEnd, "--format", "json");
         Assert.Equal(ExitCodes.Ok, o.ExitCode);
         using var doc = JsonDocument.Parse(o.Stdout);
         var rows = doc.RootElement.GetProperty("rows").EnumerateArray()
@@ -140,7 +148,7 @@ public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixt
     [Fact]
     public void ReportAsn_Table_AttributionOnceAndWrappedAtWordsAt80Columns()
     {
-        var o = Cli.CliRunner.Run(["report", "asn", "--until", DemoDatabaseFixture.SyntheticEnd, "--db", demo.DbPath],
+        var o = Cli.CliRunner.Run(["report", "asn", "--until", SyntheticEnd, "--db", demo.DbPath],
             env: new Dictionary<string, string> { ["COLUMNS"] = "80" });
         Assert.Equal(ExitCodes.Ok, o.ExitCode);
         var lines = o.Stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
@@ -160,7 +168,7 @@ public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixt
     [MemberData(nameof(ReportVerbs))]
     public void ReportJson_HasTheDocumentedShape_NumbersAsNumbersAndIsoWindow(string verb)
     {
-        var o = demo.Run("report", verb, "--until", DemoDatabaseFixture.SyntheticEnd, "--format", "json");
+        var o = demo.Run("report", verb, "--until", SyntheticEnd, "--format", "json");
         Assert.True(o.ExitCode == ExitCodes.Ok, o.Stdout + o.Stderr);
         using var doc = JsonDocument.Parse(o.Stdout);
         var root = doc.RootElement;
@@ -189,7 +197,7 @@ public partial class DemoWalkthroughTests(DemoDatabaseFixture demo) : IClassFixt
     [Fact]
     public void ReportAsnJson_FactsAndRowsAreNumbers()
     {
-        var o = demo.Run("report", "asn", "--until", DemoDatabaseFixture.SyntheticEnd, "--format", "json");
+        var o = demo.Run("report", "asn", "--until", SyntheticEnd, "--format", "json");
         using var doc = JsonDocument.Parse(o.Stdout);
         var facts = doc.RootElement.GetProperty("facts");
         Assert.Equal(3111, facts.GetProperty("distinct_addresses").GetInt64());

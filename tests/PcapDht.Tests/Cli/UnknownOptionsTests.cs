@@ -80,6 +80,7 @@ public class UnknownOptionsTests
     [InlineData]
     [InlineData("report")]
     [InlineData("asn")]
+    [InlineData("anonymize")]
     public void NoVerb_ShowsHelpAndExitsUsage(params string[] args)
     {
         var o = CliRunner.Run(args);
