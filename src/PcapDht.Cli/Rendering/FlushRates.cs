@@ -2,9 +2,9 @@ namespace PcapDht.Cli.Rendering;
 
 /// <summary>
 /// The packet and KRPC rates of sniff's status line, both over the same interval: between the last two
-/// flushes. KRPC counts only move when a flush commits (every --flush-interval), so a KRPC rate per second
-/// beside a packet rate per second read "0 pkt/s" next to "50 KRPC/s" (a flush landing after traffic
-/// stopped) or the reverse; over one interval, KRPC/s is never above pkt/s.
+/// flushes. The sink publishes its KRPC count once per --flush-interval, while packets are counted as they
+/// arrive, so a KRPC rate per second beside a packet rate per second read "0 pkt/s" next to "50 KRPC/s" (a
+/// flush landing after traffic stopped) or the reverse; over one interval, KRPC/s is never above pkt/s.
 /// </summary>
 public sealed class FlushRates
 {
