@@ -92,6 +92,9 @@ public static class LakeReader
             }
             BuildRanges(db, contents);
             RangeStore.EnsureEnrichedViews(db);
+            // Times in UTC, as the CLI's database connections (a date_trunc or cast must not depend on the machine).
+            try { Execute(db, "SET TimeZone = 'UTC'"); }
+            catch (DuckDBException) { } // a build without ICU is UTC already
             // Reading needs the lake's files and nothing else.
             Execute(db, $"SET allowed_directories = [{LakeColumns.Literal(lake.TrimEnd('/') + "/")}]; SET enable_external_access = false; SET lock_configuration = true");
             return db;
