@@ -56,7 +56,7 @@ public sealed class ExportSettings : CommandSettings
     }
 }
 
-/// <summary><c>pcapdht export DIR</c>: the database's captures not yet in the lake, as one batch (docs/lake.md).</summary>
+/// <summary><c>pcapdht export DIR</c>: the database's captures not yet in the lake, as one batch (docs/scale.md).</summary>
 public sealed class ExportCommand : Command<ExportSettings>
 {
     private const string Verb = "pcapdht export";

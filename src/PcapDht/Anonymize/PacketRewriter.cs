@@ -317,11 +317,10 @@ internal sealed class PacketRewriter
                 case 135: // mobility
                 case 139: // HIP
                 case 140: // shim6
-                case 51:  // AH
+                case Ipv6Extension.AuthenticationHeader:
                 {
-                    if (rest.Length < 8) { NotParsed(rest); return; }
-                    int length = next == 51 ? (rest[1] + 2) * 4 : (rest[1] + 1) * 8;
-                    if (rest.Length < length) { NotParsed(rest); return; }
+                    int length = Ipv6Extension.Length(next, rest);
+                    if (length < 0) { NotParsed(rest); return; }
                     var extension = rest[..length];
                     if (next is 0 or 60 && !Options(extension)) { NotParsed(rest); return; }
                     if (next == 43)
@@ -340,22 +339,17 @@ internal sealed class PacketRewriter
                     rest = rest[length..];
                     break;
                 }
-                case 44: // fragment
+                case Ipv6Extension.Fragment:
                 {
-                    if (rest.Length < 8) { NotParsed(rest); return; }
-                    byte fragmentNext = rest[0];
-                    int field = BinaryPrimitives.ReadUInt16BigEndian(rest[2..]);
-                    int offset = field & 0xFFF8;
-                    bool more = (field & 1) != 0;
-                    uint id = BinaryPrimitives.ReadUInt32BigEndian(rest[4..]);
+                    if (!Ipv6Extension.TryReadFragment(rest, out var fragment)) { NotParsed(rest); return; }
                     rest = rest[8..];
-                    if (offset == 0 && !more)
+                    if (fragment.IsAtomic)
                     {
-                        next = fragmentNext; // atomic fragment (RFC 6946)
+                        next = fragment.Next;
                         break;
                     }
-                    var key = new FragmentKey(true, source.Value, destination.Value, id, 0);
-                    Fragment(key, rest, offset, more, fragmentNext,
+                    var key = new FragmentKey(true, source.Value, destination.Value, fragment.Id, 0);
+                    Fragment(key, rest, fragment.Offset, fragment.More, fragment.Next,
                         new PseudoSums(Checksum.Add(sourceOld, destinationOld), Checksum.Add(sourceNew, destinationNew)), v6: true, complete, depth);
                     return;
                 }

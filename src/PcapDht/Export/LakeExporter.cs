@@ -44,7 +44,7 @@ public sealed record ExportSummary
 /// (DuckDB's own writer, through the public relations of docs/schema.md, so a new storage layout does not
 /// change the lake), enriched with ASN and country, optionally anonymized. A batch becomes part of the lake
 /// in one step, the rename of its manifest; until then its files carry the batch id, and the next export
-/// removes what a crashed one left (docs/lake.md, "Crashes").
+/// removes what a crashed one left (docs/scale.md, "export").
 /// </summary>
 public static class LakeExporter
 {

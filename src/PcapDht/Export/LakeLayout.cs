@@ -10,7 +10,7 @@ public class LakeException(string message, Exception? inner = null) : Exception(
 public sealed class LakeLockedException(string message) : LakeException(message);
 
 /// <summary>
-/// Where everything of a lake lives (docs/lake.md). Data files are Hive-partitioned so Spark, Trino,
+/// Where everything of a lake lives (docs/scale.md). Data files are Hive-partitioned so Spark, Trino,
 /// Polars and DuckDB find the partitions from the paths alone; the bookkeeping sits under names
 /// starting with '_', which those engines skip:
 /// <code>

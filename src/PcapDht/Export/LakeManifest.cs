@@ -18,7 +18,7 @@ public sealed record LakeInfo
     public string? KeyFingerprint { get; init; }
     /// <summary>Node ids replaced by a keyed hash (<c>--anonymize-ids</c>).</summary>
     public bool IdsHashed { get; init; }
-    /// <summary>How 128-bit address numbers are stored (docs/lake.md): written for readers that meet the lake without the docs.</summary>
+    /// <summary>How 128-bit address numbers are stored (docs/scale.md): written for readers that meet the lake without the docs.</summary>
     public string AddressEncoding { get; init; } = LakeColumns.AddressEncodingNote;
     public DateTimeOffset Created { get; init; }
     public string ToolVersion { get; init; } = "";

@@ -80,7 +80,8 @@ public static class LakeReader
                 if (relation == LakeLayout.DatasetsRelation)
                 {
                     // Each data set once: the same file imported by two sensors (or twice) is one data set, last imported then.
-                    Execute(db, $"CREATE VIEW main.datasets AS SELECT * EXCLUDE (sensor, imported_at), max(imported_at) AS imported_at FROM {source} GROUP BY ALL");
+                    // A table (a few rows), not a view: the range store adds the columns a lake of an older export lacks.
+                    Execute(db, $"CREATE TABLE main.datasets AS SELECT * EXCLUDE (sensor, imported_at), max(imported_at) AS imported_at FROM {source} GROUP BY ALL");
                     continue;
                 }
                 var replace = new Dictionary<string, string>(StringComparer.Ordinal);

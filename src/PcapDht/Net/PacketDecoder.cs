@@ -310,50 +310,35 @@ public sealed class PacketDecoder
         {
             switch (next)
             {
+                case Ipv6Extension.Fragment:
+                {
+                    if (!Ipv6Extension.TryReadFragment(rest, out var fragment)) return Malformed();
+                    rest = rest[8..];
+                    if (fragment.IsAtomic)
+                    {
+                        next = fragment.Next;
+                        break;
+                    }
+                    Counters.Fragments++;
+                    if (!_reassembler.Add(source, destination, fragment.Id, 0, v6: true, fragment.Offset, fragment.More, rest, fragment.Next,
+                        _timestampNs, out rest, out next))
+                    {
+                        return false;
+                    }
+                    break;
+                }
                 case 0: // hop-by-hop options
                 case 43: // routing
                 case 60: // destination options
                 case 135: // mobility
                 case 139: // HIP
                 case 140: // shim6
+                case Ipv6Extension.AuthenticationHeader:
                 {
-                    if (rest.Length < 8) return Malformed();
-                    int length = (rest[1] + 1) * 8;
-                    if (rest.Length < length) return Malformed();
+                    int length = Ipv6Extension.Length(next, rest);
+                    if (length < 0) return Malformed();
                     next = rest[0];
                     rest = rest[length..];
-                    break;
-                }
-                case 51: // AH: length in 4-byte units minus 2 (RFC 4302 §2.2)
-                {
-                    if (rest.Length < 8) return Malformed();
-                    int length = (rest[1] + 2) * 4;
-                    if (rest.Length < length) return Malformed();
-                    next = rest[0];
-                    rest = rest[length..];
-                    break;
-                }
-                case 44: // fragment
-                {
-                    if (rest.Length < 8) return Malformed();
-                    byte fragmentNext = rest[0];
-                    int field = BinaryPrimitives.ReadUInt16BigEndian(rest[2..]);
-                    int offset = field & 0xFFF8;
-                    bool more = (field & 1) != 0;
-                    uint id = BinaryPrimitives.ReadUInt32BigEndian(rest[4..]);
-                    rest = rest[8..];
-                    if (offset == 0 && !more)
-                    {
-                        // An atomic fragment (RFC 6946): the whole packet, nothing to wait for.
-                        next = fragmentNext;
-                        break;
-                    }
-                    Counters.Fragments++;
-                    if (!_reassembler.Add(source, destination, id, 0, v6: true, offset, more, rest, fragmentNext, _timestampNs,
-                        out rest, out next))
-                    {
-                        return false;
-                    }
                     break;
                 }
                 default:

@@ -124,6 +124,123 @@ public class PacketRewriterTests
         Assert.Equal(0xFFFF, OnesSum([.. firstHeader.AsSpan(12, 8).ToArray(), 0, 17, (byte)(whole.Length >> 8), (byte)whole.Length, .. whole]));
     }
 
+    /// <summary>
+    /// KRPC payloads that hide addresses where no address field is: node records in a list, peers in one
+    /// string, a nested values list, strings (and keys) under keys the decoder does not know, addresses as
+    /// text in an error message, raw bytes after a bencode error; and a payload that is not KRPC with an
+    /// address after its first bytes.
+    /// </summary>
+    public static byte[][] HostilePayloads()
+    {
+        byte[] id = [.. Enumerable.Repeat((byte)0x33, 20)];
+        byte[] Node(byte[] ip) => [.. Enumerable.Repeat((byte)0x44, 20), .. ip, 0x1A, 0xE1];
+        byte[] Text(string s) => System.Text.Encoding.ASCII.GetBytes(s);
+        string message = $"blocked {new IPAddress(NodeA)}:6881 and {new IPAddress(Peer6)}, see [{new IPAddress(NodeB)}].";
+        return
+        [
+            [.. "d1:rd2:id20:"u8, .. id, .. "5:nodesl26:"u8, .. Node(NodeA), .. "ee1:t2:aa1:y1:re"u8],             // nodes as a list
+            [.. "d1:rd2:id20:"u8, .. id, .. "6:values12:"u8, .. Peer4, 0, 80, .. NodeB, 0, 81, .. "e1:t2:ab1:y1:re"u8], // values as one string
+            [.. "d1:ad2:id20:"u8, .. id, .. "4:xtra4:"u8, .. NodeA, .. "5:xtrasd4:"u8, .. NodeB, .. "i1e2:ab16:"u8, .. Peer6,
+                .. "ee1:q4:ping1:t2:ac1:y1:qe"u8],                                                             // unknown keys (a valid ping)
+            [.. "d1:eli201e"u8, .. Text($"{message.Length}:{message}"), .. "e1:t2:ad1:y1:ee"u8],                 // text in an error (valid)
+            [.. "d1:rd2:id20:"u8, .. id, .. "5:nodes26:"u8, .. Node(NodeA), .. "3:xyzi12x"u8, .. Peer4, .. Peer6], // raw bytes after a bencode error
+            [.. "d1:rd2:id20:"u8, .. id, .. "6:valuesl6:"u8, .. Peer4, 0, 80, .. "l6:"u8, .. NodeB, 0, 81, .. "eee1:t2:af1:y1:re"u8], // nested values
+            [.. "d1:rd2:id20:"u8, .. id, .. "2:ipl4:"u8, .. NodeB, .. "ee1:t2:ag1:y1:re"u8],                      // ip as a list
+            [0x00, 0x01, 0x00, 0x0C, 0x21, 0x12, 0xA4, 0x42, .. Payload(12), 0x00, 0x20, 0x00, 0x08, 0x00, 0x01, 0x1A, 0xE1, .. NodeA], // STUN-like
+        ];
+    }
+
+    [Fact]
+    public void Rewrite_AddressesHiddenInMalformedAndUnknownKrpc_NoneLeft_SameDecodeResult()
+    {
+        var payloads = HostilePayloads();
+        var frames = payloads.Select(p => Ethernet(0x0800, Udp4(V4A, V4B, 6881, 6882, p))).ToList();
+        var output = Anonymize(frames, out _);
+        var decoder = new PacketDecoder();
+        string[] texts = [.. Originals.Select(o => new IPAddress(o).ToString())];
+        for (int i = 0; i < output.Count; i++)
+        {
+            byte[] f = output[i].Data;
+            foreach (var original in Originals)
+                Assert.True(f.AsSpan().IndexOf(original) < 0, $"payload {i}: {new IPAddress(original)} left in {Convert.ToHexString(f)}");
+            string ascii = System.Text.Encoding.Latin1.GetString(f);
+            foreach (var text in texts) Assert.DoesNotContain(text, ascii);
+            VerifyChecksums(f.AsSpan(14), i);
+
+            var before = KrpcDecoder.Decode(payloads[i], out _, out var errorBefore);
+            if (before == KrpcDecodeResult.NotKrpc)
+            {
+                Assert.Equal(14 + 20 + 8 + 8, f.Length); // cut to its first bytes
+                continue;
+            }
+            Assert.True(decoder.TryDecode(new Frame(i + 1, 0, 1, f.Length, f), out var d), $"payload {i} does not decode");
+            Assert.Equal(payloads[i].Length, d.Payload.Length);
+            // The same outcome: a message stays that message, a malformed payload keeps its reason and byte offset.
+            Assert.Equal(before, KrpcDecoder.Decode(d.Payload, out var after, out var errorAfter));
+            Assert.Equal(errorBefore, errorAfter);
+            if (before == KrpcDecodeResult.Message)
+            {
+                KrpcDecoder.Decode(payloads[i], out var original, out _);
+                Assert.Equal(original.Flags, after.Flags);
+                Assert.Equal(original.Method, after.Method);
+                Assert.True(original.NodeId.SequenceEqual(after.NodeId));
+                Assert.True(original.TransactionId.SequenceEqual(after.TransactionId));
+            }
+        }
+        // Not vacuous: every hostile KRPC payload is malformed or a message, the last one is not KRPC.
+        Assert.Equal([.. Enumerable.Repeat(false, payloads.Length - 1), true],
+            payloads.Select(p => KrpcDecoder.Decode(p, out _, out _) == KrpcDecodeResult.NotKrpc));
+        Assert.Contains(payloads, p => KrpcDecoder.Decode(p, out _, out _) == KrpcDecodeResult.Malformed);
+    }
+
+    [Fact]
+    public void AnonymizeCommand_CaptureWithHiddenAddresses_IngestsToTheSameRowsAndHoldsNoOriginalAddress()
+    {
+        using var dir = new Capture.TempDir();
+        var payloads = HostilePayloads();
+        using (var file = File.Create(dir.File("hostile.pcap")))
+        {
+            var writer = CaptureFileWriter.Pcap(file, 1, nanosecond: false);
+            for (int i = 0; i < payloads.Length; i++)
+            {
+                byte[] frame = Ethernet(0x0800, Udp4(V4A, V4B, 6881, 6882, payloads[i]));
+                writer.Write(1_700_000_000_000_000_000L + i * 1_000_000L, 1, frame.Length, frame);
+            }
+        }
+        File.WriteAllText(dir.File("k.key"), "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir.File("k.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var run = Cli.CliRunner.Run(["anonymize", "hostile.pcap", "anon.pcap", "--key", "k.key"], dir.Path);
+        Assert.True(run.ExitCode == 0, run.Stderr);
+
+        byte[] bytes = File.ReadAllBytes(dir.File("anon.pcap"));
+        foreach (var original in Originals)
+            Assert.True(bytes.AsSpan().IndexOf(original) < 0, $"{new IPAddress(original)} is in the anonymized capture");
+        string ascii = System.Text.Encoding.Latin1.GetString(bytes);
+        foreach (var original in Originals) Assert.DoesNotContain(new IPAddress(original).ToString(), ascii);
+
+        foreach (var (pcap, db) in new[] { ("hostile.pcap", "original.duckdb"), ("anon.pcap", "anonymized.duckdb") })
+        {
+            var ingest = Cli.CliRunner.Run(["ingest", pcap, "--db", db], dir.Path);
+            Assert.True(ingest.ExitCode == 0, ingest.Stderr);
+        }
+        List<string> Rows(string db, string sql)
+        {
+            using var store = global::PcapDht.Store.PcapDhtDatabase.Open(dir.File(db));
+            return [.. global::PcapDht.Tests.Store.Sql.Rows(store.Connection, sql).Select(r => string.Join('\t', r.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture))))];
+        }
+        const string malformed = "SELECT frame_no, reason, byte_offset, octet_length(payload) FROM malformed_krpc ORDER BY frame_no";
+        const string messages = "SELECT frame_no, y, method, length, flags, error_code, length(error_msg), hex(node_id), hex(tx_id) FROM messages ORDER BY frame_no";
+        var malformedRows = Rows("original.duckdb", malformed);
+        Assert.True(malformedRows.Count >= 4, string.Join("; ", malformedRows));
+        Assert.Equal(malformedRows, Rows("anonymized.duckdb", malformed));
+        Assert.Equal(payloads.Count(p => KrpcDecoder.Decode(p, out _, out _) == KrpcDecodeResult.Message), Rows("original.duckdb", messages).Count);
+        Assert.Equal(payloads.Count(p => KrpcDecoder.Decode(p, out _, out _) == KrpcDecodeResult.Malformed), malformedRows.Count);
+        Assert.Equal(Rows("original.duckdb", messages), Rows("anonymized.duckdb", messages));
+        // The payload kept for study in the anonymized database holds no original address either.
+        foreach (var hex in Rows("anonymized.duckdb", "SELECT hex(payload) FROM malformed_krpc"))
+            foreach (var original in Originals) Assert.DoesNotContain(Convert.ToHexString(original), hex);
+    }
+
     [Fact]
     public void Rewrite_UnknownLinkTypeAndKeepPayloads()
     {
