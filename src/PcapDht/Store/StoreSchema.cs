@@ -6,7 +6,7 @@ namespace PcapDht.Store;
 /// looks like this"); the relations users query are the views in <c>main</c>, which turn numbers into
 /// text addresses and BLOB ids. The view column lists are the public API: add, never rename.
 /// </summary>
-public static class StoreSchema
+public static partial class StoreSchema
 {
     /// <summary>Bumped when storage changes incompatibly; an older file is refused with a clear message.</summary>
     public const int Version = 2;
@@ -123,7 +123,8 @@ public static class StoreSchema
         """;
 
     // Macros and views are recreated on every open so a newer build fixes them in old files.
-    internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates());
+    // The population relations (lookups, BEP 42 macros) are kept apart in StoreSchema.Population.cs.
+    internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates()) + PopulationViews;
 
     /// <summary>
     /// The 256 RFC 5952 format templates for pcapdht_ip6_text, indexed by which of the 8 groups are zero
