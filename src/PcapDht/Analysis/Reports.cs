@@ -12,7 +12,7 @@ namespace PcapDht.Analysis;
 /// message themselves. The ASN/country lookup runs on the
 /// distinct addresses, not on every sighting, so its cost does not grow with traffic volume.
 /// </summary>
-public static class Reports
+public static partial class Reports
 {
     private const string V4Low = "281470681743360";   // ::ffff:0.0.0.0
     private const string V4High = "281474976710655";  // ::ffff:255.255.255.255

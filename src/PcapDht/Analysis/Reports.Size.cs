@@ -1,0 +1,343 @@
+using System.Globalization;
+using System.Numerics;
+using DuckDB.NET.Data;
+using PcapDht.Enrich;
+using PcapDht.Net;
+
+namespace PcapDht.Analysis;
+
+/// <summary>How <c>report size</c> groups its estimates.</summary>
+public enum SizeGrouping
+{
+    /// <summary>One estimate per address family over the whole window.</summary>
+    Window,
+    /// <summary>One estimate per UTC day (of each lookup's first query) and family.</summary>
+    Day,
+    /// <summary>No estimate: every lookup with its k-th distance and why it was used or not.</summary>
+    Lookup,
+}
+
+public sealed record SizeOptions
+{
+    public SizeGrouping By { get; init; } = SizeGrouping.Window;
+
+    /// <summary>Converged lookups needed for an estimate (per family, and per day with <see cref="SizeGrouping.Day"/>).</summary>
+    public int MinimumLookups { get; init; } = SizeEstimator.MinimumLookups;
+
+    public PopulationRelations Relations { get; init; } = PopulationRelations.Store;
+}
+
+/// <summary>Why a lookup did or did not count.</summary>
+public enum LookupStatus
+{
+    Used,
+    /// <summary>Another converged lookup for the same target came first: it samples the same neighbourhood.</summary>
+    RepeatedTarget,
+    /// <summary>Its closest live ids did not all answer: it stopped (or the capture ended) before converging.</summary>
+    NotConverged,
+    /// <summary>It learnt fewer than k ids.</summary>
+    TooFewIds,
+}
+
+/// <summary>One lookup: the queries of one querier for one target, without a pause longer than <see cref="Reports.LookupGap"/>.</summary>
+public sealed record LookupSummary(
+    int Family, IpAddr Querier, int QuerierPort, ulong TargetPrefix, DateTimeOffset Start,
+    long Queries, long Answered, long Ids, double? KthDistance, LookupStatus Status)
+{
+    /// <summary>The first 8 bytes of the k closest ids, closest first (what mark–recapture samples).</summary>
+    public IReadOnlyList<ulong> Closest { get; init; } = [];
+}
+
+/// <summary>One estimate row of <c>report size</c>.</summary>
+public sealed record SizeRow(
+    DateTimeOffset? Day, int Family, string Method, Interval? Estimate,
+    long? LookupsUsed, long? LookupsRejected, string Note);
+
+/// <summary>What <c>report size</c> found: estimates, every lookup it looked at, and the window.</summary>
+public sealed class SizeResult
+{
+    public required ReportWindow Window { get; init; }
+    public List<SizeRow> Rows { get; } = [];
+    public List<LookupSummary> Lookups { get; } = [];
+    /// <summary>Set when no estimate can be given, with the reason in one line.</summary>
+    public string? Unavailable { get; set; }
+}
+
+public static partial class Reports
+{
+    /// <summary>Queries of one querier for one target belong to one lookup unless this much time passes between two.</summary>
+    public static readonly TimeSpan LookupGap = TimeSpan.FromSeconds(120);
+
+    public const string XorMethod = "xor-distance";
+    public const string ChapmanMethod = "mark-recapture";
+
+    /// <summary>The passive DHT size estimate (docs/analysis.md, "How big is the DHT?").</summary>
+    public static SizeResult SizeEstimate(DuckDBConnection db, ReportOptions options, SizeOptions size)
+    {
+        var rel = size.Relations;
+        var window = ResolveWindow(db, options);
+        var result = new SizeResult { Window = window };
+        if (!RangeStore.RelationExists(db, rel.LookupQueries) || !RangeStore.RelationExists(db, rel.ReplyContacts))
+        {
+            result.Unavailable = $"This database has no {rel.LookupQueries} relation: ingest a capture with this pcapdht first (pcapdht ingest FILE --db FILE).";
+            return result;
+        }
+        string where = WindowPredicate(window);
+        ReadLookups(db, LookupsSql(rel, where), result.Lookups);
+        MarkUsed(result.Lookups);
+        if (size.By == SizeGrouping.Lookup) return result;
+
+        var groups = result.Lookups
+            .GroupBy(l => (Day: size.By == SizeGrouping.Day ? Day(l.Start) : (DateTimeOffset?)null, l.Family))
+            .OrderBy(g => g.Key.Day).ThenBy(g => g.Key.Family);
+        foreach (var g in groups)
+        {
+            var used = g.Where(l => l.Status == LookupStatus.Used).Select(l => l.KthDistance!.Value).ToList();
+            long rejected = g.LongCount() - used.Count;
+            if (used.Count < size.MinimumLookups)
+            {
+                result.Rows.Add(new SizeRow(g.Key.Day, g.Key.Family, XorMethod, null, used.Count, rejected,
+                    $"too few converged lookups ({used.Count}; {size.MinimumLookups} needed)"));
+                continue;
+            }
+            result.Rows.Add(new SizeRow(g.Key.Day, g.Key.Family, XorMethod, SizeEstimator.FromKthDistances(used), used.Count, rejected,
+                $"k = {SizeEstimator.K}, median of the {SizeEstimator.K}th-closest distance, 95% bootstrap interval"));
+        }
+        if (!result.Rows.Any(r => r.Estimate is not null))
+        {
+            result.Unavailable = RefusalReason(result.Lookups, size.MinimumLookups);
+            return result;
+        }
+        AddChapman(result);
+        return result;
+    }
+
+    /// <summary><see cref="SizeEstimate"/> as a table (what the CLI renders).</summary>
+    public static ResultTable Size(DuckDBConnection db, ReportOptions options, SizeOptions size)
+    {
+        var r = SizeEstimate(db, options, size);
+        bool byDay = size.By == SizeGrouping.Day;
+        var table = size.By == SizeGrouping.Lookup
+            ? new ResultTable
+            {
+                Title = "Lookups seen (report size --by lookup)",
+                Columns =
+                [
+                    new("family", ColumnKind.Text), new("querier", ColumnKind.Text), new("target", ColumnKind.Text),
+                    new("start", ColumnKind.Text), new("queries", ColumnKind.Integer), new("answered", ColumnKind.Integer),
+                    new("ids", ColumnKind.Integer), new("kth_distance", ColumnKind.Other), new("estimate", ColumnKind.Integer),
+                    new("status", ColumnKind.Text),
+                ],
+            }
+            : new ResultTable
+            {
+                Title = "DHT size (nodes), estimated from the lookups in the traffic",
+                Columns =
+                [
+                    .. byDay ? new[] { new ResultColumn("day", ColumnKind.Text) } : [],
+                    new("family", ColumnKind.Text), new("method", ColumnKind.Text), new("estimate", ColumnKind.Integer),
+                    new("ci_low", ColumnKind.Integer), new("ci_high", ColumnKind.Integer), new("lookups_used", ColumnKind.Integer),
+                    new("lookups_rejected", ColumnKind.Integer), new("note", ColumnKind.Text),
+                ],
+            };
+        table.Facts.Add(new("window", r.Window.ToString()));
+        if (r.Unavailable is { } why && size.By != SizeGrouping.Lookup)
+        {
+            table.Unavailable = why;
+            return table;
+        }
+        AddLookupFacts(table, r.Lookups);
+        if (size.By == SizeGrouping.Lookup)
+        {
+            foreach (var l in r.Lookups)
+                table.Rows.Add([Family(l.Family), $"{l.Querier}:{l.QuerierPort}", l.TargetPrefix.ToString("x16", CultureInfo.InvariantCulture) + "…",
+                    ReportWindow.Format(l.Start), l.Queries, l.Answered, l.Ids, l.KthDistance,
+                    l.KthDistance is { } d ? (long)Math.Round(SizeEstimator.PerLookup(d)) : null, StatusText(l.Status)]);
+            return table;
+        }
+        foreach (var row in r.Rows)
+        {
+            var cells = new List<object?>();
+            if (byDay) cells.Add(row.Day is { } day ? day.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : null);
+            cells.AddRange([Family(row.Family), row.Method, Round(row.Estimate?.Estimate), Round(row.Estimate?.Low), Round(row.Estimate?.High),
+                row.LookupsUsed, row.LookupsRejected, row.Note]);
+            table.Rows.Add([.. cells]);
+        }
+        table.Facts.Add(new("method", $"{XorMethod}: for each converged lookup the XOR distance d of the {SizeEstimator.K}th-closest id to the target (as a fraction of 2^160); N = {SizeEstimator.MedianOfGamma(SizeEstimator.K).ToString("0.####", CultureInfo.InvariantCulture)} / median(d); 95% percentile bootstrap over lookups ({SizeEstimator.Resamples} resamples)"));
+        table.Facts.Add(new("converged", $"a lookup's {SizeEstimator.K} closest ids that did not time out all answered it (Kademlia's own stopping rule); only the last converged lookup per target counts"));
+        table.Facts.Add(new("assumes", "ids uniform over the id space and independent of the targets; IPv4 and IPv6 are separate DHTs (BEP 32); counts routable nodes other than the querier; churn during the window averages in"));
+        if (r.Rows.Any(x => x.Method == ChapmanMethod))
+            table.Facts.Add(new("mark-recapture", $"Chapman (1951): the {SizeEstimator.K} closest ids of each used lookup are a random sample of the DHT; the earlier half of the lookups (by start time) marks, the later half recaptures. Assumes a closed population between the halves (churn inflates it) and targets independent of the ids"));
+        return table;
+    }
+
+    /// <summary>One place for the lookup SQL: every lookup with its id count, k-th distance and convergence counters.</summary>
+    internal static string LookupsSql(PopulationRelations r, string where)
+    {
+        string gapNs = ((long)LookupGap.TotalMilliseconds * 1_000_000).ToString(CultureInfo.InvariantCulture);
+        string k = SizeEstimator.K.ToString(CultureInfo.InvariantCulture);
+        return $"""
+            WITH lq AS (
+                SELECT capture_id, ts, ts_ns, querier_ip_num, querier_port, querier_id_prefix, family, target_prefix,
+                    node_ip_num, node_port, response_frame_no, responder_id_prefix
+                FROM {r.LookupQueries} WHERE {where} AND target_prefix IS NOT NULL),
+            gaps AS (
+                SELECT *, CASE WHEN lag(ts_ns) OVER w IS NULL OR ts_ns - lag(ts_ns) OVER w > {gapNs} THEN 1 ELSE 0 END AS starts
+                FROM lq WINDOW w AS (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns)),
+            q AS (
+                SELECT *, sum(starts) OVER (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns
+                    ROWS UNBOUNDED PRECEDING) AS session
+                FROM gaps),
+            l AS (
+                SELECT row_number() OVER () AS lookup_id, querier_ip_num, querier_port, family, target_prefix, session,
+                    min(epoch_us(ts)) AS first_us, count(*) AS queries, count(response_frame_no) AS answered
+                FROM q GROUP BY querier_ip_num, querier_port, family, target_prefix, session),
+            ql AS (
+                SELECT q.*, l.lookup_id FROM q JOIN l USING (querier_ip_num, querier_port, family, target_prefix, session)),
+            own AS (SELECT DISTINCT lookup_id, querier_id_prefix AS id FROM ql WHERE querier_id_prefix IS NOT NULL),
+            seen AS (
+                SELECT lookup_id, responder_id_prefix AS id, node_ip_num AS ip_num, node_port AS port, true AS answered, NULL::UBIGINT AS reporter
+                FROM ql WHERE response_frame_no IS NOT NULL AND responder_id_prefix IS NOT NULL
+                UNION ALL
+                SELECT ql.lookup_id, c.id_prefix, c.ip_num, c.port, false, ql.responder_id_prefix
+                FROM ql JOIN {r.ReplyContacts} c ON c.capture_id = ql.capture_id AND c.frame_no = ql.response_frame_no AND c.family = ql.family),
+            ids AS (
+                SELECT s.lookup_id, s.id, bool_or(s.answered) AS answered, any_value(s.ip_num) AS ip_num, any_value(s.port) AS port
+                FROM seen s ANTI JOIN own o ON o.lookup_id = s.lookup_id AND o.id = s.id
+                GROUP BY s.lookup_id, s.id),
+            endpoints AS (
+                SELECT lookup_id, node_ip_num AS ip_num, node_port AS port, count(response_frame_no) > 0 AS answered_any
+                FROM ql GROUP BY ALL),
+            d AS (
+                SELECT i.lookup_id, i.id, xor(i.id, l.target_prefix) AS dist, i.answered,
+                    NOT i.answered AND e.answered_any IS NOT DISTINCT FROM false AS timed_out
+                FROM ids i JOIN l USING (lookup_id)
+                LEFT JOIN endpoints e ON e.lookup_id = i.lookup_id AND e.ip_num = i.ip_num AND e.port = i.port
+                -- An id whose endpoint answered this lookup under another id is gone (the node restarted with a new id).
+                WHERE i.id <> l.target_prefix AND NOT (NOT i.answered AND coalesce(e.answered_any, false))),
+            ranked AS (
+                SELECT *, row_number() OVER (PARTITION BY lookup_id ORDER BY dist) AS rank_all,
+                    row_number() OVER (PARTITION BY lookup_id, timed_out ORDER BY dist) AS rank_live
+                FROM d),
+            per AS (
+                SELECT lookup_id, count(*) AS ids, max(dist) FILTER (WHERE rank_all <= {k}) AS kth,
+                    list(id ORDER BY dist) FILTER (WHERE rank_all <= {k}) AS closest,
+                    count(*) FILTER (WHERE NOT timed_out) AS live,
+                    count(*) FILTER (WHERE NOT timed_out AND rank_live <= {k} AND answered) AS closest_answered
+                FROM ranked GROUP BY lookup_id)
+            SELECT l.family, l.querier_ip_num, l.querier_port, l.target_prefix, l.first_us, l.queries, l.answered,
+                coalesce(per.ids, 0), per.kth::DOUBLE / 18446744073709551616.0, coalesce(per.live, 0), coalesce(per.closest_answered, 0),
+                per.closest
+            FROM l LEFT JOIN per USING (lookup_id)
+            ORDER BY l.family, l.first_us, l.querier_ip_num, l.querier_port, l.target_prefix
+            """;
+    }
+
+    private static void ReadLookups(DuckDBConnection db, string sql, List<LookupSummary> into)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        using var r = cmd.ExecuteReader();
+        int k = SizeEstimator.K;
+        while (r.Read())
+        {
+            long ids = r.GetInt64(7), live = r.GetInt64(9), closest = r.GetInt64(10);
+            var status = ids < k ? LookupStatus.TooFewIds
+                : live >= k && closest == k ? LookupStatus.Used : LookupStatus.NotConverged;
+            into.Add(new LookupSummary(
+                Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), new IpAddr(ToUInt128(r.GetValue(1))),
+                Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture), Convert.ToUInt64(r.GetValue(3), CultureInfo.InvariantCulture),
+                FromMicros(r.GetInt64(4)), r.GetInt64(5), r.GetInt64(6), ids,
+                ids >= k && !r.IsDBNull(8) ? r.GetDouble(8) : null, status)
+            {
+                Closest = r.IsDBNull(11) ? [] : ((System.Collections.IEnumerable)r.GetValue(11)).Cast<object>().Select(v => Convert.ToUInt64(v, CultureInfo.InvariantCulture)).ToArray(),
+            });
+        }
+    }
+
+    /// <summary>
+    /// Keeps one converged lookup per (family, target), the last: repeated lookups sample the same
+    /// neighbourhood (they are not independent), and routing tables fill up after a node starts, so the
+    /// latest lookup sees the neighbourhood most completely. Time, not the distance found, decides,
+    /// so the choice does not bias the estimate.
+    /// </summary>
+    private static void MarkUsed(List<LookupSummary> lookups)
+    {
+        var targets = new HashSet<(int, ulong)>();
+        for (int i = lookups.Count - 1; i >= 0; i--)
+        {
+            var l = lookups[i];
+            if (l.Status != LookupStatus.Used) continue;
+            if (!targets.Add((l.Family, l.TargetPrefix))) lookups[i] = l with { Status = LookupStatus.RepeatedTarget };
+        }
+    }
+
+    /// <summary>
+    /// Mark–recapture over the k closest ids of the used lookups: with targets independent of the ids, the
+    /// k nodes closest to a target are a uniform random sample of the DHT, so the earlier half of the
+    /// lookups and the later half are two independent samples in which every node is equally likely to be
+    /// caught. Sightings in general are not: heavy talkers and the observer's own
+    /// neighbourhood turn up again and again, which biases Chapman far low (docs/analysis.md).
+    /// </summary>
+    private static void AddChapman(SizeResult result)
+    {
+        foreach (var row in result.Rows.ToList())
+        {
+            if (row.Method != XorMethod || row.Estimate is null) continue;
+            var used = result.Lookups
+                .Where(l => l.Status == LookupStatus.Used && l.Family == row.Family && (row.Day is null || Day(l.Start) == row.Day))
+                .OrderBy(l => l.Start).ToList();
+            // The earlier half of the lookups marks, the later half recaptures (halves by count: equal samples).
+            int half = used.Count / 2;
+            var (est, n1, n2, both) = SizeEstimator.Chapman(
+                used.Take(half).Select(l => l.Closest).ToList(), used.Skip(half).Select(l => l.Closest).ToList());
+            string note = string.Create(CultureInfo.InvariantCulture,
+                $"closest {SizeEstimator.K} ids of the used lookups: {n1} in the first half, {n2} in the second, {both} in both; 95% bootstrap interval over lookups");
+            if (est is null) note = string.Create(CultureInfo.InvariantCulture,
+                $"closest {SizeEstimator.K} ids of the used lookups: {n1} in the first half, {n2} in the second, {both} in both; fewer than {SizeEstimator.MinimumRecaptures} in both: no estimate (it needs roughly 3·√N ids per half)");
+            result.Rows.Insert(result.Rows.IndexOf(row) + 1, new SizeRow(row.Day, row.Family, ChapmanMethod, est, used.Count, null, note));
+        }
+    }
+
+    private static string RefusalReason(List<LookupSummary> lookups, int minimum)
+    {
+        long used = lookups.Count(l => l.Status == LookupStatus.Used);
+        long early = lookups.Count(l => l.Status == LookupStatus.NotConverged);
+        long few = lookups.Count(l => l.Status == LookupStatus.TooFewIds);
+        long repeated = lookups.Count(l => l.Status == LookupStatus.RepeatedTarget);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"too few converged lookups for a size estimate: {used} usable of {lookups.Count} (not converged {early}, fewer than {SizeEstimator.K} ids {few}, repeated target {repeated}); at least {minimum} per address family are needed. Short captures hold mostly unfinished lookups: capture longer, at a node that runs its own lookups (see `report size --by lookup`).");
+    }
+
+    private static void AddLookupFacts(ResultTable table, List<LookupSummary> lookups)
+    {
+        foreach (int family in lookups.Select(l => l.Family).Distinct().Order())
+        {
+            var f = lookups.Where(l => l.Family == family).ToList();
+            table.Facts.Add(new($"{Family(family)} lookups", string.Create(CultureInfo.InvariantCulture,
+                $"{f.Count} seen: {f.Count(l => l.Status == LookupStatus.Used)} used, {f.Count(l => l.Status == LookupStatus.NotConverged)} not converged, {f.Count(l => l.Status == LookupStatus.TooFewIds)} with fewer than {SizeEstimator.K} ids, {f.Count(l => l.Status == LookupStatus.RepeatedTarget)} repeated targets")));
+        }
+        if (lookups.Count == 0) table.Facts.Add(new("lookups", "none (no find_node, get_peers, get or sample_infohashes queries with a target in the window)"));
+    }
+
+    private static string StatusText(LookupStatus s) => s switch
+    {
+        LookupStatus.Used => "used",
+        LookupStatus.RepeatedTarget => "repeated target",
+        LookupStatus.NotConverged => "not converged",
+        _ => $"fewer than {SizeEstimator.K} ids",
+    };
+
+    internal static string Family(int family) => family == 4 ? "IPv4" : "IPv6";
+
+    private static long? Round(double? v) => v is { } x ? (long)Math.Round(x) : null;
+
+    internal static DateTimeOffset Day(DateTimeOffset t) => new(t.UtcDateTime.Date, TimeSpan.Zero);
+
+    internal static UInt128 ToUInt128(object v) => v switch
+    {
+        UInt128 u => u,
+        BigInteger b => (UInt128)b,
+        _ => (UInt128)Convert.ToUInt64(v, CultureInfo.InvariantCulture),
+    };
+}
