@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 
 namespace PcapDht.Cli.Commands;
 
-public sealed class ReportSettings : CommandSettings
+public class ReportSettings : CommandSettings
 {
     [CommandOption("--db <FILE>")]
     [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
