@@ -13,13 +13,14 @@ public sealed class ReportSizeSettings : ReportSettings
     public string? By { get; init; }
 
     [CommandOption("--min-lookups <N>")]
-    [Description("Converged lookups needed for an estimate. Default 20; fewer gives no number (exit code 7).")]
+    [Description("Converged lookups needed per estimate, 20 or more (default 20). With fewer there is no number (exit code 7).")]
     public int? MinLookups { get; init; }
 
     public override ValidationResult Validate()
     {
         if (By is not (null or "window" or "day" or "lookup")) return ValidationResult.Error("--by must be window, day or lookup");
-        if (MinLookups is < 10) return ValidationResult.Error("--min-lookups must be at least 10 (below that the bootstrap interval of a median is too narrow)");
+        if (MinLookups < SizeEstimator.MinimumLookups)
+            return ValidationResult.Error($"--min-lookups must be at least {SizeEstimator.MinimumLookups}: with fewer lookups the interval of a median is not trustworthy");
         return base.Validate();
     }
 

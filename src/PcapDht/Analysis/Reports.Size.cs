@@ -167,7 +167,7 @@ public static partial class Reports
         table.Facts.Add(new("converged", $"a lookup's {SizeEstimator.K} closest ids that did not time out all answered it (Kademlia's own stopping rule); only the last converged lookup per target counts"));
         table.Facts.Add(new("assumes", "ids uniform over the id space and independent of the targets; IPv4 and IPv6 are separate DHTs (BEP 32); counts routable nodes other than the querier; churn during the window averages in"));
         if (r.Rows.Any(x => x.Method == ChapmanMethod))
-            table.Facts.Add(new("mark-recapture", $"Chapman (1951): the {SizeEstimator.K} closest ids of each used lookup are a random sample of the DHT; the earlier half of the lookups (by start time) marks, the later half recaptures. Assumes a closed population between the halves (churn inflates it) and targets independent of the ids"));
+            table.Facts.Add(new("mark-recapture", $"Chapman (1951): the ids within XOR distance {RecaptureBall:0}/N of each used lookup's target are a sample in which every node has the same chance; the earlier half of the lookups (by start time) marks, the later half recaptures. Assumes a closed population between the halves (churn inflates it) and targets independent of the ids"));
         return table;
     }
 
@@ -272,12 +272,16 @@ public static partial class Reports
         }
     }
 
+    /// <summary>Expected nodes per mark–recapture ball: 4 keeps a ball inside the 8 known closest ids in 98 % of lookups.</summary>
+    public const double RecaptureBall = 4;
+
     /// <summary>
-    /// Mark–recapture over the k closest ids of the used lookups: with targets independent of the ids, the
-    /// k nodes closest to a target are a uniform random sample of the DHT, so the earlier half of the
-    /// lookups and the later half are two independent samples in which every node is equally likely to be
-    /// caught. Sightings in general are not: heavy talkers and the observer's own
-    /// neighbourhood turn up again and again, which biases Chapman far low (docs/analysis.md).
+    /// Mark–recapture over lookup neighbourhoods. Around a random target, the ball of XOR radius λ/N̂ holds
+    /// each node with the same probability λ/N (the 8 closest ids would not: a node in a sparse stretch of
+    /// the id space is among the 8 closest of more targets, and that unequal catchability biases Chapman
+    /// low by about 8 %, measured in docs/analysis.md). The balls of the earlier half of the used lookups
+    /// mark, those of the later half recapture. N̂ only sets the radius: any radius gives an unbiased
+    /// Chapman estimate, so the two estimates stay independent in their errors.
     /// </summary>
     private static void AddChapman(SizeResult result)
     {
@@ -287,14 +291,16 @@ public static partial class Reports
             var used = result.Lookups
                 .Where(l => l.Status == LookupStatus.Used && l.Family == row.Family && (row.Day is null || Day(l.Start) == row.Day))
                 .OrderBy(l => l.Start).ToList();
+            double radius = RecaptureBall / row.Estimate.Estimate * 18446744073709551616.0;
+            IReadOnlyList<ulong> Ball(LookupSummary l) => l.Closest.Where(id => (double)(id ^ l.TargetPrefix) < radius).ToArray();
             // The earlier half of the lookups marks, the later half recaptures (halves by count: equal samples).
             int half = used.Count / 2;
-            var (est, n1, n2, both) = SizeEstimator.Chapman(
-                used.Take(half).Select(l => l.Closest).ToList(), used.Skip(half).Select(l => l.Closest).ToList());
-            string note = string.Create(CultureInfo.InvariantCulture,
-                $"closest {SizeEstimator.K} ids of the used lookups: {n1} in the first half, {n2} in the second, {both} in both; 95% bootstrap interval over lookups");
-            if (est is null) note = string.Create(CultureInfo.InvariantCulture,
-                $"closest {SizeEstimator.K} ids of the used lookups: {n1} in the first half, {n2} in the second, {both} in both; fewer than {SizeEstimator.MinimumRecaptures} in both: no estimate (it needs roughly 3·√N ids per half)");
+            var (est, n1, n2, both) = SizeEstimator.Chapman(used.Take(half).Select(Ball).ToList(), used.Skip(half).Select(Ball).ToList());
+            string seen = string.Create(CultureInfo.InvariantCulture,
+                $"ids within {RecaptureBall:0} / N of each used lookup's target: {n1} in the earlier half, {n2} in the later, {both} in both");
+            string note = est is null
+                ? seen + $"; fewer than {SizeEstimator.MinimumRecaptures} in both: no estimate (it needs about {(int)Math.Ceiling(Math.Sqrt(10 * row.Estimate.Estimate) / RecaptureBall)} lookups per half)"
+                : seen + "; 95% bootstrap interval over lookups";
             result.Rows.Insert(result.Rows.IndexOf(row) + 1, new SizeRow(row.Day, row.Family, ChapmanMethod, est, used.Count, null, note));
         }
     }

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using PcapDht.Analysis;
+using PcapDht.Cli;
+using PcapDht.Synth.Population;
+using PcapDht.Tests.Cli;
+
+namespace PcapDht.Tests.Analysis;
+
+/// <summary>report size against generated DHTs of known size, ingested into real stores.</summary>
+public class SizeReportTests
+{
+    private static SizeResult Size(PopulationStore store, SizeOptions? options = null)
+    {
+        using var db = store.Open();
+        return Reports.SizeEstimate(db, new ReportOptions(), options ?? new SizeOptions());
+    }
+
+    [Theory]
+    [InlineData(100_000, 300, 1UL)]
+    [InlineData(5_000_000, 250, 2UL)]
+    public void Size_OfAKnownPopulation_IsWithinTenPercentAndTheIntervalCoversIt(int population, int lookups, ulong seed)
+    {
+        using var store = new PopulationStore(new PopulationOptions { Seed = seed, Population = population, Lookups = lookups, EarlyStopShare = 0.25 });
+        var r = Size(store);
+        Assert.Null(r.Unavailable);
+        var xor = Assert.Single(r.Rows, x => x.Method == Reports.XorMethod);
+        Assert.Equal(4, xor.Family);
+        Assert.NotNull(xor.Estimate);
+        Assert.InRange(xor.Estimate.Estimate, 0.9 * population, 1.1 * population);
+        Assert.InRange(population, xor.Estimate.Low, xor.Estimate.High);
+
+        // Exactly the converged lookups are used; every lookup cut short is rejected as not converged.
+        var truth = store.Truth;
+        Assert.True(truth.LookupsStopped >= lookups / 8, "the scenario must hold early-stopped lookups");
+        Assert.Equal(truth.Lookups.Count, r.Lookups.Count);
+        Assert.Equal(truth.Lookups.Where(l => l.Converged).Select(l => l.TargetPrefix).Order(),
+            r.Lookups.Where(l => l.Status == LookupStatus.Used).Select(l => l.TargetPrefix).Order());
+        var status = r.Lookups.ToDictionary(l => l.TargetPrefix, l => l.Status);
+        foreach (var stopped in truth.Lookups.Where(l => !l.Complete))
+            Assert.Equal(LookupStatus.NotConverged, status[stopped.TargetPrefix]);
+        Assert.Equal(truth.LookupsConverged, xor.LookupsUsed);
+        Assert.Equal(truth.Lookups.Count - truth.LookupsConverged, xor.LookupsRejected);
+    }
+
+    [Fact]
+    public void Size_NaiveEstimateFromUnconvergedLookups_WouldBeFarTooSmall()
+    {
+        // What the convergence rule protects against: lookups seen only through their first two rounds (a
+        // short capture) put their 8th-closest id far from the target and would say "a few thousand nodes"
+        // for a DHT of 100 000.
+        using var store = new PopulationStore(new PopulationOptions { Seed = 4, Population = 100_000, Lookups = 120, EarlyStopShare = 1 });
+        var r = Size(store, new SizeOptions { By = SizeGrouping.Lookup });
+        var firstRounds = store.Truth.Lookups.Where(l => l.RoundsWritten <= 2).Select(l => l.TargetPrefix).ToHashSet();
+        var naive = r.Lookups.Where(l => firstRounds.Contains(l.TargetPrefix) && l.KthDistance is not null).Select(l => l.KthDistance!.Value).ToList();
+        Assert.True(naive.Count >= 20, $"{naive.Count} short lookups");
+        Assert.True(SizeEstimator.FromKthDistances(naive).Estimate < 20_000);
+        Assert.DoesNotContain(r.Lookups, l => l.Status == LookupStatus.Used);
+        Assert.NotNull(Size(store).Unavailable);
+    }
+
+    [Fact]
+    public void Size_TooFewConvergedLookups_RefusesInOneLineWithExitCode7()
+    {
+        using var store = new PopulationStore(new PopulationOptions { Seed = 5, Population = 100_000, Lookups = 12 });
+        var r = Size(store);
+        Assert.NotNull(r.Unavailable);
+        Assert.Contains("too few converged lookups", r.Unavailable);
+        var cli = CliRunner.Run(["report", "size", "--db", store.DbPath, "--format", "json"]);
+        Assert.Equal(ExitCodes.NoData, cli.ExitCode);
+        Assert.Single(cli.Stdout.Trim().Split('\n'));
+        Assert.DoesNotContain("estimate\"", cli.Stdout);
+    }
+
+    [Fact]
+    public void Size_ByDay_EstimatesEveryDay_AndChapmanCoversThePopulation()
+    {
+        const int n = 20_000;
+        using var store = new PopulationStore(new PopulationOptions
+        {
+            Seed = 6, Population = n, Lookups = 360, Days = 3, EarlyStopShare = 0.1,
+            End = new DateTimeOffset(2026, 9, 30, 0, 0, 0, TimeSpan.Zero), // three whole UTC days
+        });
+        var r = Size(store, new SizeOptions { By = SizeGrouping.Day });
+        var days = r.Rows.Where(x => x.Method == Reports.XorMethod).ToList();
+        Assert.Equal(3, days.Count);
+        Assert.Equal(3, days.Select(d => d.Day).Distinct().Count());
+        // ~107 lookups a day: each day's estimate is within 20 % (4 standard errors); a 95 % interval may
+        // miss now and then (the rate is checked in SizeEstimatorTests), so at least 2 of 3 must cover.
+        foreach (var d in days)
+        {
+            Assert.NotNull(d.Estimate);
+            Assert.InRange(d.Estimate.Estimate, 0.8 * n, 1.2 * n);
+        }
+        Assert.True(days.Count(d => d.Estimate!.Low <= n && n <= d.Estimate.High) >= 2);
+        // Over the whole window: the balls of ~160 lookups per half give enough recaptures at this size.
+        var all = Size(store);
+        var xor = Assert.Single(all.Rows, x => x.Method == Reports.XorMethod);
+        Assert.InRange(n, xor.Estimate!.Low, xor.Estimate.High);
+        var chapman = Assert.Single(all.Rows, x => x.Method == Reports.ChapmanMethod);
+        Assert.NotNull(chapman.Estimate);
+        Assert.InRange(n, chapman.Estimate.Low, chapman.Estimate.High);
+    }
+
+    [Fact]
+    public void SizeCli_Json_HasTheFieldsAsNumbers()
+    {
+        using var store = new PopulationStore(new PopulationOptions { Seed = 7, Population = 30_000, Lookups = 60 });
+        var o = CliRunner.Run(["report", "size", "--db", store.DbPath, "--format", "json"]);
+        Assert.True(o.ExitCode == ExitCodes.Ok, o.Stdout + o.Stderr);
+        using var doc = JsonDocument.Parse(o.Stdout);
+        var row = doc.RootElement.GetProperty("rows").EnumerateArray().First(x => x.GetProperty("method").GetString() == Reports.XorMethod);
+        foreach (var field in new[] { "estimate", "ci_low", "ci_high", "lookups_used", "lookups_rejected" })
+            Assert.Equal(JsonValueKind.Number, row.GetProperty(field).ValueKind);
+        Assert.True(row.GetProperty("ci_low").GetInt64() <= row.GetProperty("estimate").GetInt64());
+        Assert.Equal(store.Truth.LookupsConverged, row.GetProperty("lookups_used").GetInt64());
+        Assert.Contains("days", doc.RootElement.GetProperty("facts").GetProperty("window").GetString());
+        Assert.StartsWith("xor-distance", doc.RootElement.GetProperty("facts").GetProperty("method").GetString());
+
+        var bad = CliRunner.Run(["report", "size", "--db", store.DbPath, "--min-lookups", "3"]);
+        Assert.Equal(ExitCodes.Usage, bad.ExitCode);
+    }
+}
