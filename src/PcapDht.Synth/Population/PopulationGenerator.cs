@@ -67,7 +67,7 @@ internal sealed class PopulationScenario
         _writer = new SynthCaptureWriter(output, options.Format);
         _frames = new FrameBuilder(_writer);
         _truth = new PopulationTruth { Seed = options.Seed, Population = options.Population, RangesLabel = options.RangesLabel, Days = options.Days };
-        _record = new TruthRecorder(_truth, _table);
+        _record = new TruthRecorder(_truth, _table, options.DetailedTruth);
 
         _v4 = table.Ranges.Where(r => r.IsV4).ToArray();
         if (_v4.Length == 0) throw new ArgumentException("the population scenario needs IPv4 ranges");

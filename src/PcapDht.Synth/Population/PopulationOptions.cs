@@ -42,6 +42,12 @@ public sealed record PopulationOptions
     /// <summary>Clusters of 3 to 5 ids sharing their first 48 bits with an info-hash, each id on its own address.</summary>
     public int PrefixClusters { get; init; }
 
+    /// <summary>
+    /// Count the per-address ground truth (Sybil, BEP 42, churn). Off for benchmark captures of millions of
+    /// sightings, where those sets would cost gigabytes; lookups, frames and messages are always counted.
+    /// </summary>
+    public bool DetailedTruth { get; init; } = true;
+
     /// <summary>Free text recorded in the ground truth (the range file names).</summary>
     public string RangesLabel { get; init; } = "";
 

@@ -9,7 +9,7 @@ namespace PcapDht.Synth.Population;
 /// reports implement (docs/analysis.md): every address a message comes from or a `nodes` list names,
 /// per UTC day; node ids per address and per endpoint; (address, id) pairs of senders for BEP 42.
 /// </summary>
-internal sealed class TruthRecorder(PopulationTruth truth, AsnRangeTable table)
+internal sealed class TruthRecorder(PopulationTruth truth, AsnRangeTable table, bool enabled)
 {
     private readonly record struct Id(UInt128 Hi, uint Lo)
     {
@@ -26,6 +26,7 @@ internal sealed class TruthRecorder(PopulationTruth truth, AsnRangeTable table)
 
     public void Message(long ts, WireNode from, bool sender)
     {
+        if (!enabled) return;
         Day(ts).Add(from.Ip.V4);
         if (!sender) return;
         Sighting(from);
@@ -34,11 +35,15 @@ internal sealed class TruthRecorder(PopulationTruth truth, AsnRangeTable table)
 
     public void Contact(long ts, WireNode node)
     {
+        if (!enabled) return;
         Day(ts).Add(node.Ip.V4);
         Sighting(node);
     }
 
-    public void Target(ReadOnlySpan<byte> target) => _targets.Add(Id.Of(target));
+    public void Target(ReadOnlySpan<byte> target)
+    {
+        if (enabled) _targets.Add(Id.Of(target));
+    }
 
     private HashSet<uint> Day(long ts)
     {
@@ -65,6 +70,7 @@ internal sealed class TruthRecorder(PopulationTruth truth, AsnRangeTable table)
 
     public void Finish()
     {
+        if (!enabled) return;
         // Churn: new = never seen on an earlier day, gone = never seen on a later one (unknown on the last day).
         var before = new HashSet<uint>();
         var dayList = _days.ToList();

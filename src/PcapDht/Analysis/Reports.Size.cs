@@ -35,14 +35,20 @@ public enum LookupStatus
     RepeatedTarget,
     /// <summary>Its closest live ids did not all answer: it stopped (or the capture ended) before converging.</summary>
     NotConverged,
-    /// <summary>It learnt fewer than k ids.</summary>
-    TooFewIds,
+    /// <summary>Fewer than k distinct nodes answered it: Kademlia's stopping rule cannot have been met.</summary>
+    TooFewAnswers,
 }
 
-/// <summary>One lookup: the queries of one querier for one target, without a pause longer than <see cref="Reports.LookupGap"/>.</summary>
+/// <summary>
+/// One lookup: the queries of one querier for one target, without a pause longer than <see cref="Reports.LookupGap"/>.
+/// <see cref="Responders"/>: distinct node ids that answered; <see cref="Ids"/>: distinct ids it learnt (answering nodes
+/// and contacts), counting only those as close as its k-th closest answering node unless every lookup is listed
+/// (<see cref="SizeGrouping.Lookup"/>); <see cref="KthDistance"/>: the k-th smallest XOR distance to the target, a
+/// fraction of the id space.
+/// </summary>
 public sealed record LookupSummary(
     int Family, IpAddr Querier, int QuerierPort, ulong TargetPrefix, DateTimeOffset Start,
-    long Queries, long Answered, long Ids, double? KthDistance, LookupStatus Status)
+    long Queries, long Answered, long Responders, long Ids, double? KthDistance, LookupStatus Status)
 {
     /// <summary>The first 8 bytes of the k closest ids, closest first (what mark–recapture samples).</summary>
     public IReadOnlyList<ulong> Closest { get; init; } = [];
@@ -83,7 +89,7 @@ public static partial class Reports
             return result;
         }
         string where = WindowPredicate(window);
-        ReadLookups(db, LookupsSql(rel, where), result.Lookups);
+        ReadLookups(db, LookupsSql(rel, where, bounded: size.By != SizeGrouping.Lookup), result.Lookups);
         MarkUsed(result.Lookups);
         if (size.By == SizeGrouping.Lookup) return result;
 
@@ -125,7 +131,7 @@ public static partial class Reports
                 [
                     new("family", ColumnKind.Text), new("querier", ColumnKind.Text), new("target", ColumnKind.Text),
                     new("start", ColumnKind.Text), new("queries", ColumnKind.Integer), new("answered", ColumnKind.Integer),
-                    new("ids", ColumnKind.Integer), new("kth_distance", ColumnKind.Other), new("estimate", ColumnKind.Integer),
+                    new("answering_nodes", ColumnKind.Integer), new("ids", ColumnKind.Integer), new("kth_distance", ColumnKind.Other), new("estimate", ColumnKind.Integer),
                     new("status", ColumnKind.Text),
                 ],
             }
@@ -151,7 +157,7 @@ public static partial class Reports
         {
             foreach (var l in r.Lookups)
                 table.Rows.Add([Family(l.Family), $"{l.Querier}:{l.QuerierPort}", l.TargetPrefix.ToString("x16", CultureInfo.InvariantCulture) + "…",
-                    ReportWindow.Format(l.Start), l.Queries, l.Answered, l.Ids, l.KthDistance,
+                    ReportWindow.Format(l.Start), l.Queries, l.Answered, l.Responders, l.Ids, l.KthDistance,
                     l.KthDistance is { } d ? (long)Math.Round(SizeEstimator.PerLookup(d)) : null, StatusText(l.Status)]);
             return table;
         }
@@ -172,10 +178,17 @@ public static partial class Reports
     }
 
     /// <summary>One place for the lookup SQL: every lookup with its id count, k-th distance and convergence counters.</summary>
-    internal static string LookupsSql(PopulationRelations r, string where)
+    /// <param name="bounded">
+    /// Only look at ids as close to the target as the lookup's k-th closest answering node (the estimate
+    /// needs nothing farther: the k closest ids, live or not, all lie within that distance), and skip
+    /// lookups with fewer than k answering nodes (they cannot have converged). Off for <c>--by lookup</c>,
+    /// which shows every lookup's k-th distance, converged or not.
+    /// </param>
+    internal static string LookupsSql(PopulationRelations r, string where, bool bounded = true)
     {
         string gapNs = ((long)LookupGap.TotalMilliseconds * 1_000_000).ToString(CultureInfo.InvariantCulture);
         string k = SizeEstimator.K.ToString(CultureInfo.InvariantCulture);
+        string bound = bounded ? $"CASE WHEN count(*) >= {k} THEN list_max(min_by(dist, dist, {k})) END" : "18446744073709551615::UBIGINT";
         return $"""
             WITH lq AS (
                 SELECT capture_id, ts, ts_ns, querier_ip_num, querier_port, querier_id_prefix, family, target_prefix,
@@ -195,40 +208,46 @@ public static partial class Reports
             ql AS (
                 SELECT q.*, l.lookup_id FROM q JOIN l USING (querier_ip_num, querier_port, family, target_prefix, session)),
             own AS (SELECT DISTINCT lookup_id, querier_id_prefix AS id FROM ql WHERE querier_id_prefix IS NOT NULL),
-            seen AS (
-                SELECT lookup_id, responder_id_prefix AS id, node_ip_num AS ip_num, node_port AS port, true AS answered, NULL::UBIGINT AS reporter
-                FROM ql WHERE response_frame_no IS NOT NULL AND responder_id_prefix IS NOT NULL
-                UNION ALL
-                SELECT ql.lookup_id, c.id_prefix, c.ip_num, c.port, false, ql.responder_id_prefix
-                FROM ql JOIN {r.ReplyContacts} c ON c.capture_id = ql.capture_id AND c.frame_no = ql.response_frame_no AND c.family = ql.family),
-            ids AS (
-                SELECT s.lookup_id, s.id, bool_or(s.answered) AS answered, any_value(s.ip_num) AS ip_num, any_value(s.port) AS port
-                FROM seen s ANTI JOIN own o ON o.lookup_id = s.lookup_id AND o.id = s.id
-                GROUP BY s.lookup_id, s.id),
+            -- Each queried endpoint of a lookup: did it ever answer (under any id)?
             endpoints AS (
                 SELECT lookup_id, node_ip_num AS ip_num, node_port AS port, count(response_frame_no) > 0 AS answered_any
                 FROM ql GROUP BY ALL),
-            d AS (
-                SELECT i.lookup_id, i.id, xor(i.id, l.target_prefix) AS dist, i.answered,
-                    NOT i.answered AND e.answered_any IS NOT DISTINCT FROM false AS timed_out
-                FROM ids i JOIN l USING (lookup_id)
-                LEFT JOIN endpoints e ON e.lookup_id = i.lookup_id AND e.ip_num = i.ip_num AND e.port = i.port
-                -- An id whose endpoint answered this lookup under another id is gone (the node restarted with a new id).
-                WHERE i.id <> l.target_prefix AND NOT (NOT i.answered AND coalesce(e.answered_any, false))),
-            ranked AS (
-                SELECT *, row_number() OVER (PARTITION BY lookup_id ORDER BY dist) AS rank_all,
-                    row_number() OVER (PARTITION BY lookup_id, timed_out ORDER BY dist) AS rank_live
-                FROM d),
+            responders AS (
+                SELECT DISTINCT ql.lookup_id, ql.responder_id_prefix AS id, xor(ql.responder_id_prefix, ql.target_prefix) AS dist
+                FROM ql ANTI JOIN own o ON o.lookup_id = ql.lookup_id AND o.id = ql.responder_id_prefix
+                WHERE ql.response_frame_no IS NOT NULL AND ql.responder_id_prefix IS NOT NULL AND ql.responder_id_prefix <> ql.target_prefix),
+            bound AS (SELECT lookup_id, count(*) AS responders, {bound} AS bound FROM responders GROUP BY lookup_id),
+            seen AS (
+                SELECT s.lookup_id, s.id, true AS answered, true AS endpoint_answered, false AS endpoint_silent
+                FROM responders s JOIN bound b USING (lookup_id) WHERE s.dist <= b.bound
+                UNION ALL
+                SELECT ql.lookup_id, c.id_prefix, false, coalesce(e.answered_any, false), e.answered_any IS NOT DISTINCT FROM false
+                FROM ql JOIN bound b USING (lookup_id)
+                JOIN {r.ReplyContacts} c ON c.capture_id = ql.capture_id AND c.frame_no = ql.response_frame_no AND c.family = ql.family
+                LEFT JOIN endpoints e ON e.lookup_id = ql.lookup_id AND e.ip_num = c.ip_num AND e.port = c.port
+                WHERE xor(c.id_prefix, ql.target_prefix) <= b.bound AND c.id_prefix <> ql.target_prefix),
+            -- One row per (lookup, id). An id whose endpoint answered this lookup under another id is gone (the node
+            -- restarted with a new id); an id whose endpoint was queried and never answered timed out.
+            ids AS (
+                SELECT s.lookup_id, s.id, bool_or(s.answered) AS answered,
+                    bool_or(s.endpoint_answered) AND NOT bool_or(s.answered) AS stale,
+                    bool_or(s.endpoint_silent) AND NOT bool_or(s.answered) AS timed_out
+                FROM seen s ANTI JOIN own o ON o.lookup_id = s.lookup_id AND o.id = s.id
+                GROUP BY s.lookup_id, s.id),
+            -- The k closest per lookup by top-k aggregates (min_by with n) rather than window sorts.
             per AS (
-                SELECT lookup_id, count(*) AS ids, max(dist) FILTER (WHERE rank_all <= {k}) AS kth,
-                    list(id ORDER BY dist) FILTER (WHERE rank_all <= {k}) AS closest,
-                    count(*) FILTER (WHERE NOT timed_out) AS live,
-                    count(*) FILTER (WHERE NOT timed_out AND rank_live <= {k} AND answered) AS closest_answered
-                FROM ranked GROUP BY lookup_id)
+                SELECT i.lookup_id, count(*) AS ids,
+                    min_by(xor(i.id, l.target_prefix), xor(i.id, l.target_prefix), {k}) AS closest_dist,
+                    min_by(i.id, xor(i.id, l.target_prefix), {k}) AS closest,
+                    count(*) FILTER (WHERE NOT i.timed_out) AS live,
+                    min_by(i.answered, xor(i.id, l.target_prefix), {k}) FILTER (WHERE NOT i.timed_out) AS live_answered
+                FROM ids i JOIN l USING (lookup_id)
+                WHERE NOT i.stale
+                GROUP BY i.lookup_id)
             SELECT l.family, l.querier_ip_num, l.querier_port, l.target_prefix, l.first_us, l.queries, l.answered,
-                coalesce(per.ids, 0), per.kth::DOUBLE / 18446744073709551616.0, coalesce(per.live, 0), coalesce(per.closest_answered, 0),
-                per.closest
-            FROM l LEFT JOIN per USING (lookup_id)
+                coalesce(b.responders, 0), coalesce(per.ids, 0), list_max(per.closest_dist)::DOUBLE / 18446744073709551616.0,
+                coalesce(per.live, 0), coalesce(len(list_filter(per.live_answered, a -> a)), 0), per.closest
+            FROM l LEFT JOIN bound b USING (lookup_id) LEFT JOIN per USING (lookup_id)
             ORDER BY l.family, l.first_us, l.querier_ip_num, l.querier_port, l.target_prefix
             """;
     }
@@ -241,16 +260,16 @@ public static partial class Reports
         int k = SizeEstimator.K;
         while (r.Read())
         {
-            long ids = r.GetInt64(7), live = r.GetInt64(9), closest = r.GetInt64(10);
-            var status = ids < k ? LookupStatus.TooFewIds
+            long responders = r.GetInt64(7), ids = r.GetInt64(8), live = r.GetInt64(10), closest = r.GetInt64(11);
+            var status = responders < k ? LookupStatus.TooFewAnswers
                 : live >= k && closest == k ? LookupStatus.Used : LookupStatus.NotConverged;
             into.Add(new LookupSummary(
                 Convert.ToInt32(r.GetValue(0), CultureInfo.InvariantCulture), new IpAddr(ToUInt128(r.GetValue(1))),
                 Convert.ToInt32(r.GetValue(2), CultureInfo.InvariantCulture), Convert.ToUInt64(r.GetValue(3), CultureInfo.InvariantCulture),
-                FromMicros(r.GetInt64(4)), r.GetInt64(5), r.GetInt64(6), ids,
-                ids >= k && !r.IsDBNull(8) ? r.GetDouble(8) : null, status)
+                FromMicros(r.GetInt64(4)), r.GetInt64(5), r.GetInt64(6), responders, ids,
+                ids >= k && !r.IsDBNull(9) ? r.GetDouble(9) : null, status)
             {
-                Closest = r.IsDBNull(11) ? [] : ((System.Collections.IEnumerable)r.GetValue(11)).Cast<object>().Select(v => Convert.ToUInt64(v, CultureInfo.InvariantCulture)).ToArray(),
+                Closest = r.IsDBNull(12) ? [] : ((System.Collections.IEnumerable)r.GetValue(12)).Cast<object>().Select(v => Convert.ToUInt64(v, CultureInfo.InvariantCulture)).ToArray(),
             });
         }
     }
@@ -309,10 +328,10 @@ public static partial class Reports
     {
         long used = lookups.Count(l => l.Status == LookupStatus.Used);
         long early = lookups.Count(l => l.Status == LookupStatus.NotConverged);
-        long few = lookups.Count(l => l.Status == LookupStatus.TooFewIds);
+        long few = lookups.Count(l => l.Status == LookupStatus.TooFewAnswers);
         long repeated = lookups.Count(l => l.Status == LookupStatus.RepeatedTarget);
         return string.Create(CultureInfo.InvariantCulture,
-            $"too few converged lookups for a size estimate: {used} usable of {lookups.Count} (not converged {early}, fewer than {SizeEstimator.K} ids {few}, repeated target {repeated}); at least {minimum} per address family are needed. Short captures hold mostly unfinished lookups: capture longer, at a node that runs its own lookups (see `report size --by lookup`).");
+            $"too few converged lookups for a size estimate: {used} usable of {lookups.Count} (not converged {early}, fewer than {SizeEstimator.K} answering nodes {few}, repeated target {repeated}); at least {minimum} per address family are needed. Short captures hold mostly unfinished lookups: capture longer, at a node that runs its own lookups (see `report size --by lookup`).");
     }
 
     private static void AddLookupFacts(ResultTable table, List<LookupSummary> lookups)
@@ -321,7 +340,7 @@ public static partial class Reports
         {
             var f = lookups.Where(l => l.Family == family).ToList();
             table.Facts.Add(new($"{Family(family)} lookups", string.Create(CultureInfo.InvariantCulture,
-                $"{f.Count} seen: {f.Count(l => l.Status == LookupStatus.Used)} used, {f.Count(l => l.Status == LookupStatus.NotConverged)} not converged, {f.Count(l => l.Status == LookupStatus.TooFewIds)} with fewer than {SizeEstimator.K} ids, {f.Count(l => l.Status == LookupStatus.RepeatedTarget)} repeated targets")));
+                $"{f.Count} seen: {f.Count(l => l.Status == LookupStatus.Used)} used, {f.Count(l => l.Status == LookupStatus.NotConverged)} not converged, {f.Count(l => l.Status == LookupStatus.TooFewAnswers)} with fewer than {SizeEstimator.K} answering nodes, {f.Count(l => l.Status == LookupStatus.RepeatedTarget)} repeated targets")));
         }
         if (lookups.Count == 0) table.Facts.Add(new("lookups", "none (no find_node, get_peers, get or sample_infohashes queries with a target in the window)"));
     }
@@ -331,7 +350,7 @@ public static partial class Reports
         LookupStatus.Used => "used",
         LookupStatus.RepeatedTarget => "repeated target",
         LookupStatus.NotConverged => "not converged",
-        _ => $"fewer than {SizeEstimator.K} ids",
+        _ => $"fewer than {SizeEstimator.K} answers",
     };
 
     internal static string Family(int family) => family == 4 ? "IPv4" : "IPv6";
