@@ -197,43 +197,46 @@ public static partial class Reports
             gaps AS (
                 SELECT *, CASE WHEN lag(ts_ns) OVER w IS NULL OR ts_ns - lag(ts_ns) OVER w > {gapNs} THEN 1 ELSE 0 END AS starts
                 FROM lq WINDOW w AS (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns)),
-            q AS (
-                SELECT *, sum(starts) OVER (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns
-                    ROWS UNBOUNDED PRECEDING) AS session
-                FROM gaps),
-            l AS (
-                SELECT row_number() OVER () AS lookup_id, querier_ip_num, querier_port, family, target_prefix, session,
-                    min(epoch_us(ts)) AS first_us, count(*) AS queries, count(response_frame_no) AS answered
-                FROM q GROUP BY querier_ip_num, querier_port, family, target_prefix, session),
+            -- A lookup is (querier, family, target, session); its number is a 64-bit hash of that key (a collision
+            -- among a million lookups has probability 10^-7), which spares a join back from the lookups to their queries.
             ql AS (
-                SELECT q.*, l.lookup_id FROM q JOIN l USING (querier_ip_num, querier_port, family, target_prefix, session)),
-            own AS (SELECT DISTINCT lookup_id, querier_id_prefix AS id FROM ql WHERE querier_id_prefix IS NOT NULL),
+                SELECT *, hash(querier_ip_num, querier_port, family, target_prefix,
+                    sum(starts) OVER (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns ROWS UNBOUNDED PRECEDING)) AS lookup_id
+                FROM gaps),
+            -- The querier's own ids (one, rarely two: min and max) are not counted among the ids a lookup finds.
+            l AS (
+                SELECT lookup_id, any_value(querier_ip_num) AS querier_ip_num, any_value(querier_port) AS querier_port,
+                    any_value(family) AS family, any_value(target_prefix) AS target_prefix,
+                    coalesce(min(querier_id_prefix), any_value(target_prefix)) AS own_a, coalesce(max(querier_id_prefix), any_value(target_prefix)) AS own_b, min(epoch_us(ts)) AS first_us, count(*) AS queries, count(response_frame_no) AS answered
+                FROM ql GROUP BY lookup_id),
             -- Each queried endpoint of a lookup: did it ever answer (under any id)?
             endpoints AS (
                 SELECT lookup_id, node_ip_num AS ip_num, node_port AS port, count(response_frame_no) > 0 AS answered_any
                 FROM ql GROUP BY ALL),
             responders AS (
                 SELECT DISTINCT ql.lookup_id, ql.responder_id_prefix AS id, xor(ql.responder_id_prefix, ql.target_prefix) AS dist
-                FROM ql ANTI JOIN own o ON o.lookup_id = ql.lookup_id AND o.id = ql.responder_id_prefix
-                WHERE ql.response_frame_no IS NOT NULL AND ql.responder_id_prefix IS NOT NULL AND ql.responder_id_prefix <> ql.target_prefix),
+                FROM ql JOIN l USING (lookup_id)
+                WHERE ql.response_frame_no IS NOT NULL AND ql.responder_id_prefix NOT IN (ql.target_prefix, l.own_a, l.own_b)),
             bound AS (SELECT lookup_id, count(*) AS responders, {bound} AS bound FROM responders GROUP BY lookup_id),
+            answered AS (
+                SELECT ql.capture_id, ql.response_frame_no, ql.family, ql.lookup_id, ql.target_prefix, b.bound
+                FROM ql JOIN bound b USING (lookup_id) WHERE ql.response_frame_no IS NOT NULL AND b.bound IS NOT NULL),
             seen AS (
                 SELECT s.lookup_id, s.id, true AS answered, true AS endpoint_answered, false AS endpoint_silent
                 FROM responders s JOIN bound b USING (lookup_id) WHERE s.dist <= b.bound
                 UNION ALL
-                SELECT ql.lookup_id, c.id_prefix, false, coalesce(e.answered_any, false), e.answered_any IS NOT DISTINCT FROM false
-                FROM ql JOIN bound b USING (lookup_id)
-                JOIN {r.ReplyContacts} c ON c.capture_id = ql.capture_id AND c.frame_no = ql.response_frame_no AND c.family = ql.family
-                LEFT JOIN endpoints e ON e.lookup_id = ql.lookup_id AND e.ip_num = c.ip_num AND e.port = c.port
-                WHERE xor(c.id_prefix, ql.target_prefix) <= b.bound AND c.id_prefix <> ql.target_prefix),
+                SELECT a.lookup_id, c.id_prefix, false, coalesce(e.answered_any, false), e.answered_any IS NOT DISTINCT FROM false
+                FROM answered a
+                JOIN {r.ReplyContacts} c ON c.capture_id = a.capture_id AND c.frame_no = a.response_frame_no AND c.family = a.family
+                    AND xor(c.id_prefix, a.target_prefix) <= a.bound
+                LEFT JOIN endpoints e ON e.lookup_id = a.lookup_id AND e.ip_num = c.ip_num AND e.port = c.port),
             -- One row per (lookup, id). An id whose endpoint answered this lookup under another id is gone (the node
             -- restarted with a new id); an id whose endpoint was queried and never answered timed out.
             ids AS (
                 SELECT s.lookup_id, s.id, bool_or(s.answered) AS answered,
                     bool_or(s.endpoint_answered) AND NOT bool_or(s.answered) AS stale,
                     bool_or(s.endpoint_silent) AND NOT bool_or(s.answered) AS timed_out
-                FROM seen s ANTI JOIN own o ON o.lookup_id = s.lookup_id AND o.id = s.id
-                GROUP BY s.lookup_id, s.id),
+                FROM seen s GROUP BY s.lookup_id, s.id),
             -- The k closest per lookup by top-k aggregates (min_by with n) rather than window sorts.
             per AS (
                 SELECT i.lookup_id, count(*) AS ids,
@@ -242,11 +245,12 @@ public static partial class Reports
                     count(*) FILTER (WHERE NOT i.timed_out) AS live,
                     min_by(i.answered, xor(i.id, l.target_prefix), {k}) FILTER (WHERE NOT i.timed_out) AS live_answered
                 FROM ids i JOIN l USING (lookup_id)
-                WHERE NOT i.stale
+                WHERE NOT i.stale AND i.id NOT IN (l.target_prefix, l.own_a, l.own_b)
                 GROUP BY i.lookup_id)
             SELECT l.family, l.querier_ip_num, l.querier_port, l.target_prefix, l.first_us, l.queries, l.answered,
                 coalesce(b.responders, 0), coalesce(per.ids, 0), list_max(per.closest_dist)::DOUBLE / 18446744073709551616.0,
-                coalesce(per.live, 0), coalesce(len(list_filter(per.live_answered, a -> a)), 0), per.closest
+                coalesce(per.live, 0), coalesce(len(list_filter(per.live_answered, a -> a)), 0),
+                {string.Join(", ", Enumerable.Range(1, SizeEstimator.K).Select(i => $"per.closest[{i}]"))}
             FROM l LEFT JOIN bound b USING (lookup_id) LEFT JOIN per USING (lookup_id)
             ORDER BY l.family, l.first_us, l.querier_ip_num, l.querier_port, l.target_prefix
             """;
@@ -269,9 +273,19 @@ public static partial class Reports
                 FromMicros(r.GetInt64(4)), r.GetInt64(5), r.GetInt64(6), responders, ids,
                 ids >= k && !r.IsDBNull(9) ? r.GetDouble(9) : null, status)
             {
-                Closest = r.IsDBNull(12) ? [] : ((System.Collections.IEnumerable)r.GetValue(12)).Cast<object>().Select(v => Convert.ToUInt64(v, CultureInfo.InvariantCulture)).ToArray(),
+                Closest = Closest(r, 12),
             });
         }
+    }
+
+    /// <summary>The k closest ids, read from k columns (a LIST column costs a boxed object per element).</summary>
+    private static ulong[] Closest(System.Data.Common.DbDataReader r, int first)
+    {
+        int n = 0;
+        while (n < SizeEstimator.K && !r.IsDBNull(first + n)) n++;
+        var ids = new ulong[n];
+        for (int i = 0; i < n; i++) ids[i] = r.GetFieldValue<ulong>(first + i);
+        return ids;
     }
 
     /// <summary>
