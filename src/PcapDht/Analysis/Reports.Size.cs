@@ -194,13 +194,21 @@ public static partial class Reports
                 SELECT capture_id, ts, ts_ns, querier_ip_num, querier_port, querier_id_prefix, family, target_prefix,
                     node_ip_num, node_port, response_frame_no, responder_id_prefix
                 FROM {r.LookupQueries} WHERE {where} AND target_prefix IS NOT NULL),
+            -- A lookup is (querier, family, target, session); its number is a 64-bit hash of that key (a collision
+            -- among a million lookups has probability 10^-7), which spares a join back from the lookups to their
+            -- queries. Most (querier, family, target) keys span less than the gap and hold one session; only the
+            -- others are sorted to find their pauses.
+            keys AS (
+                SELECT querier_ip_num, querier_port, family, target_prefix, max(ts_ns) - min(ts_ns) > {gapNs} AS several
+                FROM lq GROUP BY ALL),
+            lqk AS (SELECT lq.*, k.several FROM lq JOIN keys k USING (querier_ip_num, querier_port, family, target_prefix)),
             gaps AS (
                 SELECT *, CASE WHEN lag(ts_ns) OVER w IS NULL OR ts_ns - lag(ts_ns) OVER w > {gapNs} THEN 1 ELSE 0 END AS starts
-                FROM lq WINDOW w AS (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns)),
-            -- A lookup is (querier, family, target, session); its number is a 64-bit hash of that key (a collision
-            -- among a million lookups has probability 10^-7), which spares a join back from the lookups to their queries.
+                FROM lqk WHERE several WINDOW w AS (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns)),
             ql AS (
-                SELECT *, hash(querier_ip_num, querier_port, family, target_prefix,
+                SELECT * EXCLUDE (several), hash(querier_ip_num, querier_port, family, target_prefix, 1) AS lookup_id FROM lqk WHERE NOT several
+                UNION ALL
+                SELECT * EXCLUDE (several, starts), hash(querier_ip_num, querier_port, family, target_prefix,
                     sum(starts) OVER (PARTITION BY querier_ip_num, querier_port, family, target_prefix ORDER BY ts_ns ROWS UNBOUNDED PRECEDING)) AS lookup_id
                 FROM gaps),
             -- The querier's own ids (one, rarely two: min and max) are not counted among the ids a lookup finds.
@@ -222,35 +230,40 @@ public static partial class Reports
                 SELECT ql.capture_id, ql.response_frame_no, ql.family, ql.lookup_id, ql.target_prefix, b.bound
                 FROM ql JOIN bound b USING (lookup_id) WHERE ql.response_frame_no IS NOT NULL AND b.bound IS NOT NULL),
             seen AS (
-                SELECT s.lookup_id, s.id, true AS answered, true AS endpoint_answered, false AS endpoint_silent
+                SELECT s.lookup_id, s.id, true AS answered, NULL::UHUGEINT AS ip_num, NULL::USMALLINT AS port
                 FROM responders s JOIN bound b USING (lookup_id) WHERE s.dist <= b.bound
                 UNION ALL
-                SELECT a.lookup_id, c.id_prefix, false, coalesce(e.answered_any, false), e.answered_any IS NOT DISTINCT FROM false
+                SELECT a.lookup_id, c.id_prefix, false, c.ip_num, c.port
                 FROM answered a
                 JOIN {r.ReplyContacts} c ON c.capture_id = a.capture_id AND c.frame_no = a.response_frame_no AND c.family = a.family
-                    AND xor(c.id_prefix, a.target_prefix) <= a.bound
-                LEFT JOIN endpoints e ON e.lookup_id = a.lookup_id AND e.ip_num = c.ip_num AND e.port = c.port),
-            -- One row per (lookup, id). An id whose endpoint answered this lookup under another id is gone (the node
-            -- restarted with a new id); an id whose endpoint was queried and never answered timed out.
+                    AND xor(c.id_prefix, a.target_prefix) <= a.bound),
+            -- One row per (lookup, id), with an endpoint a contact list gave for it.
             ids AS (
-                SELECT s.lookup_id, s.id, bool_or(s.answered) AS answered,
-                    bool_or(s.endpoint_answered) AND NOT bool_or(s.answered) AS stale,
-                    bool_or(s.endpoint_silent) AND NOT bool_or(s.answered) AS timed_out
+                SELECT s.lookup_id, s.id, bool_or(s.answered) AS answered, min(s.ip_num) AS ip_num, min(s.port) AS port
                 FROM seen s GROUP BY s.lookup_id, s.id),
-            -- The k closest per lookup by top-k aggregates (min_by with n) rather than window sorts.
-            per AS (
+            -- The 2k closest ids per lookup in one top-n aggregate (no window sort), then their status: an id whose
+            -- endpoint answered this lookup under another id is gone (the node restarted with a new id) and does not
+            -- count; an id whose endpoint was queried and never answered timed out. More than k gone or timed out among
+            -- the 2k closest leaves fewer than k: not converged.
+            near AS (
                 SELECT i.lookup_id, count(*) AS ids,
-                    min_by(xor(i.id, l.target_prefix), xor(i.id, l.target_prefix), {k}) AS closest_dist,
-                    min_by(i.id, xor(i.id, l.target_prefix), {k}) AS closest,
-                    count(*) FILTER (WHERE NOT i.timed_out) AS live,
-                    min_by(i.answered, xor(i.id, l.target_prefix), {k}) FILTER (WHERE NOT i.timed_out) AS live_answered
+                    unnest(min_by(struct_pack(dist := xor(i.id, l.target_prefix), id := i.id, answered := i.answered, ip_num := i.ip_num, port := i.port),
+                        xor(i.id, l.target_prefix), {2 * SizeEstimator.K}), recursive := true)
                 FROM ids i JOIN l USING (lookup_id)
-                WHERE NOT i.stale AND i.id NOT IN (l.target_prefix, l.own_a, l.own_b)
-                GROUP BY i.lookup_id)
+                WHERE i.id NOT IN (l.target_prefix, l.own_a, l.own_b)
+                GROUP BY i.lookup_id),
+            per AS (
+                SELECT n.lookup_id, any_value(n.ids) AS ids,
+                    list(struct_pack(dist := n.dist, id := n.id, answered := n.answered,
+                        timed_out := NOT n.answered AND e.answered_any IS NOT DISTINCT FROM false) ORDER BY n.dist)
+                        FILTER (WHERE n.answered OR NOT coalesce(e.answered_any, false)) AS near
+                FROM near n LEFT JOIN endpoints e ON e.lookup_id = n.lookup_id AND e.ip_num = n.ip_num AND e.port = n.port
+                GROUP BY n.lookup_id)
             SELECT l.family, l.querier_ip_num, l.querier_port, l.target_prefix, l.first_us, l.queries, l.answered,
-                coalesce(b.responders, 0), coalesce(per.ids, 0), list_max(per.closest_dist)::DOUBLE / 18446744073709551616.0,
-                coalesce(per.live, 0), coalesce(len(list_filter(per.live_answered, a -> a)), 0),
-                {string.Join(", ", Enumerable.Range(1, SizeEstimator.K).Select(i => $"per.closest[{i}]"))}
+                coalesce(b.responders, 0), coalesce(per.ids, 0), per.near[{k}].dist::DOUBLE / 18446744073709551616.0,
+                coalesce(len(list_filter(per.near, x -> NOT x.timed_out)), 0),
+                coalesce(len(list_filter(list_filter(per.near, x -> NOT x.timed_out)[1:{k}], x -> x.answered)), 0),
+                {string.Join(", ", Enumerable.Range(1, SizeEstimator.K).Select(i => $"per.near[{i}].id"))}
             FROM l LEFT JOIN bound b USING (lookup_id) LEFT JOIN per USING (lookup_id)
             ORDER BY l.family, l.first_us, l.querier_ip_num, l.querier_port, l.target_prefix
             """;
