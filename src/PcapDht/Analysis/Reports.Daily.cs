@@ -42,8 +42,7 @@ public static partial class Reports
         var parts = new List<string>();
         if (hasNodes) parts.Add($"SELECT ip_num, epoch_us(ts) // {MicrosPerDay} AS day FROM {rel.NodeIds ?? NodeIps(db)} WHERE ip_num IS NOT NULL");
         if (hasMessages) parts.Add($"SELECT src_ip_num, epoch_us(ts) // {MicrosPerDay} FROM {rel.Messages} WHERE src_ip_num IS NOT NULL");
-        long firstDay = Math.DivRem(ToMicros(window.Since), MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0);
-        long lastDay = ToMicros(window.Until) / MicrosPerDay;
+        var (firstDay, lastDay) = DayNumbers(window);
         using var cmd = db.CreateCommand();
         cmd.CommandText = ChurnSql(string.Join("\n UNION ALL ", parts), firstDay, lastDay, topAsns);
         using var r = cmd.ExecuteReader();
@@ -131,6 +130,10 @@ public static partial class Reports
             GROUP BY p.day, x.asn ORDER BY p.day, count(*) DESC, x.asn NULLS LAST
             """;
     }
+
+    /// <summary>The UTC day numbers (days since 1970) of the window's first and last instant.</summary>
+    private static (long First, long Last) DayNumbers(ReportWindow window) =>
+        (Math.DivRem(ToMicros(window.Since), MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0), Math.DivRem(ToMicros(window.Until), MicrosPerDay, out long r2) - (r2 < 0 ? 1 : 0));
 
     private static string DayText(DateTimeOffset d) => d.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

@@ -81,7 +81,7 @@ public static partial class Reports
         var window = ResolveWindow(db, options);
         table.Facts.Add(new("window", window.ToString()));
         string ip = addresses[0].Value.ToString(CultureInfo.InvariantCulture);
-        long firstDay = Math.DivRem(ToMicros(window.Since), MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0), lastDay = ToMicros(window.Until) / MicrosPerDay;
+        var (firstDay, lastDay) = DayNumbers(window);
         using (var cmd = db.CreateCommand())
         {
             cmd.CommandText = $"""
