@@ -39,10 +39,10 @@ public static class PcapDhtApp
                 report.SetDescription("Ready-made reports over a time window (default: the last 30 days of data).");
                 report.AddCommand<ReportAsnCommand>("asn")
                     .WithDescription("Distinct IP addresses per ASN.")
-                    .WithExample("report", "asn", "--days", "30", "--top", "20");
+                    .WithExample("report", "asn", "--days", "30", "--top", "20", "--chart", "asn.svg");
                 report.AddCommand<ReportCountryCommand>("country")
                     .WithDescription("Distinct IP addresses per country.")
-                    .WithExample("report", "country", "--format", "csv");
+                    .WithExample("report", "country", "--format", "csv", "--chart", "countries.png");
                 report.AddCommand<ReportClientsCommand>("clients")
                     .WithDescription("Nodes per client (the KRPC 'v' key), with decoded versions.")
                     .WithExample("report", "clients", "--top", "10");
@@ -65,6 +65,23 @@ public static class PcapDhtApp
                 report.AddCommand<ReportDailyCommand>("daily")
                     .WithDescription("Churn per day: distinct, new, returning and gone addresses, overall or for the top ASNs.")
                     .WithExample("report", "daily", "--days", "14", "--by", "asn", "--top", "5");
+                report.AddCommand<ReportHtmlCommand>("html")
+                    .WithDescription("One self-contained HTML page with every report as charts, a world map and tables (no network needed to open it).")
+                    .WithExample("report", "html", "--out", "report.html", "--days", "30");
+            });
+
+            config.AddBranch("anonymize", anonymize =>
+            {
+                anonymize.SetDescription("Prefix-preserving (Crypto-PAn) anonymization of captures and addresses, for sharing measurements (docs/privacy.md).");
+                anonymize.AddCommand<AnonymizeCaptureCommand>("capture")
+                    .WithDescription("Rewrite a capture with every IP address mapped (also `pcapdht anonymize IN OUT --key KEYFILE`).")
+                    .WithExample("anonymize", "capture", "dht.pcapng.zst", "shared.pcapng.zst", "--key", "dht.key");
+                anonymize.AddCommand<AnonymizeKeygenCommand>("keygen")
+                    .WithDescription("Create a new random key file (64 hex digits, mode 0600); never overwrites.")
+                    .WithExample("anonymize", "keygen", "dht.key");
+                anonymize.AddCommand<AnonymizeAddressCommand>("address")
+                    .WithDescription("Print what each address maps to under a key (find your own address in a shared data set).")
+                    .WithExample("anonymize", "address", "192.0.2.1", "2001:db8::1", "--key", "dht.key");
             });
 
             config.AddCommand<SynthCommand>("synth")
@@ -76,6 +93,26 @@ public static class PcapDhtApp
                 .WithExample("query", "\"SELECT count(DISTINCT ip) FROM node_sightings\"", "--format", "csv");
         });
         return app;
+    }
+
+    private static readonly string[] AnonymizeVerbs = ["keygen", "address", "capture", "-h", "--help", "-?"];
+
+    /// <summary>
+    /// `anonymize IN OUT` is `anonymize capture IN OUT`; a bare "-" there is standard input or output.
+    /// </summary>
+    private static string[] AnonymizeStdio(string[] args)
+    {
+        var copy = AnonymizeVerbs.Contains(args[1]) ? (string[])args.Clone() : [args[0], "capture", .. args[1..]];
+        if (copy[1] != "capture") return copy;
+        int positional = 0;
+        for (int i = 2; i < copy.Length; i++)
+        {
+            if (copy[i] is "-k" or "--key" or "--payload-bytes") { i++; continue; }
+            if (copy[i].StartsWith('-') && copy[i] != "-") continue;
+            if (copy[i] == "-") copy[i] = positional == 0 ? "/dev/stdin" : "/dev/stdout";
+            positional++;
+        }
+        return copy;
     }
 
     public static async Task<int> RunAsync(string[] args)
@@ -91,6 +128,8 @@ public static class PcapDhtApp
             args = Array.ConvertAll(args, a => a == "-" ? QuerySettings.StdinArgument : a);
         else if (args.Length > 0 && args[0] == "ingest")
             args = Array.ConvertAll(args, a => a == "-" ? "/dev/stdin" : a);
+        else if (args.Length > 1 && args[0] == "anonymize")
+            args = AnonymizeStdio(args);
         try
         {
             return await Build().RunAsync(args, cts.Token);

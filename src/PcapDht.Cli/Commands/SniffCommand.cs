@@ -122,7 +122,7 @@ public sealed class SniffCommand : Command<SniffSettings>
         var c = session.SinkCounters;
         if (progress) Console.Error.WriteLine();
         var summary = string.Create(CultureInfo.InvariantCulture,
-            $"sniff {options.Interface} -> {settings.Database} capture {sink.CaptureId}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; {c.Flushes:N0} flushes, {c.FlushBusy.TotalSeconds:F1}s decoding+writing{Capacity(f.Frames, c.FlushBusy)}; stopped by {Describe(reason)}");
+            $"sniff {options.Interface} -> {settings.Database} capture {sink.CaptureId}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; {c.Flushes:N0} flushes, {c.FlushBusy.TotalSeconds:F1}s writing{Capacity(f.Frames, c.FlushBusy)}; stopped by {Describe(reason)}");
         if (!settings.Quiet) Console.Error.WriteLine(summary);
         foreach (var file in session.PcapFiles)
         {
@@ -135,7 +135,7 @@ public sealed class SniffCommand : Command<SniffSettings>
         return ExitCodes.Ok;
     }
 
-    /// <summary>Frames per second of flush time: the rate the decode-and-store stage sustains on this machine.</summary>
+    /// <summary>Frames per second of flush time: the rate the store (append and commit of encoded rows) sustains on this machine.</summary>
     private static string Capacity(long frames, TimeSpan busy)
         => busy.TotalSeconds < 0.05 || frames < 1000 ? "" : string.Create(CultureInfo.InvariantCulture, $" ({frames / busy.TotalSeconds:N0} packets/s while flushing)");
 

@@ -18,3 +18,6 @@ public sealed class DiskFullException : StoreException
 {
     public DiskFullException(string message, Exception inner) : base(message, inner) { }
 }
+
+/// <summary>There is no database file where one was expected (a reading verb does not create one).</summary>
+public sealed class NoDatabaseException(string message) : StoreException(message);
