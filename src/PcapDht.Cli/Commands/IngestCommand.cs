@@ -51,6 +51,12 @@ public sealed class IngestCommand : Command<IngestSettings>
             Console.Error.WriteLine("pcapdht ingest: no capture files found in " + string.Join(' ', settings.Paths));
             return ExitCodes.InputError;
         }
+        // Nothing to read: say so before the database is created, not after leaving an empty one behind.
+        if (files.TrueForAll(f => f != "-" && !File.Exists(f)))
+        {
+            foreach (var f in files) Console.Error.WriteLine($"pcapdht ingest: {f}: no such file");
+            return ExitCodes.InputError;
+        }
 
         PcapDhtDatabase db;
         try

@@ -79,9 +79,7 @@ public sealed class QueryCommand : Command<QuerySettings>
         }
         catch (DuckDBException e)
         {
-            string line = DatabaseOpener.OneLine(e.Message);
-            if (!settings.Write && line.Contains("read-only", StringComparison.OrdinalIgnoreCase))
-                line += " (the database is opened read-only; add --write to change it)";
+            string line = ReadOnlyHint.Add(DatabaseOpener.OneLine(e.Message), sql, settings.Write);
             Console.Error.WriteLine($"pcapdht query: {line}");
             return ExitCodes.Failure;
         }

@@ -106,16 +106,16 @@ public sealed class SniffCommand : Command<SniffSettings>
         using var stop = cancellationToken.Register(session.Stop);
         bool progress = !settings.Quiet && !Console.IsErrorRedirected;
         var sw = Stopwatch.StartNew();
-        var last = (frames: 0L, krpc: 0L, at: 0.0);
+        var rates = new Rendering.FlushRates();
         while (!session.WaitFor(TimeSpan.FromSeconds(1)))
         {
             if (!progress) continue;
             var st = session.Statistics;
             var sc = session.SinkCounters;
-            double t = sw.Elapsed.TotalSeconds, dt = Math.Max(1e-3, t - last.at);
+            rates.Observe(sw.Elapsed.TotalSeconds, st.Frames, sc.KrpcMessages, sc.Flushes);
+            string krpc = rates.KrpcPerSecond is { } k ? k.ToString("N0", CultureInfo.InvariantCulture) : "-";
             Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r{options.Interface}: {(st.Frames - last.frames) / dt,9:N0} pkt/s {(sc.KrpcMessages - last.krpc) / dt,9:N0} KRPC/s  {sc.DistinctNodes,9:N0} nodes  {st.Frames,12:N0} pkts  drops kernel {st.PcapDropped:N0} if {st.InterfaceDropped:N0}   "));
-            last = (st.Frames, sc.KrpcMessages, t);
+                $"\r{options.Interface}: {rates.PacketsPerSecond,9:N0} pkt/s {krpc,9} KRPC/s  {sc.DistinctNodes,9:N0} nodes  {st.Frames,12:N0} pkts  drops kernel {st.PcapDropped:N0} if {st.InterfaceDropped:N0}   "));
         }
         var reason = session.Wait();
         var f = session.Statistics;

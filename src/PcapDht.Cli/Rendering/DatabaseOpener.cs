@@ -18,7 +18,9 @@ public static class DatabaseOpener
         try
         {
             error = null;
-            return PcapDhtDatabase.OpenConnection(path, readOnly, create, anySchema);
+            var connection = PcapDhtDatabase.OpenConnection(path, readOnly, create, anySchema);
+            UseUtc(connection);
+            return connection;
         }
         catch (StoreException ex)
         {
@@ -36,5 +38,20 @@ public static class DatabaseOpener
         foreach (var l in lines.Skip(1))
             if (l.StartsWith("Did you mean", StringComparison.Ordinal)) return $"{first} ({l})";
         return first;
+    }
+
+    /// <summary>
+    /// Every time the CLI prints is UTC (reports, query's 'Z'); DuckDB's session zone is the machine's, so a
+    /// query's date_trunc('day', ts) or ts::TIMESTAMP would otherwise change with where it runs.
+    /// </summary>
+    private static void UseUtc(DuckDBConnection connection)
+    {
+        try
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "SET TimeZone = 'UTC'";
+            cmd.ExecuteNonQuery();
+        }
+        catch (DuckDBException) { } // a build without ICU has no TimeZone setting and is UTC already
     }
 }

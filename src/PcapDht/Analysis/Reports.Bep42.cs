@@ -28,18 +28,19 @@ public static partial class Reports
             Title = byAsn ? "BEP 42 compliance of senders' node ids, per ASN" : "BEP 42 compliance of senders' node ids, per client",
             Columns =
             [
-                new(byAsn ? "asn" : "client", byAsn ? ColumnKind.Integer : ColumnKind.Text), new(byAsn ? "as_name" : "code", ColumnKind.Text),
+                new(byAsn ? "asn" : "client", byAsn ? ColumnKind.Number : ColumnKind.Text), new(byAsn ? "as_name" : "code", ColumnKind.Text),
                 new("pairs", ColumnKind.Integer), new("compliant", ColumnKind.Integer), new("non_compliant", ColumnKind.Integer),
                 new("exempt", ColumnKind.Integer), new("compliant_share", ColumnKind.Share),
             ],
         };
         var window = ResolveWindow(db, options);
-        table.Facts.Add(new("window", window.ToString()));
+        table.Window = window;
         if (!RangeStore.RelationExists(db, rel.Messages) || !StoreMacrosExist(db))
         {
             table.Unavailable = NoStore(rel.Messages);
             return table;
         }
+        if (!HasSightingsIn(db, table, relations)) return table;
         string group = byAsn ? "CASE WHEN p.ip_num <= a.end_num THEN a.asn END" : "p.client";
         string name = byAsn ? "min(CASE WHEN p.ip_num <= a.end_num THEN a.as_name END)" : "NULL";
         using var cmd = db.CreateCommand();
@@ -62,9 +63,12 @@ public static partial class Reports
             {
                 key = byAsn ? null : "(all)";
                 label = byAsn ? "(all)" : null;
-                table.Facts.Add(new("pairs", string.Create(CultureInfo.InvariantCulture,
-                    $"{pairs} distinct (address, node id) pairs of senders: {ok} compliant, {bad} non-compliant, {exempt} exempt")));
-                table.Facts.Add(new("compliant share", ok + bad == 0 ? "no pair is subject to BEP 42 (all exempt)" : (100.0 * share).ToString("0.0", CultureInfo.InvariantCulture) + "% of the pairs BEP 42 applies to"));
+                table.Facts.Add(new("pairs", pairs));
+                table.Facts.Add(new("compliant", new CountShare(ok, ok + bad)));
+                table.Facts.Add(new("non-compliant", new CountShare(bad, ok + bad)));
+                table.Facts.Add(new("exempt", exempt));
+                if (ok + bad > 0) table.Facts.Add(new("compliant share", Math.Round(share, 6)));
+                else table.Notes.Add("No pair in the window is subject to BEP 42: every sender address is exempt (loopback, private, link-local).");
                 first = false;
             }
             else if (byAsn)
@@ -80,10 +84,11 @@ public static partial class Reports
             }
             table.Rows.Add([key, label, pairs, ok, bad, exempt, share]);
         }
-        table.Facts.Add(new("rule", "BEP 42: the id's first 21 bits equal CRC32-C of the address masked (IPv4 0x030f3fff, IPv6 0x0103070f1f3f7fff) with the id's last byte & 7 in the top bits; loopback, private, link-local and unique-local addresses are exempt"));
-        table.Facts.Add(new("caveats", "a pair is counted once however often it was seen; clients that do not implement BEP 42 send random ids, which are compliant by chance with probability 2^-21"));
+        table.Notes.Add("Pairs: distinct (address, node id) pairs of query and response senders, each counted once however often it was seen; the shares are of the pairs BEP 42 applies to (compliant + non-compliant).");
+        table.Notes.Add("Rule (BEP 42): the id's first 21 bits equal CRC32-C of the address masked (IPv4 0x030f3fff, IPv6 0x0103070f1f3f7fff) with the id's last byte & 7 in the top bits; loopback, private, link-local and unique-local addresses are exempt.");
+        table.Notes.Add("Caveat: clients that do not implement BEP 42 send random ids, which are compliant by chance with probability 2^-21.");
         if (options.Top > 0 && table.Rows.Count > options.Top + 1) table.Rows.RemoveRange(options.Top + 1, table.Rows.Count - options.Top - 1);
-        if (byAsn) AddSources(db, table, RangeKind.Asn);
+        if (byAsn) AddDatasets(db, table, RangeKind.Asn);
         return table;
     }
 

@@ -63,23 +63,24 @@ public static partial class Reports
     {
         int top = byAsn ? (options.Top > 0 ? options.Top : int.MaxValue) : 0;
         var r = ChurnReport(db, options, top, relations);
-        var columns = new List<ResultColumn> { new("day", ColumnKind.Text) };
-        if (byAsn) columns.AddRange([new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text)]);
-        columns.AddRange([new("ips", ColumnKind.Integer), new("new", ColumnKind.Integer), new("returning", ColumnKind.Integer), new("gone", ColumnKind.Integer)]);
-        var table = new ResultTable { Title = byAsn ? "Churn per day and ASN" : "Churn per day", Columns = columns };
-        table.Facts.Add(new("window", r.Window.ToString()));
+        var table = new ResultTable { Title = byAsn ? "Churn per day and ASN" : "Churn per day", Columns = DailyColumns(byAsn) };
+        table.Window = r.Window;
+        if (!HasSightingsIn(db, table, relations)) return table;
         if (r.Unavailable is { } why)
         {
             table.Unavailable = why;
             return table;
         }
-        table.Facts.Add(new("days", "whole UTC days touched by the window"));
-        table.Facts.Add(new("addresses", "node sightings and message senders, as report asn counts them"));
-        table.Facts.Add(new("new / returning", "new: never seen on an earlier day of any data in the database; returning: seen before"));
-        table.Facts.Add(new("gone", "not seen on any later day; empty on the last day of data, which has no later day"));
-        if (r.FirstDayOfData is { } f)
-            table.Facts.Add(new("first day of data", $"{DayText(f)} (every address is new there: nothing was captured before it)"));
-        if (byAsn) table.Facts.Add(new("ASNs", top == int.MaxValue ? "all" : $"the {top} with the most addresses in the window (--top)"));
+        table.Facts.Add(new("UTC days", (long)r.Days.Select(d => d.Day).Distinct().Count()));
+        if (r.FirstDayOfData is { } f) table.Facts.Add(new("first day of data", DayText(f)));
+        if (r.LastDayOfData is { } l) table.Facts.Add(new("last day of data", DayText(l)));
+        table.Notes.Add("Days are whole UTC days touched by the window; addresses are node sightings and message senders, as report asn counts them.");
+        table.Notes.Add("New: never seen on an earlier day of any data in the database; returning: seen on an earlier day; gone: not seen on any later day.");
+        if (r.FirstDayOfData is { } first && r.Days.Any(d => d.Day == first))
+            table.Notes.Add($"On {DayText(first)}, the first day of data, every address is new: nothing was captured before it.");
+        if (r.LastDayOfData is { } last && r.Days.Any(d => d.Day == last))
+            table.Notes.Add($"Gone is empty on {DayText(last)}, the last day of data: no later day can show who stayed.");
+        if (byAsn) table.Notes.Add(top == int.MaxValue ? "ASNs: all." : $"ASNs: the {top} with the most addresses in the window (--top).");
         foreach (var d in r.Days)
         {
             var row = new List<object?> { DayText(d.Day) };
@@ -87,8 +88,44 @@ public static partial class Reports
             row.AddRange([d.Ips, d.New, d.Returning, d.Gone]);
             table.Rows.Add([.. row]);
         }
-        if (byAsn) AddSources(db, table, RangeKind.Asn);
+        if (byAsn) AddDatasets(db, table, RangeKind.Asn);
         return table;
+    }
+
+    /// <summary>
+    /// Addresses per day, for the page and <c>report daily --by asn --chart</c> alike: the rows of <c>report daily</c>
+    /// (asn and as_name empty) followed by those of <c>report daily --by asn --top N</c>, so each line of the chart
+    /// is a number those reports print.
+    /// </summary>
+    public static ResultTable DailyWithTopAsns(DuckDBConnection db, ReportOptions options, int topAsns)
+    {
+        var total = Daily(db, options, byAsn: false);
+        var table = new ResultTable { Title = "Distinct IP addresses per day, all and for the top ASNs", Columns = DailyColumns(byAsn: true) };
+        table.Window = total.Window;
+        table.Unavailable = total.Unavailable;
+        table.Facts.AddRange(total.Facts);
+        table.Notes.AddRange(total.Notes);
+        if (total.Unavailable is not null) return table;
+        foreach (var row in total.Rows) table.Rows.Add([row[0], null, null, .. row[1..]]);
+        if (topAsns <= 0) return table;
+        if (RangeStore.RangeCount(db, RangeKind.Asn) == 0)
+        {
+            table.Notes.Add("No per-ASN lines: this database has no ASN data.");
+            return table;
+        }
+        var byAsn = Daily(db, options with { Top = topAsns }, byAsn: true);
+        table.Rows.AddRange(byAsn.Rows);
+        table.Datasets.AddRange(byAsn.Datasets);
+        table.Notes.Add($"ASN lines: the {topAsns} ASNs with the most addresses in the window, as report daily --by asn --top {topAsns} lists them.");
+        return table;
+    }
+
+    private static List<ResultColumn> DailyColumns(bool byAsn)
+    {
+        var columns = new List<ResultColumn> { new("day", ColumnKind.Text) };
+        if (byAsn) columns.AddRange([new("asn", ColumnKind.Number), new("as_name", ColumnKind.Text)]);
+        columns.AddRange([new("ips", ColumnKind.Integer), new("new", ColumnKind.Integer), new("returning", ColumnKind.Integer), new("gone", ColumnKind.Integer)]);
+        return columns;
     }
 
     /// <summary>

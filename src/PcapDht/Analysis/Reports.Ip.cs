@@ -9,7 +9,7 @@ public static partial class Reports
 {
     private static readonly ResultColumn[] ProfileColumns =
     [
-        new("ip", ColumnKind.Text), new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text), new("country", ColumnKind.Text),
+        new("ip", ColumnKind.Text), new("asn", ColumnKind.Number), new("as_name", ColumnKind.Text), new("country", ColumnKind.Text),
         new("first_seen", ColumnKind.Text), new("last_seen", ColumnKind.Text), new("days_seen", ColumnKind.Integer),
         new("messages", ColumnKind.Integer), new("reported_by_others", ColumnKind.Integer), new("ports", ColumnKind.Integer),
         new("node_ids", ColumnKind.Integer), new("bep42", ColumnKind.Text), new("clients", ColumnKind.Text), new("read_only", ColumnKind.Other),
@@ -56,10 +56,10 @@ public static partial class Reports
             using var r = cmd.ExecuteReader();
             while (r.Read())
                 profiles.Add([r.GetString(0), r.IsDBNull(1) ? null : Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture), Str(r, 2), Str(r, 3),
-                    ReportWindow.Format(FromMicros(r.GetInt64(4))), ReportWindow.Format(FromMicros(r.GetInt64(5))), r.GetInt64(6), r.GetInt64(7),
+                    FromMicros(r.GetInt64(4)), FromMicros(r.GetInt64(5)), r.GetInt64(6), r.GetInt64(7),
                     r.GetInt64(8), r.GetInt64(9), r.GetInt64(10), Str(r, 11), Clients(Str(r, 12), Str(r, 13)), r.GetBoolean(14)]);
         }
-        table.Facts.Add(new("profile", "all data in the database (ip_profiles); messages = messages the address sent, reported_by_others = times others listed it in nodes/nodes6"));
+        table.Notes.Add("The profile covers all data in the database (ip_profiles): messages = messages the address sent, reported_by_others = times others listed it in nodes/nodes6.");
         if (profiles.Count == 0)
         {
             table.Unavailable = asn is { } x
@@ -72,14 +72,20 @@ public static partial class Reports
             table.Rows.AddRange(profiles);
             var found = profiles.Select(p => (string)p[0]!).ToHashSet();
             var missing = addresses.Select(x => x.ToString()).Where(x => !found.Contains(x)).ToList();
-            if (missing.Count > 0) table.Facts.Add(new("not seen", string.Join(", ", missing)));
-            AddSources(db, table, RangeKind.Asn, RangeKind.Country);
+            if (missing.Count > 0) table.Notes.Add($"Not seen in this database: {string.Join(", ", missing)}.");
+            if (WindowCoverage.Span(db) is { } span)
+            {
+                table.Window = span;
+                table.WindowIsAllData = true;
+            }
+            AddDatasets(db, table, RangeKind.Asn, RangeKind.Country);
             return table;
         }
         for (int i = 1; i < ProfileColumns.Length; i++)
-            table.Facts.Add(new(ProfileColumns[i].Name, Convert.ToString(profiles[0][i], CultureInfo.InvariantCulture) ?? ""));
+            table.Facts.Add(new(ProfileColumns[i].Name, profiles[0][i]));
         var window = ResolveWindow(db, options);
-        table.Facts.Add(new("window", window.ToString()));
+        table.Window = window;
+        table.Notes.Add("The rows are the address's activity per UTC day of the window.");
         string ip = addresses[0].Value.ToString(CultureInfo.InvariantCulture);
         var (firstDay, lastDay) = DayNumbers(window);
         using (var cmd = db.CreateCommand())
@@ -96,7 +102,7 @@ public static partial class Reports
             while (r.Read())
                 table.Rows.Add([DayText(FromMicros(r.GetInt64(0) * MicrosPerDay)), r.GetInt64(1), r.GetInt64(2), r.GetInt64(3), r.GetInt64(4)]);
         }
-        AddSources(db, table, RangeKind.Asn, RangeKind.Country);
+        AddDatasets(db, table, RangeKind.Asn, RangeKind.Country);
         return table;
     }
 

@@ -146,13 +146,14 @@ public static partial class Reports
                     new("lookups_rejected", ColumnKind.Integer), new("note", ColumnKind.Text),
                 ],
             };
-        table.Facts.Add(new("window", r.Window.ToString()));
+        table.Window = r.Window;
+        if (!HasSightingsIn(db, table, size.Relations)) return table;
+        AddLookupFacts(table, r.Lookups);
         if (r.Unavailable is { } why && size.By != SizeGrouping.Lookup)
         {
             table.Unavailable = why;
             return table;
         }
-        AddLookupFacts(table, r.Lookups);
         if (size.By == SizeGrouping.Lookup)
         {
             foreach (var l in r.Lookups)
@@ -169,11 +170,11 @@ public static partial class Reports
                 row.LookupsUsed, row.LookupsRejected, row.Note]);
             table.Rows.Add([.. cells]);
         }
-        table.Facts.Add(new("method", $"{XorMethod}: for each converged lookup the XOR distance d of the {SizeEstimator.K}th-closest id to the target (as a fraction of 2^160); N = {SizeEstimator.MedianOfGamma(SizeEstimator.K).ToString("0.####", CultureInfo.InvariantCulture)} / median(d); 95% percentile bootstrap over lookups ({SizeEstimator.Resamples} resamples)"));
-        table.Facts.Add(new("converged", $"a lookup's {SizeEstimator.K} closest ids that did not time out all answered it (Kademlia's own stopping rule); only the last converged lookup per target counts"));
-        table.Facts.Add(new("assumes", "ids uniform over the id space and independent of the targets; IPv4 and IPv6 are separate DHTs (BEP 32); counts routable nodes other than the querier; churn during the window averages in"));
+        table.Notes.Add($"Method ({XorMethod}): for each converged lookup the XOR distance d of the {SizeEstimator.K}th-closest id to the target (as a fraction of 2^160); N = {SizeEstimator.MedianOfGamma(SizeEstimator.K).ToString("0.####", CultureInfo.InvariantCulture)} / median(d); 95% percentile bootstrap interval over lookups ({SizeEstimator.Resamples} resamples).");
+        table.Notes.Add($"Converged: the {SizeEstimator.K} closest ids of a lookup that did not time out all answered it (Kademlia's own stopping rule); only the last converged lookup per target counts.");
+        table.Notes.Add("Assumes ids uniform over the id space and independent of the targets; IPv4 and IPv6 are separate DHTs (BEP 32); counts routable nodes other than the querier; churn during the window averages in.");
         if (r.Rows.Any(x => x.Method == ChapmanMethod))
-            table.Facts.Add(new("mark-recapture", $"Chapman (1951): the ids within XOR distance {RecaptureBall:0}/N of each used lookup's target are a sample in which every node has the same chance; the earlier half of the lookups (by start time) marks, the later half recaptures. Assumes a closed population between the halves (churn inflates it) and targets independent of the ids"));
+            table.Notes.Add($"Method ({ChapmanMethod}): Chapman (1951); the ids within XOR distance {RecaptureBall:0}/N of each used lookup's target are a sample in which every node has the same chance; the earlier half of the lookups (by start time) marks, the later half recaptures. Assumes a closed population between the halves (churn inflates it) and targets independent of the ids.");
         return table;
     }
 
@@ -361,15 +362,24 @@ public static partial class Reports
             $"too few converged lookups for a size estimate: {used} usable of {lookups.Count} (not converged {early}, fewer than {SizeEstimator.K} answering nodes {few}, repeated target {repeated}); at least {minimum} per address family are needed. Short captures hold mostly unfinished lookups: capture longer, at a node that runs its own lookups (see `report size --by lookup`).");
     }
 
+    /// <summary>Per address family: lookups seen, used, and rejected by reason (numbers, as JSON facts too).</summary>
     private static void AddLookupFacts(ResultTable table, List<LookupSummary> lookups)
     {
         foreach (int family in lookups.Select(l => l.Family).Distinct().Order())
         {
             var f = lookups.Where(l => l.Family == family).ToList();
-            table.Facts.Add(new($"{Family(family)} lookups", string.Create(CultureInfo.InvariantCulture,
-                $"{f.Count} seen: {f.Count(l => l.Status == LookupStatus.Used)} used, {f.Count(l => l.Status == LookupStatus.NotConverged)} not converged, {f.Count(l => l.Status == LookupStatus.TooFewAnswers)} with fewer than {SizeEstimator.K} answering nodes, {f.Count(l => l.Status == LookupStatus.RepeatedTarget)} repeated targets")));
+            string name = Family(family);
+            table.Facts.Add(new($"{name} lookups", (long)f.Count));
+            table.Facts.Add(new($"{name} lookups used", (long)f.Count(l => l.Status == LookupStatus.Used)));
+            table.Facts.Add(new($"{name} lookups not converged", (long)f.Count(l => l.Status == LookupStatus.NotConverged)));
+            table.Facts.Add(new($"{name} lookups with fewer than {SizeEstimator.K} answering nodes", (long)f.Count(l => l.Status == LookupStatus.TooFewAnswers)));
+            table.Facts.Add(new($"{name} lookups repeating a target", (long)f.Count(l => l.Status == LookupStatus.RepeatedTarget)));
         }
-        if (lookups.Count == 0) table.Facts.Add(new("lookups", "none (no find_node, get_peers, get or sample_infohashes queries with a target in the window)"));
+        if (lookups.Count == 0)
+        {
+            table.Facts.Add(new("lookups", 0L));
+            table.Notes.Add("No lookups in the window: no find_node, get_peers, get or sample_infohashes query with a target.");
+        }
     }
 
     private static string StatusText(LookupStatus s) => s switch

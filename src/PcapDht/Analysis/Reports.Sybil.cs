@@ -112,7 +112,7 @@ public static partial class Reports
                 Title = "Sybil signs per ASN",
                 Columns =
                 [
-                    new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text), new("addresses", ColumnKind.Integer),
+                    new("asn", ColumnKind.Number), new("as_name", ColumnKind.Text), new("addresses", ColumnKind.Integer),
                     new("flagged", ColumnKind.Integer), new("over_8_ids", ColumnKind.Integer), new("id_changes", ColumnKind.Integer),
                     new("bep42_invalid", ColumnKind.Integer), new("prefix_cluster", ColumnKind.Integer), new("flagged_share", ColumnKind.Share),
                 ],
@@ -122,22 +122,26 @@ public static partial class Reports
                 Title = "Addresses with Sybil signs",
                 Columns =
                 [
-                    new("ip", ColumnKind.Text), new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text),
+                    new("ip", ColumnKind.Text), new("asn", ColumnKind.Number), new("as_name", ColumnKind.Text),
                     new("node_ids", ColumnKind.Integer), new("ports", ColumnKind.Integer), new("changing_endpoints", ColumnKind.Integer),
                     new("bep42_invalid_ids", ColumnKind.Integer), new("cluster_ids", ColumnKind.Integer), new("why", ColumnKind.Text),
                 ],
             };
-        table.Facts.Add(new("window", r.Window.ToString()));
+        table.Window = r.Window;
+        if (!HasSightingsIn(db, table, relations)) return table;
         if (r.Unavailable is { } why)
         {
             table.Unavailable = why;
             return table;
         }
-        table.Facts.Add(new("addresses with node ids", r.AddressesSeen.ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new("flagged", string.Create(CultureInfo.InvariantCulture,
-            $"{r.Addresses.Count}: {r.Addresses.Count(a => a.OverEightIds)} with more than {Bep42IdsPerAddress} ids, {r.Addresses.Count(a => a.IdChanges)} with a changing id, {r.Addresses.Count(a => a.Bep42Invalid)} with 2+ ids not BEP 42-valid, {r.Addresses.Count(a => a.PrefixCluster)} in prefix clusters")));
-        table.Facts.Add(new("ids counted", "node ids an address sent (queries, responses) or was listed with in nodes/nodes6 by others"));
-        table.Facts.Add(new("caveats", "NAT and carrier-grade NAT put several honest nodes on one address (more ids, and ids not BEP 42-valid for the shared address); a restarted client gets a new id on the same endpoint; clusters need 3 ids in one 40-bit prefix (about 1 in 10^4 among 10 million random ids) or 2 next to a queried info-hash"));
+        table.Facts.Add(new("addresses with node ids", r.AddressesSeen));
+        table.Facts.Add(new("flagged", new CountShare(r.Addresses.Count, r.AddressesSeen)));
+        table.Facts.Add(new($"with more than {Bep42IdsPerAddress} ids", (long)r.Addresses.Count(a => a.OverEightIds)));
+        table.Facts.Add(new("with a changing id", (long)r.Addresses.Count(a => a.IdChanges)));
+        table.Facts.Add(new("with 2+ ids not BEP 42-valid", (long)r.Addresses.Count(a => a.Bep42Invalid)));
+        table.Facts.Add(new("in prefix clusters", (long)r.Addresses.Count(a => a.PrefixCluster)));
+        table.Notes.Add("Ids counted: node ids an address sent (queries, responses) or was listed with in nodes/nodes6 by others.");
+        table.Notes.Add("Caveats: NAT and carrier-grade NAT put several honest nodes on one address (more ids, and ids not BEP 42-valid for the shared address); a restarted client gets a new id on the same endpoint; clusters need 3 ids in one 40-bit prefix (about 1 in 10^4 among 10 million random ids) or 2 next to a queried info-hash.");
         if (byAsn)
         {
             foreach (var a in r.Asns)
@@ -151,11 +155,11 @@ public static partial class Reports
                 table.Rows.Add([a.Ip.ToString(), a.Asn is { } n ? (long)n : null, a.AsName, a.NodeIds, a.Ports, a.ChangingEndpoints, a.Bep42InvalidIds, a.ClusterIds, a.Reasons]);
             if (options.Top > 0 && table.Rows.Count > options.Top)
             {
-                table.Facts.Add(new("shown", $"the first {options.Top} by node ids (--top 0 shows all)"));
+                table.Notes.Add($"Shown: the first {options.Top} by node ids (--top 0 shows all).");
                 table.Rows.RemoveRange(options.Top, table.Rows.Count - options.Top);
             }
         }
-        AddSources(db, table, RangeKind.Asn);
+        AddDatasets(db, table, RangeKind.Asn);
         return table;
     }
 
@@ -191,6 +195,24 @@ public static partial class Reports
                     OR coalesce(c.cluster_ids, 0) > 0 AS flagged
             FROM per_ip p LEFT JOIN endpoints e USING (ip_num) LEFT JOIN clustered c USING (ip_num))
         """;
+
+    /// <summary>
+    /// For the store's relations: false, with <see cref="ResultTable.Unavailable"/> saying why and where the data
+    /// is, when the database has no sightings or none in the table's window (what the other reports say too).
+    /// </summary>
+    private static bool HasSightingsIn(DuckDBConnection db, ResultTable table, PopulationRelations? relations)
+    {
+        if (relations is not null && relations != PopulationRelations.Store) return true;
+        if (WindowCoverage.Span(db) is not { } span)
+        {
+            table.Unavailable = NoSightings;
+            return false;
+        }
+        var window = table.Window!.Value;
+        if (window.Until >= span.Since && window.Since <= span.Until) return true;
+        table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span);
+        return false;
+    }
 
     private static string NoStore(string relation) =>
         $"This database has no {relation} relation: ingest a capture with this pcapdht first (pcapdht ingest FILE --db FILE).";

@@ -20,19 +20,18 @@ public static class RangeFileReader
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
         string name = Path.GetFileName(path);
         byte[] head = ReadHead(path, out bool gzip);
-        var mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
         if (LooksBinary(head))
         {
             byte[] all = gzip ? Decompress(path) : File.ReadAllBytes(path);
             if (!ContainsMarker(all)) throw Unknown(name, "binary content that is not an MMDB file (no MaxMind.com metadata marker)");
             var mmdb = MmdbRangeReader.Read(all, name);
-            mmdb.SourceDate ??= mtime;
+            SourceDates.Find(mmdb, path);
             return mmdb;
         }
         var format = DetectText(head, name, out char separator, out bool hasHeader);
         using var stream = OpenText(path, gzip);
         var file = ReadText(stream, name, format, separator, hasHeader);
-        file.SourceDate = mtime;
+        SourceDates.Find(file, path);
         return file;
     }
 

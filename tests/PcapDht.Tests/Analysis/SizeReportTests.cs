@@ -65,10 +65,19 @@ public class SizeReportTests
         var r = Size(store);
         Assert.NotNull(r.Unavailable);
         Assert.Contains("too few converged lookups", r.Unavailable);
+        // JSON: not available, the reason, the lookups counted, and no row (no number at all).
         var cli = CliRunner.Run(["report", "size", "--db", store.DbPath, "--format", "json"]);
         Assert.Equal(ExitCodes.NoData, cli.ExitCode);
-        Assert.Single(cli.Stdout.Trim().Split('\n'));
-        Assert.DoesNotContain("estimate\"", cli.Stdout);
+        using var doc = JsonDocument.Parse(cli.Stdout);
+        Assert.False(doc.RootElement.GetProperty("available").GetBoolean());
+        Assert.Equal(r.Unavailable, doc.RootElement.GetProperty("reason").GetString());
+        Assert.Equal(0, doc.RootElement.GetProperty("rows").GetArrayLength());
+        Assert.InRange(doc.RootElement.GetProperty("facts").GetProperty("ipv4_lookups_used").GetInt64(), 0, SizeEstimator.MinimumLookups - 1);
+        // Table: one message (the title and the reason, wrapped only at the terminal's width), nothing else.
+        var text = CliRunner.Run(["report", "size", "--db", store.DbPath]);
+        Assert.Equal(ExitCodes.NoData, text.ExitCode);
+        Assert.Equal($"{doc.RootElement.GetProperty("title").GetString()}: not available. {r.Unavailable}",
+            string.Join(' ', text.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
     }
 
     [Fact]
@@ -113,8 +122,11 @@ public class SizeReportTests
             Assert.Equal(JsonValueKind.Number, row.GetProperty(field).ValueKind);
         Assert.True(row.GetProperty("ci_low").GetInt64() <= row.GetProperty("estimate").GetInt64());
         Assert.Equal(store.Truth.LookupsConverged, row.GetProperty("lookups_used").GetInt64());
-        Assert.Contains("days", doc.RootElement.GetProperty("facts").GetProperty("window").GetString());
-        Assert.StartsWith("xor-distance", doc.RootElement.GetProperty("facts").GetProperty("method").GetString());
+        Assert.True(doc.RootElement.GetProperty("window").GetProperty("days").GetDouble() > 0);
+        var facts = doc.RootElement.GetProperty("facts");
+        Assert.Equal(store.Truth.LookupsConverged, facts.GetProperty("ipv4_lookups_used").GetInt64());
+        Assert.Equal(row.GetProperty("lookups_rejected").GetInt64(), facts.GetProperty("ipv4_lookups").GetInt64() - facts.GetProperty("ipv4_lookups_used").GetInt64());
+        Assert.Contains(doc.RootElement.GetProperty("notes").EnumerateArray(), n => n.GetString()!.StartsWith("Method (xor-distance)", StringComparison.Ordinal));
 
         var bad = CliRunner.Run(["report", "size", "--db", store.DbPath, "--min-lookups", "3"]);
         Assert.Equal(ExitCodes.Usage, bad.ExitCode);

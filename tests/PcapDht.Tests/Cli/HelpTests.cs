@@ -10,6 +10,7 @@ public class HelpTests
         new[] { "report", "asn" }, new[] { "report", "country" }, new[] { "report", "clients" },
         new[] { "report", "overview" }, new[] { "report", "html" }, new[] { "report", "size" }, new[] { "report", "ip" },
         new[] { "report", "sybil" }, new[] { "report", "bep42" }, new[] { "report", "daily" }, new[] { "query" }, new[] { "synth" },
+        new[] { "anonymize", "capture" }, new[] { "anonymize", "keygen" }, new[] { "anonymize", "address" },
     };
 
     [Theory]

@@ -20,6 +20,7 @@ public class IngestCliTests
         var lines = o.Stderr.Trim().Split('\n');
         Assert.Single(lines);
         Assert.Contains("nope.pcap: no such file", lines[0]);
+        Assert.False(File.Exists(dir.File("t.duckdb")), "a missing input must not leave an empty database behind");
     }
 
     [Fact]
