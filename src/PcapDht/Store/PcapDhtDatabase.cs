@@ -568,11 +568,26 @@ public sealed class PcapDhtDatabase : IDisposable
         return nl < 0 ? s : s[..nl];
     }
 
+    private WriteBehind? _writeBehind;
+
+    /// <summary>
+    /// Starts writing the file back in the background while it is written (see <see cref="WriteBehind"/>); once
+    /// per database, stopped by <see cref="Dispose"/>. Its descriptor is closed only after DuckDB has closed the
+    /// file: POSIX drops all of a process's record locks on a file when any descriptor of it is closed, and
+    /// DuckDB's lock (fcntl) is what keeps other processes from reading the file while it is being written.
+    /// </summary>
+    internal void StartWriteBehind()
+    {
+        lock (_captureRows) _writeBehind ??= WriteBehind.Open(Path);
+    }
+
     public void Dispose()
     {
         try { WaitForViews(); }
         catch (StoreException) { /* reported by callers that wait; the next open creates them */ }
         Connection.Dispose();
+        // After the last connection: DuckDB has checkpointed and closed the file, its lock is gone anyway.
+        _writeBehind?.Dispose();
     }
 }
 

@@ -61,7 +61,6 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     private readonly Lane _a, _b; // msg + malformed + capture rows; node + node6 + peer (the same lane without ParallelTables)
     private readonly HashSet<int> _inTransaction = [];
     private readonly Dictionary<int, CaptureKind> _kinds = [];
-    private WriteBehind? _writeBehind;
     private bool _txOpen;
     private List<NativeChunk> _spool = [];
     private List<NativeChunk> _pending = [];
@@ -86,7 +85,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         try
         {
             s.Connect(db);
-            s._writeBehind = WriteBehind.Open(db.Path);
+            db.StartWriteBehind();
             return s;
         }
         catch (Exception ex)
@@ -390,7 +389,6 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         if (_txOpen) Rollback("aborted before the capture was completed");
         _a.Dispose();
         if (_b != _a) _b.Dispose();
-        _writeBehind?.Dispose();
         foreach (var c in _spool) c.Release();
         foreach (var c in _pending) c.Release();
         _spool.Clear();
