@@ -68,7 +68,8 @@ public static class PcapDhtApp
                     .WithExample("report", "bep42", "--by", "asn", "--top", "10");
                 report.AddCommand<ReportDailyCommand>("daily")
                     .WithDescription("Churn per day: distinct, new, returning and gone addresses, overall or for the top ASNs.")
-                    .WithExample("report", "daily", "--days", "14", "--by", "asn", "--top", "5");
+                    .WithExample("report", "daily", "--days", "14", "--by", "asn", "--top", "5")
+                    .WithExample("report", "daily", "--days", "30", "--chart", "churn.svg");
                 report.AddCommand<ReportHtmlCommand>("html")
                     .WithDescription("One self-contained HTML page with every report as charts, a world map and tables (no network needed to open it).")
                     .WithExample("report", "html", "--out", "report.html", "--days", "30");

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using PcapDht.Analysis;
+using PcapDht.Charts;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -66,16 +67,16 @@ public sealed class ReportIpCommand : Command<ReportIpSettings>
         => ReportRunner.Run("report ip", settings, (db, o) => Reports.Ip(db, o, settings.ParsedAddresses(), settings.Asn));
 }
 
-/// <summary>`report sybil`, `report bep42` and `report daily`: the common options plus --by.</summary>
+/// <summary>`report sybil` and `report bep42`: the common options plus --by.</summary>
 public sealed class ReportGroupedSettings : ReportSettings
 {
     [CommandOption("--by <GROUPING>")]
-    [Description("sybil: address (default) or asn; bep42: client (default) or asn; daily: day (default) or asn (the --top ASNs).")]
+    [Description("sybil: address (default) or asn; bep42: client (default) or asn.")]
     public string? By { get; init; }
 
     public override ValidationResult Validate()
     {
-        if (By is not (null or "address" or "asn" or "client" or "day")) return ValidationResult.Error("--by must be address, asn, client or day");
+        if (By is not (null or "address" or "asn" or "client")) return ValidationResult.Error("--by must be address, asn or client");
         return base.Validate();
     }
 
@@ -86,7 +87,7 @@ public sealed class ReportSybilCommand : Command<ReportGroupedSettings>
 {
     public override int Execute(CommandContext context, ReportGroupedSettings settings, CancellationToken cancellationToken)
     {
-        if (settings.By is "client" or "day") return Usage("report sybil", "--by must be address or asn");
+        if (settings.By is "client") return Usage("report sybil", "--by must be address or asn");
         return ReportRunner.Run("report sybil", settings, (db, o) => Reports.Sybil(db, o, settings.ByAsn));
     }
 
@@ -101,16 +102,31 @@ public sealed class ReportBep42Command : Command<ReportGroupedSettings>
 {
     public override int Execute(CommandContext context, ReportGroupedSettings settings, CancellationToken cancellationToken)
     {
-        if (settings.By is "address" or "day") return ReportSybilCommand.Usage("report bep42", "--by must be client or asn");
+        if (settings.By is "address") return ReportSybilCommand.Usage("report bep42", "--by must be client or asn");
         return ReportRunner.Run("report bep42", settings, (db, o) => Reports.Bep42(db, o, settings.ByAsn ? Bep42Grouping.Asn : Bep42Grouping.Client));
     }
 }
 
-public sealed class ReportDailyCommand : Command<ReportGroupedSettings>
+/// <summary>`report daily`: the common options, --by day|asn and --chart (the page's per-day lines, alone).</summary>
+public sealed class ReportDailySettings : ReportChartSettings
 {
-    public override int Execute(CommandContext context, ReportGroupedSettings settings, CancellationToken cancellationToken)
+    [CommandOption("--by <GROUPING>")]
+    [Description("day (default): all addresses; asn: one block of days per ASN, for the --top ASNs.")]
+    public string? By { get; init; }
+
+    public override ValidationResult Validate()
     {
-        if (settings.By is "address" or "client") return ReportSybilCommand.Usage("report daily", "--by must be day or asn");
-        return ReportRunner.Run("report daily", settings, (db, o) => Reports.Daily(db, o, settings.ByAsn));
+        if (By is not (null or "day" or "asn")) return ValidationResult.Error("--by must be day or asn");
+        return base.Validate();
     }
+
+    internal bool ByAsn => By == "asn";
+}
+
+public sealed class ReportDailyCommand : Command<ReportDailySettings>
+{
+    // The chart: new, returning and gone per day; by ASN, one line of addresses per ASN.
+    public override int Execute(CommandContext context, ReportDailySettings settings, CancellationToken cancellationToken)
+        => ReportRunner.Run("report daily", settings, (db, o) => Reports.Daily(db, o, settings.ByAsn),
+            settings.ByAsn ? ReportCharts.DailyAddresses : ReportCharts.Churn);
 }
