@@ -126,6 +126,52 @@ public class PopulationReportTests(PlantedPopulationFixture fixture) : IClassFix
         Assert.Equal(Store.Truth.KrpcMessages, Convert.ToInt64(r.GetValue(2), CultureInfo.InvariantCulture));
     }
 
+    public static TheoryData<string, string> VerbsAndFormats()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var verb in new[] { "size", "ip", "sybil", "bep42", "daily" })
+            foreach (var format in new[] { "table", "csv", "json", "markdown" })
+                data.Add(verb, format);
+        return data;
+    }
+
+    /// <summary>Every population report, in every format, states its window and its caveats, where every report does.</summary>
+    [Theory]
+    [MemberData(nameof(VerbsAndFormats))]
+    public void PopulationReports_InEveryFormat_StateTheirWindowAndCaveats(string verb, string format)
+    {
+        string[] args = verb == "ip" ? ["report", "ip", Store.Truth.AddressesOverEightIds.First().Key] : ["report", verb];
+        var o = CliRunner.Run([.. args, "--db", Store.DbPath, "--format", format]);
+        Assert.True(o.ExitCode == ExitCodes.Ok, $"{verb} {format}: exit {o.ExitCode}: {o.Stderr}");
+        switch (format)
+        {
+            case "table":
+                Assert.Matches(@"(?m)^  window: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \.\. ", o.Stdout);
+                Assert.Matches("(?m)^  note: ", o.Stdout);
+                break;
+            case "csv":
+                Assert.Matches("(?m)^# window: ", o.Stderr);
+                Assert.Matches("(?m)^# note: ", o.Stderr);
+                Assert.DoesNotContain("#", o.Stdout.Split('\n')[0]); // stdout is the CSV alone
+                break;
+            case "markdown":
+                Assert.Matches("(?m)^- window: ", o.Stdout);
+                Assert.Matches("(?m)^- note: ", o.Stdout);
+                break;
+            default:
+                using (var doc = JsonDocument.Parse(o.Stdout))
+                {
+                    var window = doc.RootElement.GetProperty("window");
+                    Assert.True(ReportWindow.TryParse(window.GetProperty("since").GetString()!, out var since));
+                    Assert.True(ReportWindow.TryParse(window.GetProperty("until").GetString()!, out var until));
+                    Assert.True(since < until);
+                    Assert.NotEqual(0, doc.RootElement.GetProperty("notes").GetArrayLength());
+                    Assert.NotEqual(0, doc.RootElement.GetProperty("rows").GetArrayLength());
+                }
+                break;
+        }
+    }
+
     [Fact]
     public void ReportIpCli_ByAsnListsTheMostActive_UnknownAddressExitsNoData()
     {
