@@ -92,6 +92,7 @@ public static class LakeReader
                 Execute(db, $"CREATE VIEW main.{relation} AS SELECT * {(hidden.Count > 0 ? $"EXCLUDE ({string.Join(", ", hidden)})" : "")} FROM pcapdht_lake.{relation}");
             }
             BuildRanges(db, contents);
+            DefineBep42(db, contents);
             RangeStore.EnsureEnrichedViews(db);
             // Times in UTC, as the CLI's database connections (a date_trunc or cast must not depend on the machine).
             try { Execute(db, "SET TimeZone = 'UTC'"); }
@@ -159,6 +160,36 @@ public static class LakeReader
                 INSERT INTO country_ranges SELECT 340282366920938463463374607431768211455::UHUGEINT, 340282366920938463463374607431768211455::UHUGEINT, NULL
                 WHERE EXISTS (SELECT 1 FROM datasets WHERE kind = 'country') AND NOT EXISTS (SELECT 1 FROM country_ranges);
                 """);
+    }
+
+    /// <summary>
+    /// The macros the store's views and the population reports call: address text, and BEP 42. A plain lake checks
+    /// ids against its addresses as a database does. An anonymized lake cannot (its addresses are mapped, its ids
+    /// maybe hashed), so there BEP 42 is looked up in the <c>bep42_valid</c> column the export computed from the real
+    /// address and id (NULL: an exempt address).
+    /// </summary>
+    private static void DefineBep42(DuckDBConnection db, LakeContents contents)
+    {
+        Execute(db, Store.StoreSchema.AddressMacros);
+        Execute(db, Store.StoreSchema.Bep42Macros);
+        if (!contents.Info.Anonymized) return;
+        var parts = new List<string>();
+        foreach (var (relation, ip, id) in LakeAnonymizer.Bep42Pairs)
+        {
+            if (!contents.Files.ContainsKey(relation)) continue;
+            var columns = LakeColumns.Describe(db, $"pcapdht_lake.{relation}");
+            if (columns.Exists(c => c.Name == "bep42_valid") && columns.Exists(c => c.Name == ip) && columns.Exists(c => c.Name == id))
+                parts.Add($"SELECT {ip} AS lake_ip, {id} AS lake_id, bep42_valid AS lake_valid FROM pcapdht_lake.{relation} WHERE {ip} IS NOT NULL AND {id} IS NOT NULL");
+        }
+        Execute(db, parts.Count == 0
+            ? "CREATE TABLE pcapdht_lake_bep42(lake_ip UHUGEINT, lake_id BLOB, lake_valid BOOLEAN)"
+            : $"CREATE TABLE pcapdht_lake_bep42 AS SELECT DISTINCT * FROM ({string.Join(" UNION ALL ", parts)})");
+        Execute(db, """
+            CREATE OR REPLACE MACRO pcapdht_bep42_valid(ip_num, node_id) AS
+                (SELECT any_value(lake_valid) FROM pcapdht_lake_bep42 WHERE lake_ip = ip_num AND lake_id = node_id);
+            CREATE OR REPLACE MACRO pcapdht_bep42_exempt(ip_num) AS
+                coalesce((SELECT bool_and(lake_valid IS NULL) FROM pcapdht_lake_bep42 WHERE lake_ip = ip_num), false);
+            """);
     }
 
     /// <summary>Runs of consecutive addresses with the same <paramref name="key"/>, kept where <paramref name="keep"/>.</summary>

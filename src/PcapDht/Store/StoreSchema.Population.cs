@@ -17,12 +17,14 @@ public static partial class StoreSchema
 
     // A property, not a field: StoreSchema.Views (in the other file) reads it while its own static fields
     // initialize, and the order of field initializers across partial files is not defined.
-    internal static string PopulationViews => PopulationTemplate
-        .Replace("{{BEP42_V4}}", Bep42Parity(v4: true))
-        .Replace("{{BEP42_V6}}", Bep42Parity(v4: false))
-        .Replace("{{LOOKUP_METHODS}}", LookupMethodCodes);
+    internal static string PopulationViews => Bep42Macros + PopulationTemplate.Replace("{{LOOKUP_METHODS}}", LookupMethodCodes);
 
-    private const string PopulationTemplate = """
+    /// <summary>The BEP 42 macros alone (a lake's reader defines them over its own relations).</summary>
+    internal static string Bep42Macros => Bep42Template
+        .Replace("{{BEP42_V4}}", Bep42Parity(v4: true))
+        .Replace("{{BEP42_V6}}", Bep42Parity(v4: false));
+
+    private const string Bep42Template = """
 
         -- BEP 42 in SQL. The first 21 bits of a conforming id are the top 21 bits of CRC32-C over the masked
         -- address with 3 random bits r (the id's last byte & 7). For a fixed input length CRC32-C is affine
@@ -54,6 +56,9 @@ public static partial class StoreSchema
             WHEN pcapdht_bep42_exempt(ip_num) THEN NULL
             WHEN octet_length(node_id) <> 20 THEN false
             ELSE pcapdht_bep42_ok(ip_num, ('0x' || left(hex(node_id), 16))::UBIGINT, ('0x' || right(hex(node_id), 2))::UBIGINT) END;
+        """;
+
+    private const string PopulationTemplate = """
 
         -- Lookups: every find_node, get_peers, get and sample_infohashes query that names a 20-byte target,
         -- with the response matched to it when there is one. The match is the one messages.rtt_us records

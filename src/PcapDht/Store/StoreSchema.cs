@@ -77,6 +77,9 @@ public static partial class StoreSchema
     internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates())
         .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews;
 
+    /// <summary>The address and id macros alone (the start of <see cref="Views"/>): a lake's reader defines them for its views.</summary>
+    internal static string AddressMacros => Views[..Views.IndexOf("CREATE OR REPLACE VIEW", StringComparison.Ordinal)];
+
     /// <summary>
     /// The 256 RFC 5952 format templates for pcapdht_ip6_text, indexed by which of the 8 groups are zero
     /// (bit 7 = first group): the first longest run of two or more zero groups becomes '::'.
