@@ -112,7 +112,7 @@ public sealed class IngestCommand : Command<IngestSettings>
                 var task = ctx.AddTask("ingest", maxValue: 1);
                 var work = Task.Run(() => results = pipeline.IngestFiles(files, ct));
                 var sw = Stopwatch.StartNew();
-                while (!work.Wait(250))
+                while (!WaitOrAbandon(work, TimeSpan.FromMilliseconds(250), ct))
                     Update(task, p, sw.Elapsed);
                 Update(task, p, sw.Elapsed);
                 work.GetAwaiter().GetResult();
@@ -134,9 +134,37 @@ public sealed class IngestCommand : Command<IngestSettings>
         var p = pipeline.Progress;
         var work = Task.Run(() => pipeline.IngestFiles(files, ct));
         var sw = Stopwatch.StartNew();
-        while (!work.Wait(TimeSpan.FromSeconds(10)))
+        while (!WaitOrAbandon(work, TimeSpan.FromSeconds(10), ct))
             lines.WriteLine($"ingest: {p.BytesRead / 1e6:N0}/{p.TotalBytes / 1e6:N0} MB, {p.Frames:N0} frames, {p.Messages:N0} messages, {p.FilesDone}/{p.TotalFiles} files, {sw.Elapsed:hh\\:mm\\:ss}");
         return work.GetAwaiter().GetResult();
+    }
+
+    /// <summary>How long an interrupted ingest may take to roll back before the process ends without it.</summary>
+    private static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Waits up to <paramref name="step"/> for the ingest. After Ctrl-C/SIGTERM the pipeline stops by itself (it checks
+    /// while reading and waiting for input); should it not within <see cref="InterruptGrace"/> — a read the kernel
+    /// will not end, a named pipe with no writer — the process exits 130 without it: every capture it was writing is
+    /// uncommitted, and the next open marks it failed.
+    /// </summary>
+    private static bool WaitOrAbandon(Task work, TimeSpan step, CancellationToken ct)
+    {
+        if (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                return work.Wait((int)step.TotalMilliseconds, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        if (work.Wait(InterruptGrace)) return true;
+        Console.Error.WriteLine("pcapdht ingest: interrupted; the files being read were not stored");
+        Console.Out.Flush();
+        Environment.Exit(ExitCodes.Interrupted);
+        return true;
     }
 
     private static void ReportFile(IngestFileResult r, bool perFileLine, TextWriter lines, bool verbose)

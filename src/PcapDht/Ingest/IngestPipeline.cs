@@ -119,6 +119,8 @@ public sealed class IngestPipeline
         var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
+            // After Ctrl-C no file starts: it would only record a failed capture.
+            cancellationToken.ThrowIfCancellationRequested();
             if (path == "-")
                 IngestStdin(result, cancellationToken);
             else
@@ -213,7 +215,8 @@ public sealed class IngestPipeline
 
     private void IngestStdin(IngestFileResult result, CancellationToken ct)
     {
-        using var hashing = new HashingStream(Console.OpenStandardInput());
+        // Polls while the pipe is idle, so Ctrl-C ends `tcpdump -w - | pcapdht ingest -` on a quiet link too.
+        using var hashing = new HashingStream(new StandardInputStream(ct));
         using var reader = CaptureReader.Open(hashing, "-");
         // The hash is known only at the end: Run checks for a duplicate before committing.
         Run(result, reader, new CaptureSource("-", CaptureKind.File), null, ct, hashing);
@@ -229,6 +232,8 @@ public sealed class IngestPipeline
             ChunksPerTable = writerOptions.ChunksPerTable,
             ReplacesCaptureId = replaces,
         };
+        // The reader checks too: a stream of blocks that are not packets yields no frame to count.
+        reader.Cancellation = ct;
         using var writer = CaptureWriter.Begin(_db, source, writerOptions);
         result.CaptureId = writer.CaptureId;
         var decoder = new PacketDecoder();
