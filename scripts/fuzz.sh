@@ -27,10 +27,12 @@ build="$out/build.$$"
   # One build at a time: two invocations share obj/.
   flock 9
   dotnet build tests/PcapDht.Fuzz/PcapDht.Fuzz.csproj -c Release --nologo -v q -o "$build" >/dev/null
+  # Replays run outside AFL, on a copy without the probes (instrumented code needs AFL's shared memory).
+  cp -r "$build" "$build.plain"
   # SharpFuzz rewrites the library in place with AFL coverage probes.
   sharpfuzz "$build/PcapDht.Core.dll" >/dev/null
 ) 9>"$out/build.lock"
-trap 'rm -rf "$build"' EXIT
+trap 'rm -rf "$build" "$build.plain"' EXIT
 
 status=0
 for target in "${targets[@]}"; do
@@ -42,7 +44,7 @@ for target in "${targets[@]}"; do
   dotnet "$dir/bin/PcapDht.Fuzz.dll" --write-seeds "$target" "$dir/seeds"
   if ls "$dir/findings/default/crashes"/id:* >/dev/null 2>&1; then
     echo "fuzz $target: replaying earlier crashes"
-    dotnet "$dir/bin/PcapDht.Fuzz.dll" --replay "$target" "$dir/findings/default/crashes" || true
+    dotnet "$build.plain/PcapDht.Fuzz.dll" --replay "$target" "$dir/findings/default/crashes" || true
   fi
   export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
   export AFL_NO_AFFINITY=1 AFL_AUTORESUME=1
