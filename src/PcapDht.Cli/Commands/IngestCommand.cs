@@ -56,7 +56,18 @@ public sealed class IngestCommand : Command<IngestSettings>
         try
         {
             db = PcapDhtDatabase.Open(settings.DatabasePath, PcapDhtDatabase.LockWait, viewsInBackground: true);
+            try
+            {
+                StoreCheck.VerifyLength(db.Connection, settings.DatabasePath); // never append to a file that was cut short
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
             db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, Environment.ProcessorCount)));
+            if (db.RecoveredCaptures > 0)
+                Console.Error.WriteLine($"pcapdht ingest: {db.RecoveredCaptures} capture(s) whose writer died were marked failed or interrupted; pcapdht check --compact gives back the disk space they used");
         }
         catch (StoreException ex)
         {

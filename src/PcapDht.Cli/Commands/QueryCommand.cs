@@ -101,6 +101,11 @@ public sealed class QueryCommand : Command<QuerySettings>
         }
         catch (SqlScriptException e)
         {
+            if (PcapDht.Store.PcapDhtDatabase.IsCorruption(e.Message))
+            {
+                Console.Error.WriteLine($"pcapdht query: {PcapDht.Store.PcapDhtDatabase.Translate(e.InnerException ?? e, settings.Db).Message}");
+                return ExitCodes.DatabaseError;
+            }
             string line = DatabaseOpener.OneLine(e.Message);
             if (!settings.Write && line.Contains("read-only", StringComparison.OrdinalIgnoreCase))
                 line += " (the database is opened read-only; add --write to change it)";

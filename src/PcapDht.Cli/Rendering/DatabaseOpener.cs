@@ -33,6 +33,8 @@ public static class DatabaseOpener
             try
             {
                 connection.Open();
+                // A file cut short opens and answers from its metadata (count(*)); refuse it as every other verb does.
+                PcapDht.Store.StoreCheck.VerifyLength(connection, path);
                 if (PcapDht.Store.PcapDhtDatabase.SchemaMismatch(connection, path) is { } mismatch)
                 {
                     // The repair below and the reports speak this build's schema only.
@@ -48,10 +50,18 @@ public static class DatabaseOpener
                 connection.Dispose();
                 Thread.Sleep(100);
             }
+            catch (PcapDht.Store.CorruptDatabaseException e)
+            {
+                connection.Dispose();
+                error = e.Message;
+                return null;
+            }
             catch (DuckDBException e)
             {
                 connection.Dispose();
-                error = $"cannot open '{path}': {OneLine(e.Message)}";
+                error = PcapDht.Store.PcapDhtDatabase.IsCorruption(e.Message)
+                    ? PcapDht.Store.PcapDhtDatabase.Translate(e, $"cannot open '{path}'").Message
+                    : $"cannot open '{path}': {OneLine(e.Message)}";
                 return null;
             }
         }

@@ -71,6 +71,7 @@ public sealed class StoreLiveSink : ILiveSink
         _info = info;
         using (var db = PcapDhtDatabase.Open(_path))
         {
+            StoreCheck.VerifyLength(db.Connection, _path); // never append to a file that was cut short
             var writer = CaptureWriter.Begin(db, CaptureSource.Live(info.Interface), _writerOptions);
             try
             {

@@ -265,16 +265,24 @@ public sealed class PcapDhtDatabase : IDisposable
             cmd.CommandText = "BEGIN; " + DeleteRowsSql("(SELECT capture_id FROM pcapdht_store.capture WHERE capture_id = $id AND kind = 'file' AND status = 'running')") + """
                 UPDATE pcapdht_store.capture SET
                     status = CASE kind WHEN 'live' THEN 'interrupted' ELSE 'failed' END,
-                    error = coalesce(error, 'interrupted: the writing process ended before this capture was completed'),
+                    error = coalesce(error, $message),
                     ingested_at = coalesce(ingested_at, now())
                 WHERE capture_id = $id AND status = 'running';
                 COMMIT;
                 """;
             cmd.Parameters.Add(new DuckDBParameter("id", id));
+            cmd.Parameters.Add(new DuckDBParameter("message", InterruptedMessage));
             cmd.ExecuteNonQuery();
         }
         return dead.Count;
     }
+
+    /// <summary>
+    /// The error of a capture whose writer died (kill -9, power loss, OOM). Its uncommitted rows leave free space in
+    /// the file that DuckDB reuses but never gives back: the message says how to get it back.
+    /// </summary>
+    public const string InterruptedMessage =
+        "interrupted: the writing process ended before this capture was completed; pcapdht check --compact gives back the disk space it used";
 
     /// <summary>Whether the pid runs pcapdht (a reused pid of another program does not count).</summary>
     private static bool LiveWriterAlive(int pid)
@@ -432,9 +440,28 @@ public sealed class PcapDhtDatabase : IDisposable
         if (msg.Contains("No space left", StringComparison.OrdinalIgnoreCase) || msg.Contains("disk is full", StringComparison.OrdinalIgnoreCase)
             || (ex is IOException io && (io.HResult & 0xFFFF) == 28))
             return new DiskFullException($"{what}: no space left on the device holding the database; free space or use another --db (the database was left as it was before this capture)", ex);
+        if (IsCorruption(ex.Message))
+            return new CorruptDatabaseException($"{what}: the database file is damaged ({msg}); {CorruptionAdvice}", ex);
         if (ex is StoreException se) return se;
         return new StoreException($"{what}: {msg}", ex);
     }
+
+    /// <summary>What to do about a damaged file, in the one-line message of every verb that meets one.</summary>
+    public const string CorruptionAdvice =
+        "restore it from a backup, or copy out what still reads (pcapdht query --allow-files \"COPY messages TO 'messages.parquet'\"); pcapdht check shows what is damaged";
+
+    /// <summary>
+    /// DuckDB's words for a damaged file: a block whose checksum does not match, a file shorter than its blocks,
+    /// metadata that does not deserialize, a file that is not DuckDB's, or an instance invalidated by one of these.
+    /// </summary>
+    public static bool IsCorruption(string message) =>
+        message.Contains("Corrupt database file", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("does not match stored checksum", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Could not read enough bytes from file", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("is not a valid DuckDB database file", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Failed to deserialize", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Serialization Error", StringComparison.OrdinalIgnoreCase)
+        || (message.Contains("invalidated", StringComparison.OrdinalIgnoreCase) && message.Contains("fatal", StringComparison.OrdinalIgnoreCase));
 
     internal static string FirstLine(string s)
     {
