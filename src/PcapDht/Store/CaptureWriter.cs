@@ -83,7 +83,7 @@ public sealed class CaptureStats
 /// native DuckDB data chunks (fixed-width numeric columns, see docs/schema.md) appended in bulk.
 /// File ingest: one transaction for the whole capture, committed by <see cref="Complete"/> together with
 /// the capture's final status, so a crash leaves no rows. Live capture: call <see cref="Commit"/>
-/// every flush interval; rows committed so far survive a crash (the capture is then marked partial).
+/// every flush interval; rows committed so far survive a crash (the next open marks the capture interrupted).
 /// Use from one thread; with <see cref="CaptureWriterOptions.BackgroundWriter"/> a second, internal
 /// thread does the appending.
 /// </summary>
@@ -333,7 +333,20 @@ public sealed class CaptureWriter : IDisposable
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private void ThrowWriterFailed(Exception error) => throw PcapDhtDatabase.Translate(error, $"writing {Source.Source} failed");
+    private void ThrowWriterFailed(Exception error)
+    {
+        // The caller's using block disposes the writer next: that records this, not a bare "aborted".
+        _failure = FailureText(error);
+        throw PcapDhtDatabase.Translate(error, $"writing {Source.Source} failed");
+    }
+
+    private string? _failure;
+
+    /// <summary>The capture's <c>error</c> for a failure of the store: says "disk full" when that is what it was.</summary>
+    private static string FailureText(Exception error) =>
+        PcapDhtDatabase.Translate(error, "writing") is DiskFullException
+            ? "disk full: no space left on the device holding the database; nothing of this capture was kept"
+            : PcapDhtDatabase.FirstLine(error.Message);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (long Micros, ushort Frac) SplitTimestamp(long ns)
@@ -470,6 +483,10 @@ public sealed class CaptureWriter : IDisposable
         {
             if (m.Port <= ushort.MaxValue) { ports |= (uint)m.Port; info |= 1UL << HasPortBit; }
             else (extra ??= Extra()).Number("port", m.Port);
+        }
+        else if (m.RawPort != 0)
+        {
+            (extra ??= Extra()).Number("port", m.RawPort); // out of range as sent (PortOutOfRange)
         }
         if (m.ImpliedPort >= 0) info |= 1UL << HasImpliedPortBit | (m.ImpliedPort != 0 ? 1UL << ImpliedPortBit : 0);
         if (m.Kind == KrpcKind.Error)
@@ -712,7 +729,7 @@ public sealed class CaptureWriter : IDisposable
         }
         catch (Exception ex)
         {
-            Fail(PcapDhtDatabase.FirstLine(ex.Message));
+            Fail(FailureText(ex));
             throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
         }
     }
@@ -745,7 +762,7 @@ public sealed class CaptureWriter : IDisposable
         }
         catch (Exception ex)
         {
-            Fail(PcapDhtDatabase.FirstLine(ex.Message));
+            Fail(FailureText(ex));
             throw PcapDhtDatabase.Translate(ex, $"writing {Source.Source} failed");
         }
         finally
@@ -832,7 +849,7 @@ public sealed class CaptureWriter : IDisposable
     /// <summary>Without <see cref="Complete"/>, disposing rolls the capture back and marks it failed.</summary>
     public void Dispose()
     {
-        if (!_finished) Fail("aborted before the capture was completed");
+        if (!_finished) Fail(_failure ?? "aborted before the capture was completed");
         ReleaseNative();
     }
 }

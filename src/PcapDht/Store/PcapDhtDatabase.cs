@@ -7,7 +7,7 @@ namespace PcapDht.Store;
 /// Opens (or creates) a PcapDht DuckDB file, applies the schema and repairs what an interrupted
 /// writer left behind. DuckDB lets one process open a file for writing, so a <c>running</c> capture
 /// found at open time belongs to a process that died: it is marked failed (file ingest commits a
-/// capture's rows only together with its final status, so such a capture has no rows) or partial
+/// capture's rows only together with its final status, so such a capture has no rows) or interrupted
 /// (live capture commits periodically, so its committed rows stay).
 /// </summary>
 public sealed class PcapDhtDatabase : IDisposable
@@ -25,7 +25,7 @@ public sealed class PcapDhtDatabase : IDisposable
     /// <summary>The connection used for bookkeeping and queries. Writers get their own via <see cref="OpenConnection"/>.</summary>
     public DuckDBConnection Connection { get; }
 
-    /// <summary>Number of captures found <c>running</c> at open time and marked failed/partial.</summary>
+    /// <summary>Number of captures found <c>running</c> at open time and marked failed/interrupted.</summary>
     public int RecoveredCaptures { get; private set; }
 
     /// <summary>
