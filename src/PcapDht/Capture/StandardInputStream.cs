@@ -9,12 +9,11 @@ namespace PcapDht.Capture;
 /// <see cref="PollMilliseconds"/> and checks the token between polls. Where poll(2) is not available
 /// (Windows) it reads directly.
 /// </summary>
-public sealed class StandardInputStream : Stream
+internal sealed class StandardInputStream : ForwardReadStream
 {
     /// <summary>Longest wait between two looks at the token: well under the one second Ctrl-C may take.</summary>
     public const int PollMilliseconds = 100;
 
-    private const short PollIn = 0x001;
     private const int EIntr = 4;
 
     private readonly Stream _inner = Console.OpenStandardInput();
@@ -29,11 +28,10 @@ public sealed class StandardInputStream : Stream
         while (_pollable)
         {
             _cancellation.ThrowIfCancellationRequested();
-            var fd = new PollFd { Fd = 0, Events = PollIn };
             int ready;
             try
             {
-                ready = Poll(ref fd, 1, PollMilliseconds);
+                ready = PosixPoll.WaitReadable(0, PollMilliseconds);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
             {
@@ -47,31 +45,9 @@ public sealed class StandardInputStream : Stream
         return _inner.Read(buffer);
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing) _inner.Dispose();
         base.Dispose(disposing);
     }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static extern int Poll(ref PollFd fds, nuint count, int timeoutMs);
 }
