@@ -51,6 +51,20 @@ public static class PcapDhtApp
                     .WithExample("report", "overview");
             });
 
+            config.AddBranch("anonymize", anonymize =>
+            {
+                anonymize.SetDescription("Prefix-preserving (Crypto-PAn) anonymization of captures and addresses, for sharing measurements (docs/privacy.md).");
+                anonymize.AddCommand<AnonymizeCaptureCommand>("capture")
+                    .WithDescription("Rewrite a capture with every IP address mapped (also `pcapdht anonymize IN OUT --key KEYFILE`).")
+                    .WithExample("anonymize", "capture", "dht.pcapng.zst", "shared.pcapng.zst", "--key", "dht.key");
+                anonymize.AddCommand<AnonymizeKeygenCommand>("keygen")
+                    .WithDescription("Create a new random key file (64 hex digits, mode 0600); never overwrites.")
+                    .WithExample("anonymize", "keygen", "dht.key");
+                anonymize.AddCommand<AnonymizeAddressCommand>("address")
+                    .WithDescription("Print what each address maps to under a key (find your own address in a shared data set).")
+                    .WithExample("anonymize", "address", "192.0.2.1", "2001:db8::1", "--key", "dht.key");
+            });
+
             config.AddCommand<SynthCommand>("synth")
                 .WithDescription("Write a deterministic synthetic DHT capture (public addresses from ASN ranges) and its ground-truth JSON.")
                 .WithExample("synth", "--out", "synthetic.pcap", "--seed", "7", "--packets", "40000", "--asn-ranges", "asn-ipv4.csv", "--asn-ranges", "asn-ipv6.csv");
@@ -66,6 +80,26 @@ public static class PcapDhtApp
         return app;
     }
 
+    private static readonly string[] AnonymizeVerbs = ["keygen", "address", "capture", "-h", "--help", "-?"];
+
+    /// <summary>
+    /// `anonymize IN OUT` is `anonymize capture IN OUT`; a bare "-" there is standard input or output.
+    /// </summary>
+    private static string[] AnonymizeStdio(string[] args)
+    {
+        var copy = AnonymizeVerbs.Contains(args[1]) ? (string[])args.Clone() : [args[0], "capture", .. args[1..]];
+        if (copy[1] != "capture") return copy;
+        int positional = 0;
+        for (int i = 2; i < copy.Length; i++)
+        {
+            if (copy[i] is "-k" or "--key" or "--payload-bytes") { i++; continue; }
+            if (copy[i].StartsWith('-') && copy[i] != "-") continue;
+            if (copy[i] == "-") copy[i] = positional == 0 ? "/dev/stdin" : "/dev/stdout";
+            positional++;
+        }
+        return copy;
+    }
+
     public static async Task<int> RunAsync(string[] args)
     {
         using var cts = new CancellationTokenSource();
@@ -79,6 +113,8 @@ public static class PcapDhtApp
             args = Array.ConvertAll(args, a => a == "-" ? QuerySettings.StdinArgument : a);
         else if (args.Length > 0 && args[0] == "ingest")
             args = Array.ConvertAll(args, a => a == "-" ? "/dev/stdin" : a);
+        else if (args.Length > 1 && args[0] == "anonymize")
+            args = AnonymizeStdio(args);
         try
         {
             return await Build().RunAsync(args, cts.Token);

@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using System.Globalization;
+using PcapDht.Capture;
 
 namespace PcapDht.Live;
 
@@ -7,7 +7,8 @@ namespace PcapDht.Live;
 /// Writes the raw frames of a live capture as classic pcap with nanosecond timestamps
 /// (magic 0xa1b23c4d), rotating to a new file by size or by time. Our own writer rather than
 /// SharpPcap's CaptureFileWriterDevice so it runs on the decode thread from pooled buffers with no
-/// per-packet allocation, and so a rotation never touches the capture handle.
+/// per-packet allocation, and so a rotation never touches the capture handle. The file format itself
+/// is <see cref="CaptureFileWriter"/>'s (shared with `pcapdht anonymize`).
 /// </summary>
 public sealed class RotatingPcapWriter : IDisposable
 {
@@ -20,8 +21,8 @@ public sealed class RotatingPcapWriter : IDisposable
     private readonly int _snaplen;
     private readonly long _rotateBytes;
     private readonly long _rotateNs;
-    private readonly byte[] _header = new byte[RecordHeaderLength];
     private FileStream? _file;
+    private CaptureFileWriter? _writer;
     private long _fileBytes;
     private long _fileStartNs;
     private int _sequence;
@@ -53,14 +54,7 @@ public sealed class RotatingPcapWriter : IDisposable
         {
             Rotate(timestampNs);
         }
-        var h = _header.AsSpan();
-        long sec = Math.DivRem(timestampNs, 1_000_000_000L, out long ns);
-        BinaryPrimitives.WriteUInt32LittleEndian(h, (uint)sec);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)ns);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[8..], (uint)data.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[12..], (uint)originalLength);
-        _file!.Write(h);
-        _file.Write(data);
+        _writer!.Write(timestampNs, _linkType, originalLength, data);
         _fileBytes += RecordHeaderLength + data.Length;
         FramesWritten++;
     }
@@ -75,15 +69,7 @@ public sealed class RotatingPcapWriter : IDisposable
             .ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var path = Path.Combine(_directory, $"{_prefix}-{stamp}-{_sequence++:D4}.pcap");
         _file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 1 << 20);
-        Span<byte> fh = stackalloc byte[FileHeaderLength];
-        BinaryPrimitives.WriteUInt32LittleEndian(fh, 0xa1b23c4d);
-        BinaryPrimitives.WriteUInt16LittleEndian(fh[4..], 2);
-        BinaryPrimitives.WriteUInt16LittleEndian(fh[6..], 4);
-        BinaryPrimitives.WriteInt32LittleEndian(fh[8..], 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(fh[12..], 0);
-        BinaryPrimitives.WriteUInt32LittleEndian(fh[16..], (uint)_snaplen);
-        BinaryPrimitives.WriteUInt32LittleEndian(fh[20..], (uint)_linkType);
-        _file.Write(fh);
+        _writer = CaptureFileWriter.Pcap(_file, _linkType, nanosecond: true, _snaplen);
         _fileBytes = FileHeaderLength;
         _fileStartNs = timestampNs;
         _files.Add(path);
@@ -93,5 +79,6 @@ public sealed class RotatingPcapWriter : IDisposable
     {
         _file?.Dispose();
         _file = null;
+        _writer = null;
     }
 }
