@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Fuzzes PcapDht's parsers with AFL++ through SharpFuzz, SECONDS seconds per target.
-# Usage: scripts/fuzz.sh SECONDS [TARGET...]      targets: krpc capture net ranges (default: all, one after another)
+# Usage: scripts/fuzz.sh SECONDS [TARGET...]      targets: krpc capture net ranges anonymize (default: all, one after another)
 #   krpc     bencode reader and KRPC decoder, every SIMD variant against scalar
 #   capture  pcap/pcapng readers behind raw, gzip, multi-member gzip and zstd framing and short reads, then the decoders
 #   net      link-layer and IP decoders and the fragment reassembler over frame sequences
 #   ranges   the ASN/country range-file importers (TSV, CSV, MMDB, gzip)
+#   anonymize  the anonymizer's packet rewriter over a capture framed as for `capture`; the output must read back whole
 # Each target keeps its corpus and findings in artifacts/fuzz/TARGET/ (gitignored); a second run resumes them,
 # so runs add up. Earlier crashes are replayed first. A crash or hang worth keeping goes to
 # tests/PcapDht.Tests/Fuzz/Findings/TARGET/ (the test suite replays that folder). Run it niced: other work shares
 # the cores (`nice -n 19 scripts/fuzz.sh 3600 capture &`); two targets can run at once from two invocations.
 set -euo pipefail
-secs=${1:?usage: scripts/fuzz.sh SECONDS [krpc|capture|net|ranges]...}
+secs=${1:?usage: scripts/fuzz.sh SECONDS [krpc|capture|net|ranges|anonymize]...}
 shift
 targets=("$@")
-((${#targets[@]})) || targets=(krpc capture net ranges)
+((${#targets[@]})) || targets=(krpc capture net ranges anonymize)
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh fuzz
 export PATH="$PATH:$HOME/.dotnet/tools"

@@ -11,7 +11,8 @@ Action<byte[]> Target(string name) => name switch
     "capture" => CaptureTarget.Check,
     "net" => NetTarget.Check,
     "ranges" => RangeTarget.Check,
-    _ => throw new ArgumentException($"unknown fuzz target '{name}' (krpc, capture, net, ranges)"),
+    "anonymize" => AnonymizeTarget.Check,
+    _ => throw new ArgumentException($"unknown fuzz target '{name}' (krpc, capture, net, ranges, anonymize)"),
 };
 
 if (args.Length == 3 && args[0] == "--write-seeds")

@@ -28,7 +28,7 @@ internal static class Seeds
     public static IEnumerable<(string Name, byte[] Bytes)> For(string target) => target switch
     {
         "krpc" => Messages.Select((m, i) => ($"msg{i:D2}", Encoding.Latin1.GetBytes(m))),
-        "capture" => Captures(),
+        "capture" or "anonymize" => Captures(),
         "net" => NetFrames(),
         "ranges" => RangeFiles(),
         _ => throw new ArgumentException($"unknown target {target}"),

@@ -17,6 +17,7 @@ public sealed class FuzzFindingsTests
         "capture" => CaptureTarget.Check,
         "net" => NetTarget.Check,
         "ranges" => RangeTarget.Check,
+        "anonymize" => AnonymizeTarget.Check,
         _ => throw new ArgumentException(name),
     };
 
