@@ -156,4 +156,25 @@ public sealed class StoreCheckTests
         var again = new IngestPipeline(after, new IngestOptions { Force = true }).IngestFiles([Sample]);
         Assert.Equal(3, again[0].CaptureId);
     }
+
+    /// <summary>A sniffer between two flushes does not hold the file; compacting under it would lose its next flush.</summary>
+    [Fact]
+    public void Compact_WhileASnifferWrites_IsRefusedAndChangesNothing()
+    {
+        using var dir = new TempDir();
+        string db = Ingested(dir);
+        // A live capture whose writer is alive: this test process (its command line names PcapDht).
+        string insert = $"INSERT INTO pcapdht_store.capture (capture_id, source, kind, status, started_at, pid, host) " +
+            $"VALUES (nextval('pcapdht_store.capture_ids'), 'live:eth9', 'live', 'running', now(), {Environment.ProcessId}, '{Environment.MachineName}')";
+        Assert.Equal(ExitCodes.Ok, Cli(dir, "query", "--write", insert, "--db", db).ExitCode);
+
+        var o = Cli(dir, "check", "--db", db, "--compact");
+
+        Assert.Equal(ExitCodes.DatabaseError, o.ExitCode);
+        Assert.Contains("a sniff is writing capture 2", Assert.Single(o.Stderr.Trim().Split('\n')));
+        Assert.False(File.Exists(db + ".compact"));
+        using var after = PcapDhtDatabase.Open(db);
+        Assert.Equal("running", Sql.String(after.Connection, "SELECT status FROM captures WHERE capture_id = 2"));
+        Assert.Equal(6937, Sql.Long(after.Connection, "SELECT count(*) FROM messages"));
+    }
 }
