@@ -497,6 +497,9 @@ public sealed class CaptureReader : IDisposable
                 Buffer.BlockCopy(_buf, 0, bigger, 0, _end);
                 _buf = bigger;
             }
+            // Also here, not only on reads of the stored input: a gzip or zstd bomb yields gigabytes of blocks
+            // from a few reads of it.
+            _raw.Cancellation.ThrowIfCancellationRequested();
             int r;
             try
             {

@@ -425,6 +425,34 @@ public sealed class CaptureReaderTests
         Assert.Null(reader.Damage);
     }
 
+    /// <summary>A gzip or zstd bomb of skipped blocks: a few reads of the stored bytes decompress to hundreds of MiB.</summary>
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task CompressedBombOfNonPacketBlocks_StopsWhenCancelled(string compression)
+    {
+        var head = CaptureBuilder.PcapNg().Section(false).Interface(1).ToArray();
+        var block = CaptureBuilder.PcapNg().Block(0x0BAD, new byte[65_524]).ToArray(); // 64 KiB of zeros per block
+        var raw = new MemoryStream();
+        using (Stream z = compression == "gzip"
+            ? new GZipStream(raw, CompressionLevel.SmallestSize, leaveOpen: true)
+            : new ZstdSharp.CompressionStream(raw, 19, leaveOpen: true))
+        {
+            z.Write(head);
+            for (int i = 0; i < 4 << 10; i++) z.Write(block); // 256 MiB of blocks
+        }
+        using var cts = new CancellationTokenSource();
+        using var reader = CaptureReader.Open(new MemoryStream(raw.ToArray()), "bomb");
+        reader.Cancellation = cts.Token;
+        cts.CancelAfter(TimeSpan.FromMilliseconds(100));
+
+        var read = Task.Run(() => reader.TryRead(out _));
+
+        Assert.Same(read, await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(30))));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+        Assert.True(raw.Length < 1 << 20, $"the bomb is {raw.Length} bytes");
+    }
+
     /// <summary>A corrupt length in a short input is damage without first allocating what it claims.</summary>
     [Fact]
     public void Pcap_ClaimedLengthBeyondTheInput_DoesNotAllocateIt()
