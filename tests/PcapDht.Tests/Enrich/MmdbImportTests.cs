@@ -73,4 +73,36 @@ public class MmdbImportTests
         var e = Assert.Throws<RangeFormatException>(() => RangeFileReader.Read(t.WriteBytes("cut.mmdb", bytes[..40])));
         Assert.Contains("cut.mmdb", e.Message);
     }
+
+    /// <summary>
+    /// Fuzz finding (ranges target): a record whose data is not a map, or metadata of the wrong shape, threw MaxMind.Db's
+    /// DeserializationException out of the import. A record is now one bad row, the metadata a one-line refusal.
+    /// </summary>
+    [Fact]
+    public void Read_RecordWhoseDataIsNotAMap_IsOneBadRow()
+    {
+        var bytes = new TestMmdbWriter("GeoLite2-ASN")
+            .Add("1.0.0.0/24", new() { ["autonomous_system_number"] = 13335u, ["autonomous_system_organization"] = "CLOUDFLARENET" })
+            .AddValue("2.0.0.0/24", "just a string")
+            .AddValue("3.0.0.0/24", 7u)
+            .Add("2a02:6b8::/29", new() { ["autonomous_system_number"] = 13238u })
+            .Build(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        using var t = new TempFiles();
+        var f = RangeFileReader.Read(t.WriteBytes("odd.mmdb", bytes));
+        Assert.Equal([13238u, 13335u], f.Ranges.Select(r => r.Asn!.Value).Order());
+        Assert.Equal(2, f.BadRowCount);
+        Assert.Contains(f.BadRows, b => b.Reason.EndsWith("data is a string, not a map", StringComparison.Ordinal));
+        Assert.Contains(f.BadRows, b => b.Reason.EndsWith("data is a number, not a map", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("mmdb-metadata-array-of-number.bin")]
+    public void Read_MetadataOfTheWrongShape_IsAOneLineRefusal(string finding)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fuzz", "Findings", "ranges", finding));
+        using var t = new TempFiles();
+        var e = Assert.Throws<RangeFormatException>(() => RangeFileReader.Read(t.WriteBytes("bad.mmdb", bytes)));
+        Assert.Contains("damaged MMDB file", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
 }
