@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the shipped samples: install what is missing, build, ingest samples-pcap/ into a
-# fresh DuckDB file, import the shipped ASN excerpt, and print the ISP report for the last 30 days.
+# fresh DuckDB file, import the shipped ASN excerpt, print the ISP report for the last 30 days, and
+# write the same reports as one HTML page with charts and a world map (artifacts/demo/report.html).
 #   usage: scripts/demo.sh [DB]      (default: artifacts/demo/pcapdht.duckdb, recreated each run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,4 +38,9 @@ echo
 echo "== pcapdht report clients"
 pcapdht report clients --db "$db"
 echo
+page=artifacts/demo/report.html
+echo "== pcapdht report html --days 30 --until $until --top 15 --out $page"
+pcapdht report html --days 30 --until "$until" --top 15 --db "$db" --out "$page"
+echo
 echo "Database: $db   (try: dotnet artifacts/bin/pcapdht.dll query \"SELECT * FROM messages LIMIT 5\" --db $db)"
+echo "Report page: $page   (one self-contained file: open file://$(pwd)/$page in any browser, offline too)"

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs what PcapDht needs on a Debian machine. Usage: scripts/install-deps.sh [runtime|test|record|fuzz]
-#   runtime: libpcap (live capture)       test: + tshark, tcpdump, zstd, python3-libtorrent, node deps
+#   runtime: libpcap (live capture), fontconfig and a font (PNG charts)
+#   test:    + tshark, tcpdump, zstd, python3-libtorrent, chromium (the report page's browser test), node deps
 #   record:  everything needed to re-record the sample captures
 #   fuzz:    afl++ for scripts/fuzz.sh (the SharpFuzz instrumenter is a dotnet tool the script installs)
 set -euo pipefail
 what=${1:-runtime}
 here=$(cd "$(dirname "$0")" && pwd)
 
-pkgs=(libpcap0.8)
+pkgs=(libpcap0.8 libfontconfig1 fonts-dejavu-core)
 case "$what" in
   runtime) ;;
-  test|record) pkgs+=(tshark tcpdump zstd iproute2 python3-libtorrent python3-cryptography tcpreplay gzip)
+  test|record) pkgs+=(tshark tcpdump zstd iproute2 python3-libtorrent python3-cryptography tcpreplay gzip chromium)
     # scripts/swarm (webtorrent nodes, expected-file decoder) needs node >= 18 and npm; the
     # machine image ships nodejs with npm, Debian's own nodejs needs the separate npm package.
     command -v node >/dev/null || pkgs+=(nodejs npm) ;;
@@ -35,6 +36,10 @@ if ((${#missing[@]})); then
   fi
 fi
 
-if [ "$what" != runtime ] && [ "$what" != fuzz ] && [ -f "$here/swarm/package.json" ]; then
-  (cd "$here/swarm" && { [ -d node_modules ] || npm install --no-audit --no-fund --silent >/dev/null; })
+if [ "$what" != runtime ] && [ "$what" != fuzz ]; then
+  # scripts/swarm: the webtorrent swarm; scripts/report-assets: the map builder whose output a test compares.
+  for dir in "$here/swarm" "$here/report-assets"; do
+    [ -f "$dir/package.json" ] || continue
+    (cd "$dir" && { [ -d node_modules ] || npm install --no-audit --no-fund --silent >/dev/null; })
+  done
 fi

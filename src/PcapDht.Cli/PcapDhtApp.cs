@@ -39,16 +39,19 @@ public static class PcapDhtApp
                 report.SetDescription("Ready-made reports over a time window (default: the last 30 days of data).");
                 report.AddCommand<ReportAsnCommand>("asn")
                     .WithDescription("Distinct IP addresses per ASN.")
-                    .WithExample("report", "asn", "--days", "30", "--top", "20");
+                    .WithExample("report", "asn", "--days", "30", "--top", "20", "--chart", "asn.svg");
                 report.AddCommand<ReportCountryCommand>("country")
                     .WithDescription("Distinct IP addresses per country.")
-                    .WithExample("report", "country", "--format", "csv");
+                    .WithExample("report", "country", "--format", "csv", "--chart", "countries.png");
                 report.AddCommand<ReportClientsCommand>("clients")
                     .WithDescription("Nodes per client (the KRPC 'v' key), with decoded versions.")
                     .WithExample("report", "clients", "--top", "10");
                 report.AddCommand<ReportOverviewCommand>("overview")
                     .WithDescription("Time span, captures, messages by type, distinct IPs and nodes, malformed counts.")
                     .WithExample("report", "overview");
+                report.AddCommand<ReportHtmlCommand>("html")
+                    .WithDescription("One self-contained HTML page with every report as charts, a world map and tables (no network needed to open it).")
+                    .WithExample("report", "html", "--out", "report.html", "--days", "30");
             });
 
             config.AddBranch("anonymize", anonymize =>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using DuckDB.NET.Data;
 using PcapDht.Analysis;
+using PcapDht.Charts;
 using PcapDht.Cli.Rendering;
 using PcapDht.Enrich;
 using Spectre.Console;
@@ -8,7 +9,8 @@ using Spectre.Console.Cli;
 
 namespace PcapDht.Cli.Commands;
 
-public sealed class ReportSettings : CommandSettings
+/// <summary>The options every report shares: the database, the window and how many rows.</summary>
+public class ReportWindowSettings : CommandSettings
 {
     [CommandOption("--db <FILE>")]
     [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
@@ -35,14 +37,8 @@ public sealed class ReportSettings : CommandSettings
     [Description("Count IPv6 addresses per prefix of this length, e.g. 64 (privacy addresses rotate within a /64).")]
     public int? Ipv6Prefix { get; init; }
 
-    [CommandOption("--format <FORMAT>")]
-    [Description("Output: " + OutputFormats.Help + ".")]
-    [DefaultValue("table")]
-    public string Format { get; init; } = "table";
-
     public override ValidationResult Validate()
     {
-        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
         if (Days is <= 0) return ValidationResult.Error("--days must be a positive number of days");
         if (Ipv6Prefix is < 1 or > 128) return ValidationResult.Error("--ipv6-prefix must be between 1 and 128");
         if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
@@ -67,12 +63,69 @@ public sealed class ReportSettings : CommandSettings
     }
 }
 
+public class ReportSettings : ReportWindowSettings
+{
+    [CommandOption("--format <FORMAT>")]
+    [Description("Output: " + OutputFormats.Help + ".")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
+    public override ValidationResult Validate()
+    {
+        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
+        return base.Validate();
+    }
+}
+
+/// <summary>A report that can also draw its chart into a file.</summary>
+public sealed class ReportChartSettings : ReportSettings
+{
+    [CommandOption("--chart <FILE>")]
+    [Description("Also write the report's chart alone, for a paper or slide: FILE.svg (vector) or FILE.png (raster, 2x).")]
+    public string? Chart { get; init; }
+
+    public override ValidationResult Validate()
+    {
+        if (Chart is not null && ChartFile.FormatOf(Chart) is null) return ValidationResult.Error($"--chart '{Chart}' must end in .svg or .png");
+        return base.Validate();
+    }
+}
+
 /// <summary>Shared flow: open read-write briefly to (re)create the enriched views, run, render.</summary>
 internal static class ReportRunner
 {
-    public static int Run(string verb, ReportSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report)
+    /// <param name="chart">The report's chart, drawn into --chart FILE; its data comes from <c>chartReport</c> when given (the map needs every country, not the top N).</param>
+    public static int Run(string verb, ReportSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report,
+        ChartSpec? chart = null, Func<DuckDBConnection, ReportOptions, ResultTable>? chartReport = null)
     {
         OutputFormats.TryParse(settings.Format, out var format);
+        return WithDatabase(verb, settings, db =>
+        {
+            var options = settings.ToOptions();
+            var result = report(db, options);
+            if (result.Unavailable is { } why)
+            {
+                Console.Out.WriteLine($"{result.Title}: not available. {why}");
+                return ExitCodes.NoData;
+            }
+            ResultRenderer.Render(result, format, Console.Out, Console.Error);
+            if (chart is null || settings is not ReportChartSettings { Chart: { } path }) return ExitCodes.Ok;
+            var data = chartReport is null ? result : chartReport(db, options);
+            if (chart.Standalone(data) is not { } svg)
+            {
+                Console.Error.WriteLine($"pcapdht {verb}: no row in this window to draw; {path} was not written");
+                return ExitCodes.NoData;
+            }
+            return ChartFile.Write(verb, path, svg);
+        });
+    }
+
+    /// <summary>
+    /// Opens the database (read-write for a moment to (re)create the enriched views, else read-only), runs
+    /// <paramref name="body"/>, and maps a bad window and database errors to one line and an exit code.
+    /// </summary>
+    public static int WithDatabase(string verb, ReportWindowSettings settings, Func<DuckDBConnection, int> body)
+    {
         using var db = DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out var error)
                        ?? DatabaseOpener.Open(settings.Db, readOnly: true, create: false, out error);
         if (db is null)
@@ -83,20 +136,12 @@ internal static class ReportRunner
         try
         {
             if (!IsReadOnly(db)) RangeStore.EnsureEnrichedViews(db);
-            ResultTable result;
-            try { result = report(db, settings.ToOptions()); }
+            try { return body(db); }
             catch (ArgumentException e)
             {
                 Console.Error.WriteLine($"pcapdht {verb}: {e.Message}");
                 return ExitCodes.Usage;
             }
-            if (result.Unavailable is { } why)
-            {
-                Console.Out.WriteLine($"{result.Title}: not available. {why}");
-                return ExitCodes.NoData;
-            }
-            ResultRenderer.Render(result, format, Console.Out, Console.Error);
-            return ExitCodes.Ok;
         }
         catch (DuckDBException e)
         {
@@ -115,16 +160,17 @@ internal static class ReportRunner
     }
 }
 
-public sealed class ReportAsnCommand : Command<ReportSettings>
+public sealed class ReportAsnCommand : Command<ReportChartSettings>
 {
-    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
-        => ReportRunner.Run("report asn", settings, Reports.Asn);
+    public override int Execute(CommandContext context, ReportChartSettings settings, CancellationToken cancellationToken)
+        => ReportRunner.Run("report asn", settings, Reports.Asn, ReportCharts.Asn);
 }
 
-public sealed class ReportCountryCommand : Command<ReportSettings>
+public sealed class ReportCountryCommand : Command<ReportChartSettings>
 {
-    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
-        => ReportRunner.Run("report country", settings, Reports.Country);
+    // The map shows every country, whatever --top limits the table to.
+    public override int Execute(CommandContext context, ReportChartSettings settings, CancellationToken cancellationToken)
+        => ReportRunner.Run("report country", settings, Reports.Country, ReportCharts.Country, (db, o) => Reports.Country(db, o with { Top = 0 }));
 }
 
 public sealed class ReportClientsCommand : Command<ReportSettings>

@@ -21,6 +21,8 @@ public sealed class ResultTable
     public required string Title { get; init; }
     public required IReadOnlyList<ResultColumn> Columns { get; init; }
     public List<object?[]> Rows { get; } = [];
+    /// <summary>The time range the rows count, when the result has one (charts draw their time axis over it).</summary>
+    public ReportWindow? Window { get; set; }
     /// <summary>Key/value facts about the result (window, totals), in order.</summary>
     public List<KeyValuePair<string, string>> Facts { get; } = [];
     /// <summary>Attribution lines of the data sets used.</summary>

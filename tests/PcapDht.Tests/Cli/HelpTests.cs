@@ -8,7 +8,7 @@ public class HelpTests
     {
         new[] { "ingest" }, new[] { "sniff" }, new[] { "asn", "import" }, new[] { "asn", "status" },
         new[] { "report", "asn" }, new[] { "report", "country" }, new[] { "report", "clients" },
-        new[] { "report", "overview" }, new[] { "query" }, new[] { "synth" },
+        new[] { "report", "overview" }, new[] { "report", "html" }, new[] { "query" }, new[] { "synth" },
     };
 
     [Theory]
