@@ -18,15 +18,7 @@ public static class AnonymizeTarget
 
     public static void Check(byte[] data)
     {
-        CaptureReader reader;
-        try
-        {
-            reader = OpenFramed(data);
-        }
-        catch (CaptureFormatException)
-        {
-            return;
-        }
+        if (OpenFramed(data) is not { } reader) return;
         var output = new MemoryStream();
         long read, written;
         using (reader)

@@ -19,27 +19,25 @@ public static class CaptureTarget
 {
     private static readonly ReassemblyLimits Limits = new(8, 64 << 10, 30_000_000_000L);
 
-    /// <summary>The reader over <paramref name="data"/> framed as described above.</summary>
-    /// <exception cref="CaptureFormatException">Not a capture.</exception>
-    internal static CaptureReader OpenFramed(byte[] data)
+    /// <summary>The reader over <paramref name="data"/> framed as described above; null when it is not a capture.</summary>
+    internal static CaptureReader? OpenFramed(byte[] data)
     {
         byte[] input = data.Length == 0 ? data : Wrap(data[0] & 3, data.AsSpan(1));
         int chunk = data.Length == 0 ? 0 : ((data[0] >> 2) & 3) switch { 1 => 1, 2 => 7, 3 => 4093, _ => 0 };
         Stream stream = chunk == 0 ? new MemoryStream(input, writable: false) : new TrickleStream(input, chunk);
-        return CaptureReader.Open(stream, "fuzz", null, initialBuffer: 4096);
+        try
+        {
+            return CaptureReader.Open(stream, "fuzz", null, initialBuffer: 4096);
+        }
+        catch (CaptureFormatException)
+        {
+            return null; // the documented refusal of garbage
+        }
     }
 
     public static void Check(byte[] data)
     {
-        CaptureReader reader;
-        try
-        {
-            reader = OpenFramed(data);
-        }
-        catch (CaptureFormatException)
-        {
-            return;
-        }
+        if (OpenFramed(data) is not { } reader) return;
         using (reader)
         {
             var decoder = new PacketDecoder(Limits);
