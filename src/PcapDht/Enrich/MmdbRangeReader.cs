@@ -13,8 +13,26 @@ internal static class MmdbRangeReader
 {
     public static RangeFile Read(byte[] content, string name)
     {
+        // Reader(Stream) copies the content into an anonymous memory map that it never releases when the metadata
+        // then fails to read (the view's pointer stays acquired; finalizers do not help): a fuzz finding, where
+        // 65,000 refused files in one process exhausted the kernel's map count and the runtime died. Read from a
+        // temporary file in memory mode instead: a managed buffer, nothing to leak.
+        string temp = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(temp, content);
+            return Read(temp, name);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    private static RangeFile Read(string path, string name)
+    {
         Reader reader;
-        try { reader = new Reader(new MemoryStream(content, writable: false)); }
+        try { reader = new Reader(path, FileAccessMode.Memory); }
         catch (Exception e) when (e is InvalidDatabaseException or DeserializationException or IOException or ArgumentException)
         {
             throw new RangeFormatException($"{name}: damaged MMDB file ({FirstLine(e.Message)})");
