@@ -6,7 +6,7 @@
 #   iptoasn:        ip2asn-combined.tsv.gz from iptoasn.com (PDDL)
 # IPinfo Lite and MaxMind GeoLite2 need an account token: download them yourself and run
 # `pcapdht asn import FILE`.
-# Then: pcapdht asn import asn-data/ip-location-db/asn-ipv4.csv asn-data/ip-location-db/asn-ipv6.csv --db dht.duckdb
+# Then: pcapdht asn import asn-data/ip-location-db/*/*-ipv4.csv asn-data/ip-location-db/*/*-ipv6.csv --db dht.duckdb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-ip-location-db}
@@ -18,14 +18,17 @@ fetch_ip_location_db() {
   local tmp; tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
   (cd "$tmp" && npm pack --silent @ip-location-db/asn @ip-location-db/asn-country >/dev/null)
-  mkdir -p "$out/ip-location-db"
+  # One folder per package, with its package.json: its version (2.3.YYYYMMDDHH) is the date `asn import` records.
   for t in "$tmp"/*.tgz; do
     tar xzf "$t" -C "$tmp"
-    cp "$tmp"/package/*.csv "$tmp"/package/*LICENSE* "$out/ip-location-db/" 2>/dev/null || true
+    local name; name=$(sed -nE 's/.*"name": *"@ip-location-db\/([^"]+)".*/\1/p' "$tmp/package/package.json" | head -1)
+    mkdir -p "$out/ip-location-db/$name"
+    cp "$tmp"/package/package.json "$tmp"/package/*.csv "$out/ip-location-db/$name/"
+    cp "$tmp"/package/*LICENSE* "$tmp"/package/MODIFICATIONS "$out/ip-location-db/$name/" 2>/dev/null || true
     rm -rf "$tmp/package"
   done
   echo "fetch-asn-data: ip-location-db tables in $out/ip-location-db/" >&2
-  ls -l "$out/ip-location-db" >&2
+  ls -lR "$out/ip-location-db" >&2
 }
 
 fetch_iptoasn() {

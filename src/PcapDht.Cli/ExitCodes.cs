@@ -16,7 +16,10 @@ public static class ExitCodes
     public const int Partial = 5;
     /// <summary>No permission (e.g. live capture without CAP_NET_RAW).</summary>
     public const int Permission = 6;
-    /// <summary>A report has nothing to count: no ASN/country data imported, or no captures ingested.</summary>
+    /// <summary>
+    /// A report has no answer: no ASN/country data imported, no sightings, none in the window, or none of the
+    /// window's addresses in a range. The output says why and which --since/--until would reach the data.
+    /// </summary>
     public const int NoData = 7;
     /// <summary>Interrupted by Ctrl-C / SIGTERM after flushing what was read.</summary>
     public const int Interrupted = 130;

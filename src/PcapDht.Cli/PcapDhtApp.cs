@@ -6,7 +6,10 @@ namespace PcapDht.Cli;
 /// <summary>Builds the command tree. Each verb lives in Commands/; this file only wires them.</summary>
 public static class PcapDhtApp
 {
-    public static CommandApp Build()
+    /// <summary>Verbs that only group others: named alone, they show their help and exit with a usage error.</summary>
+    private static readonly string[] Branches = ["anonymize", "asn", "report"];
+
+    public static CommandApp Build(string[]? args = null)
     {
         var app = new CommandApp();
         app.Configure(config =>
@@ -14,6 +17,7 @@ public static class PcapDhtApp
             config.SetApplicationName("pcapdht");
             config.SetApplicationVersion(typeof(PcapDhtApp).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
             config.PropagateExceptions();
+            config.SetInterceptor(new UnknownOptions(args ?? []));
 
             config.AddCommand<IngestCommand>("ingest")
                 .WithDescription("Read .pcap/.pcapng files (also .gz/.zst, or - for stdin), decode KRPC, write to DuckDB.")
@@ -36,7 +40,7 @@ public static class PcapDhtApp
 
             config.AddBranch("report", report =>
             {
-                report.SetDescription("Ready-made reports over a time window (default: the last 30 days of data).");
+                report.SetDescription("Ready-made reports over a time window (asn, country, clients: the last 30 days of data; overview: all data).");
                 report.AddCommand<ReportAsnCommand>("asn")
                     .WithDescription("Distinct IP addresses per ASN.")
                     .WithExample("report", "asn", "--days", "30", "--top", "20", "--chart", "asn.svg");
@@ -120,16 +124,23 @@ public static class PcapDhtApp
             args = AnonymizeStdio(args);
         try
         {
-            return await Build().RunAsync(args, cts.Token);
+            if (args.Length == 0 || (args.Length == 1 && Branches.Contains(args[0])))
+            {
+                // Help, but not success: a script that lost its arguments must not think the work was done.
+                await Build().RunAsync([.. args, "--help"], cts.Token);
+                return ExitCodes.Usage;
+            }
+            return await Build(args).RunAsync(args, cts.Token);
         }
-        catch (CommandParseException ex)
+        catch (UsageException ex)
         {
-            Console.Error.WriteLine($"pcapdht: {ex.Message} (see pcapdht --help)");
+            Console.Error.WriteLine($"pcapdht {ex.Message}");
             return ExitCodes.Usage;
         }
-        catch (CommandRuntimeException ex)
+        catch (Exception ex) when (ex is CommandParseException or CommandRuntimeException)
         {
-            Console.Error.WriteLine($"pcapdht: {ex.Message} (see pcapdht --help)");
+            // An unknown option is the likelier cause (it may have eaten the argument the error is about).
+            Console.Error.WriteLine(UnknownOptions.Explain(args) ?? $"pcapdht: {ex.Message} (see pcapdht --help)");
             return ExitCodes.Usage;
         }
         catch (Exception ex) when (!verbose)

@@ -49,7 +49,10 @@ public sealed class AsnImportCommand : Command<AsnImportSettings>
         var o = Console.Out;
         foreach (var f in files)
         {
-            o.WriteLine($"{f.FileName}: {RangeFormats.Name(f.Format)}, {RangeStore.KindName(f.Kind)} data, {N(f.Ranges.Count)} ranges, {N(f.EmptyRows)} rows without data, {N(f.BadRowCount)} bad rows");
+            string date = f.SourceDate is { } d
+                ? $"data of {d.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)} ({f.SourceDateBasis})"
+                : "no date in the data (reports show the import date)";
+            o.WriteLine($"{f.FileName}: {RangeFormats.Name(f.Format)}, {RangeStore.KindName(f.Kind)} data, {N(f.Ranges.Count)} ranges, {N(f.EmptyRows)} rows without data, {N(f.BadRowCount)} bad rows; {date}");
             foreach (var b in f.BadRows.Take(BadRowsShown))
                 o.WriteLine(b.Line > 0 ? $"  line {N(b.Line)}: {b.Reason}" : $"  {b.Reason}");
             if (f.BadRowCount > BadRowsShown) o.WriteLine($"  ... and {N(f.BadRowCount - BadRowsShown)} more bad rows");
@@ -106,16 +109,18 @@ public sealed class AsnStatusCommand : Command<AsnStatusSettings>
             [
                 new("kind", ColumnKind.Text), new("file", ColumnKind.Text), new("format", ColumnKind.Text),
                 new("ranges", ColumnKind.Integer), new("bad_rows", ColumnKind.Integer), new("source_date", ColumnKind.Text),
-                new("imported_at", ColumnKind.Text), new("attribution", ColumnKind.Text),
+                new("source_date_basis", ColumnKind.Text), new("imported_at", ColumnKind.Text),
             ],
         };
-        table.Facts.Add(new("asn ranges stored", RangeStore.RangeCount(db, RangeKind.Asn).ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new("country ranges stored", RangeStore.RangeCount(db, RangeKind.Country).ToString(CultureInfo.InvariantCulture)));
+        table.Facts.Add(new("asn ranges stored", RangeStore.RangeCount(db, RangeKind.Asn)));
+        table.Facts.Add(new("country ranges stored", RangeStore.RangeCount(db, RangeKind.Country)));
+        // The data's own date where the data set carries one; else only the import date is known.
         foreach (var d in sets)
         {
             table.Rows.Add([RangeStore.KindName(d.Kind), d.FileName, d.Format, d.RowCount, d.BadRows,
-                d.SourceDate is { } s ? ReportWindow.Format(s) : null, ReportWindow.Format(d.ImportedAt), d.Attribution]);
+                d.SourceDate, d.SourceDate is null ? "(none in the data)" : d.SourceDateBasis, d.ImportedAt]);
         }
+        table.Datasets.AddRange(sets);
         if (sets.Count == 0)
         {
             Console.Out.WriteLine($"No ASN or country data set in {settings.Db}: import one with pcapdht asn import FILE --db {settings.Db}");

@@ -51,6 +51,12 @@ public sealed class IngestCommand : Command<IngestSettings>
             Console.Error.WriteLine("pcapdht ingest: no capture files found in " + string.Join(' ', settings.Paths));
             return ExitCodes.InputError;
         }
+        // Nothing to read: say so before the database is created, not after leaving an empty one behind.
+        if (files.TrueForAll(f => f != "-" && !File.Exists(f)))
+        {
+            foreach (var f in files) Console.Error.WriteLine($"pcapdht ingest: {f}: no such file");
+            return ExitCodes.InputError;
+        }
 
         PcapDhtDatabase db;
         try
@@ -65,7 +71,7 @@ public sealed class IngestCommand : Command<IngestSettings>
                 db.Dispose();
                 throw;
             }
-            db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, Environment.ProcessorCount)));
+            db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, new IngestOptions().MaxParallelFiles)));
             if (db.RecoveredCaptures > 0)
                 Console.Error.WriteLine($"pcapdht ingest: {db.RecoveredCaptures} capture(s) whose writer died were marked failed or interrupted; pcapdht check --compact gives back the disk space they used");
         }
@@ -184,12 +190,14 @@ public sealed class IngestCommand : Command<IngestSettings>
         {
             case IngestOutcome.Ingested:
                 if (perFileLine) lines.WriteLine($"ingested {r.Path}: capture {r.CaptureId}, {r.Stats.KrpcMessages:N0} KRPC messages, {r.Stats.Frames:N0} frames");
+                WarnUnsupported(r);
                 break;
             case IngestOutcome.Skipped:
                 lines.WriteLine($"skipped {r.Path}: already stored as capture {r.ExistingCaptureId} (same sha256); use --force to replace it");
                 break;
             case IngestOutcome.Partial:
                 Console.Error.WriteLine($"pcapdht ingest: {r.Error}");
+                WarnUnsupported(r);
                 break;
             default:
                 Console.Error.WriteLine($"pcapdht ingest: {r.Error}");
@@ -197,6 +205,20 @@ public sealed class IngestCommand : Command<IngestSettings>
                 break;
         }
     }
+
+    /// <summary>
+    /// Frames of a link type pcapdht does not decode are stored as a count, not silently as "0 messages": say so
+    /// in one line. Not an error (exit code 0): the rest of the file, and every other file, was read.
+    /// </summary>
+    private static void WarnUnsupported(IngestFileResult r)
+    {
+        var t = r.Totals;
+        if (t.UnknownLinkTypeFrames == 0) return;
+        string all = t.UnknownLinkTypeFrames == r.Stats.Frames ? " (all of its frames: nothing in it could be read)" : "";
+        Console.Error.WriteLine($"pcapdht ingest: {r.Path}: {t.UnknownLinkTypeFrames:N0} frames of link type {t.UnknownLinkTypes} were not decoded{all}; pcapdht reads {SupportedLinkTypes}");
+    }
+
+    private const string SupportedLinkTypes = "Ethernet (1), Linux SLL/SLL2 (113/276), raw IP (12/14/101/228/229), NULL/LOOP (0/108), PPP (9/50), PPPoE (51), Cisco HDLC (104)";
 
     private static int ExitCode(IReadOnlyList<IngestFileResult> results)
     {
@@ -231,6 +253,8 @@ public sealed class IngestCommand : Command<IngestSettings>
         Row("  queries / responses / errors", $"{s.Queries:N0} / {s.Responses:N0} / {s.Errors:N0}");
         Row("malformed KRPC", s.Malformed.ToString("N0"));
         Row("not KRPC (other UDP)", s.NotKrpc.ToString("N0"));
+        Row("unsupported frames (link type or protocol)", s.UnsupportedFrames.ToString("N0"));
+        Row("link types", s.LinkTypes.Count == 0 ? "-" : string.Join(",", s.LinkTypes));
         Row("node sightings", s.NodeSightings.ToString("N0"));
         Row("peer sightings", s.PeerSightings.ToString("N0"));
         Row("time", $"{s.Seconds:N2} s");
@@ -255,6 +279,8 @@ public sealed class IngestCommand : Command<IngestSettings>
         w.WriteNumber("errors", s.Errors);
         w.WriteNumber("malformed_krpc", s.Malformed);
         w.WriteNumber("not_krpc", s.NotKrpc);
+        w.WriteNumber("unsupported_frames", s.UnsupportedFrames);
+        w.WriteString("link_types", string.Join(",", s.LinkTypes));
         w.WriteNumber("node_sightings", s.NodeSightings);
         w.WriteNumber("peer_sightings", s.PeerSightings);
         w.WriteNumber("seconds", Math.Round(s.Seconds, 3));
@@ -273,6 +299,8 @@ public sealed class IngestCommand : Command<IngestSettings>
             w.WriteNumber("malformed_krpc", r.Stats.Malformed);
             w.WriteNumber("node_sightings", r.Stats.NodeSightings);
             w.WriteNumber("peer_sightings", r.Stats.PeerSightings);
+            w.WriteNumber("unsupported_frames", r.Totals.UnsupportedFrames);
+            w.WriteString("link_types", r.Totals.LinkTypes);
             if (r.Error != null) w.WriteString("error", r.Error);
             w.WriteEndObject();
         }
@@ -292,7 +320,9 @@ public sealed class IngestCommand : Command<IngestSettings>
 internal sealed class IngestSummary
 {
     public int FilesIngested, FilesSkipped, FilesPartial, FilesFailed;
-    public long Frames, UdpDatagrams, KrpcMessages, Queries, Responses, Errors, Malformed, NotKrpc, NodeSightings, PeerSightings;
+    public long Frames, UdpDatagrams, KrpcMessages, Queries, Responses, Errors, Malformed, NotKrpc, NodeSightings, PeerSightings, UnsupportedFrames;
+    public SortedSet<string> LinkTypes { get; } = new(Comparer<string>.Create((a, b) =>
+        int.Parse(a.AsSpan(0, a.IndexOf(':')), System.Globalization.CultureInfo.InvariantCulture).CompareTo(int.Parse(b.AsSpan(0, b.IndexOf(':')), System.Globalization.CultureInfo.InvariantCulture))));
     public double Seconds;
     public double MessagesPerSecond => Seconds > 0 ? KrpcMessages / Seconds : 0;
 
@@ -312,6 +342,8 @@ internal sealed class IngestSummary
             s.Frames += st.Frames; s.UdpDatagrams += st.UdpDatagrams; s.KrpcMessages += st.KrpcMessages;
             s.Queries += st.Queries; s.Responses += st.Responses; s.Errors += st.Errors; s.Malformed += st.Malformed;
             s.NotKrpc += st.NotKrpc; s.NodeSightings += st.NodeSightings; s.PeerSightings += st.PeerSightings;
+            s.UnsupportedFrames += r.Totals.UnsupportedFrames;
+            foreach (var lt in r.Totals.LinkTypes.Split(',', StringSplitOptions.RemoveEmptyEntries)) s.LinkTypes.Add(lt);
         }
         return s;
     }

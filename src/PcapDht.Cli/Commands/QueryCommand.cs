@@ -107,10 +107,9 @@ public sealed class QueryCommand : Command<QuerySettings>
                 return ExitCodes.DatabaseError;
             }
             string line = DatabaseOpener.OneLine(e.Message);
-            if (!settings.Write && line.Contains("read-only", StringComparison.OrdinalIgnoreCase))
-                line += " (the database is opened read-only; add --write to change it)";
-            else if (restricted && SqlQuery.IsFileAccessRefusal(line))
+            if (restricted && SqlQuery.IsFileAccessRefusal(line))
                 line += " (query reads only the database; add --allow-files to let SQL use other files)";
+            else line = ReadOnlyHint.Add(line, sql, settings.Write);
             Console.Error.WriteLine($"pcapdht query: {line}");
             return ExitCodes.Failure;
         }

@@ -9,24 +9,55 @@ using Spectre.Console.Cli;
 
 namespace PcapDht.Cli.Commands;
 
-/// <summary>The options every report shares: the database, the window and how many rows.</summary>
-public class ReportWindowSettings : CommandSettings
+/// <summary>
+/// The window every report shares: the database, --since and --until, and --days as each verb declares it
+/// (its default differs: 30 days, or all data for overview). Validation and window parsing (a bare --until date
+/// is the whole day) live here, so every report verb, and report html, get them.
+/// </summary>
+public abstract class WindowSettings : CommandSettings
 {
     [CommandOption("--db <FILE>")]
     [Description("DuckDB database file. " + DatabaseOpener.DefaultHelp)]
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
-    [CommandOption("--days <N>")]
-    [Description("Window length in days, ending at the newest sighting (or --until). Default 30.")]
-    public int? Days { get; init; }
-
     [CommandOption("--since <TIME>")]
-    [Description("Window start (ISO date or date-time, UTC unless a zone is given), inclusive.")]
+    [Description("Window start (ISO date or date-time, UTC unless a zone is given), inclusive. A date is the start of that day.")]
     public string? Since { get; init; }
 
     [CommandOption("--until <TIME>")]
-    [Description("Window end, inclusive. Default: the newest sighting in the database.")]
+    [Description("Window end, inclusive; a date means the whole day. Default: the newest sighting in the database.")]
     public string? Until { get; init; }
+
+    /// <summary>The --days value, declared by each verb with its own default and help.</summary>
+    public abstract int? WindowDays { get; }
+
+    public override ValidationResult Validate()
+    {
+        if (WindowDays is <= 0) return ValidationResult.Error("--days must be a positive number of days");
+        if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
+        if (Until is not null && !ReportWindow.TryParseEnd(Until, out _, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
+        if (Since is not null && WindowDays is not null) return ValidationResult.Error("give --since or --days, not both");
+        return ValidationResult.Success();
+    }
+
+    internal virtual ReportOptions ToOptions()
+    {
+        DateTimeOffset? since = null, until = null;
+        bool untilIsDay = false;
+        if (Since is not null && ReportWindow.TryParse(Since, out var s)) since = s;
+        if (Until is not null && ReportWindow.TryParseEnd(Until, out var u, out untilIsDay)) until = u;
+        return new ReportOptions { Days = WindowDays ?? 30, Since = since, Until = until, UntilIsDay = untilIsDay };
+    }
+
+    internal bool HasExplicitWindow => WindowDays is not null || Since is not null || Until is not null;
+}
+
+/// <summary>The options of the reports that count addresses over a window: --days (default 30), --top, --ipv6-prefix.</summary>
+public class ReportWindowSettings : WindowSettings
+{
+    [CommandOption("--days <N>")]
+    [Description("Window length in days, ending at the newest sighting (or --until). Default 30.")]
+    public int? Days { get; init; }
 
     [CommandOption("--top <N>")]
     [Description("Rows to show (0 = all). Default 20.")]
@@ -37,30 +68,16 @@ public class ReportWindowSettings : CommandSettings
     [Description("Count IPv6 addresses per prefix of this length, e.g. 64 (privacy addresses rotate within a /64).")]
     public int? Ipv6Prefix { get; init; }
 
+    public override int? WindowDays => Days;
+
     public override ValidationResult Validate()
     {
-        if (Days is <= 0) return ValidationResult.Error("--days must be a positive number of days");
+        if (Top < 0) return ValidationResult.Error($"--top must be 0 (all rows) or a positive number, not {Top}");
         if (Ipv6Prefix is < 1 or > 128) return ValidationResult.Error("--ipv6-prefix must be between 1 and 128");
-        if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
-        if (Until is not null && !ReportWindow.TryParse(Until, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
-        if (Since is not null && Days is not null) return ValidationResult.Error("give --since or --days, not both");
-        return ValidationResult.Success();
+        return base.Validate();
     }
 
-    internal ReportOptions ToOptions()
-    {
-        DateTimeOffset? since = Since is null ? null : Parse(Since);
-        DateTimeOffset? until = Until is null ? null : Parse(Until);
-        return new ReportOptions { Days = Days ?? 30, Since = since, Until = until, Top = Top, Ipv6Prefix = Ipv6Prefix };
-    }
-
-    internal bool HasExplicitWindow => Days is not null || Since is not null || Until is not null;
-
-    private static DateTimeOffset Parse(string s)
-    {
-        ReportWindow.TryParse(s, out var v);
-        return v;
-    }
+    internal override ReportOptions ToOptions() => base.ToOptions() with { Top = Top, Ipv6Prefix = Ipv6Prefix };
 }
 
 public class ReportSettings : ReportWindowSettings
@@ -91,24 +108,57 @@ public sealed class ReportChartSettings : ReportSettings
     }
 }
 
-/// <summary>Shared flow: open read-write briefly to (re)create the enriched views, run, render.</summary>
+/// <summary>report overview counts all data unless a window is asked for, and has no rows to limit.</summary>
+public sealed class OverviewSettings : WindowSettings
+{
+    [CommandOption("--days <N>")]
+    [Description("Window length in days, ending at the newest sighting (or --until). Default: all data.")]
+    public int? Days { get; init; }
+
+    [CommandOption("--format <FORMAT>")]
+    [Description("Output: " + OutputFormats.Help + ".")]
+    [DefaultValue("table")]
+    public string Format { get; init; } = "table";
+
+    public override int? WindowDays => Days;
+
+    public override ValidationResult Validate()
+    {
+        if (!OutputFormats.TryParse(Format, out _)) return ValidationResult.Error($"--format must be {OutputFormats.Help}");
+        return base.Validate();
+    }
+}
+
+/// <summary>Shared flow: open read-write briefly to (re)create the enriched views, run, render, map to an exit code.</summary>
 internal static class ReportRunner
 {
     /// <param name="chart">The report's chart, drawn into --chart FILE; its data comes from <c>chartReport</c> when given (the map needs every country, not the top N).</param>
     public static int Run(string verb, ReportSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report,
-        ChartSpec? chart = null, Func<DuckDBConnection, ReportOptions, ResultTable>? chartReport = null)
+        ChartSpec? chart = null, Func<DuckDBConnection, ReportOptions, ResultTable>? chartReport = null) =>
+        Run(verb, settings, settings.Format, report, chart, chartReport);
+
+    public static int Run(string verb, OverviewSettings settings, Func<DuckDBConnection, ReportOptions, ResultTable> report) =>
+        Run(verb, settings, settings.Format, report, null, null);
+
+    /// <summary>
+    /// Renders the report; "not available" (no data, no sightings, an empty window) and "no answer" (nothing in
+    /// the window matched) are shown with their reasons and exit with <see cref="ExitCodes.NoData"/>.
+    /// </summary>
+    private static int Run(string verb, WindowSettings settings, string formatText, Func<DuckDBConnection, ReportOptions, ResultTable> report,
+        ChartSpec? chart, Func<DuckDBConnection, ReportOptions, ResultTable>? chartReport)
     {
-        OutputFormats.TryParse(settings.Format, out var format);
+        OutputFormats.TryParse(formatText, out var format);
         return WithDatabase(verb, settings, db =>
         {
             var options = settings.ToOptions();
             var result = report(db, options);
-            if (result.Unavailable is { } why)
+            if (result.Unavailable is not null)
             {
-                Console.Out.WriteLine($"{result.Title}: not available. {why}");
+                ResultRenderer.RenderUnavailable(result, format, Console.Out, Console.Error);
                 return ExitCodes.NoData;
             }
             ResultRenderer.Render(result, format, Console.Out, Console.Error);
+            if (result.NoAnswer) return ExitCodes.NoData;
             if (chart is null || settings is not ReportChartSettings { Chart: { } path }) return ExitCodes.Ok;
             var data = chartReport is null ? result : chartReport(db, options);
             if (chart.Standalone(data) is not { } svg)
@@ -124,7 +174,7 @@ internal static class ReportRunner
     /// Opens the database (read-write for a moment to (re)create the enriched views, else read-only), runs
     /// <paramref name="body"/>, and maps a bad window and database errors to one line and an exit code.
     /// </summary>
-    public static int WithDatabase(string verb, ReportWindowSettings settings, Func<DuckDBConnection, int> body)
+    public static int WithDatabase(string verb, WindowSettings settings, Func<DuckDBConnection, int> body)
     {
         using var db = DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out var error)
                        ?? DatabaseOpener.Open(settings.Db, readOnly: true, create: false, out error);
@@ -179,8 +229,8 @@ public sealed class ReportClientsCommand : Command<ReportSettings>
         => ReportRunner.Run("report clients", settings, Reports.Clients);
 }
 
-public sealed class ReportOverviewCommand : Command<ReportSettings>
+public sealed class ReportOverviewCommand : Command<OverviewSettings>
 {
-    public override int Execute(CommandContext context, ReportSettings settings, CancellationToken cancellationToken)
+    public override int Execute(CommandContext context, OverviewSettings settings, CancellationToken cancellationToken)
         => ReportRunner.Run("report overview", settings, (db, o) => Reports.Overview(db, o, settings.HasExplicitWindow));
 }

@@ -106,23 +106,23 @@ public sealed class SniffCommand : Command<SniffSettings>
         using var stop = cancellationToken.Register(session.Stop);
         bool progress = !settings.Quiet && !Console.IsErrorRedirected;
         var sw = Stopwatch.StartNew();
-        var last = (frames: 0L, krpc: 0L, at: 0.0);
+        var rates = new Rendering.FlushRates();
         while (!session.WaitFor(TimeSpan.FromSeconds(1)))
         {
             if (!progress) continue;
             var st = session.Statistics;
             var sc = session.SinkCounters;
-            double t = sw.Elapsed.TotalSeconds, dt = Math.Max(1e-3, t - last.at);
+            rates.Observe(sw.Elapsed.TotalSeconds, st.Frames, sc.KrpcMessages, sc.Flushes);
+            string krpc = rates.KrpcPerSecond is { } k ? k.ToString("N0", CultureInfo.InvariantCulture) : "-";
             Console.Error.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r{options.Interface}: {(st.Frames - last.frames) / dt,9:N0} pkt/s {(sc.KrpcMessages - last.krpc) / dt,9:N0} KRPC/s  {sc.DistinctNodes,9:N0} nodes  {st.Frames,12:N0} pkts  drops kernel {st.PcapDropped:N0} if {st.InterfaceDropped:N0}   "));
-            last = (st.Frames, sc.KrpcMessages, t);
+                $"\r{options.Interface}: {rates.PacketsPerSecond,9:N0} pkt/s {krpc,9} KRPC/s  {sc.DistinctNodes,9:N0} nodes  {st.Frames,12:N0} pkts  drops kernel {st.PcapDropped:N0} if {st.InterfaceDropped:N0}   "));
         }
         var reason = session.Wait();
         var f = session.Statistics;
         var c = session.SinkCounters;
         if (progress) Console.Error.WriteLine();
         var summary = string.Create(CultureInfo.InvariantCulture,
-            $"sniff {options.Interface} -> {settings.Database} capture {sink.CaptureId}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; {c.Flushes:N0} flushes, {c.FlushBusy.TotalSeconds:F1}s decoding+writing{Capacity(f.Frames, c.FlushBusy)}; stopped by {Describe(reason)}");
+            $"sniff {options.Interface} -> {settings.Database} capture {sink.CaptureId}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; {c.Flushes:N0} flushes, {c.FlushBusy.TotalSeconds:F1}s writing{Capacity(f.Frames, c.FlushBusy)}; stopped by {Describe(reason)}");
         if (!settings.Quiet) Console.Error.WriteLine(summary);
         foreach (var file in session.PcapFiles)
         {
@@ -135,7 +135,7 @@ public sealed class SniffCommand : Command<SniffSettings>
         return ExitCodes.Ok;
     }
 
-    /// <summary>Frames per second of flush time: the rate the decode-and-store stage sustains on this machine.</summary>
+    /// <summary>Frames per second of flush time: the rate the store (append and commit of encoded rows) sustains on this machine.</summary>
     private static string Capacity(long frames, TimeSpan busy)
         => busy.TotalSeconds < 0.05 || frames < 1000 ? "" : string.Create(CultureInfo.InvariantCulture, $" ({frames / busy.TotalSeconds:N0} packets/s while flushing)");
 

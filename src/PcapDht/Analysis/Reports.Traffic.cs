@@ -23,19 +23,19 @@ public static partial class Reports
             Title = "Distinct IP addresses per day",
             Columns =
             [
-                new("day", ColumnKind.Text), new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text),
+                new("day", ColumnKind.Text), new("asn", ColumnKind.Number), new("as_name", ColumnKind.Text),
                 new("ips", ColumnKind.Integer), new("direct_ips", ColumnKind.Integer),
             ],
         };
         const long microsPerDay = TimeSpan.TicksPerDay / 10;
         // UTC days since the epoch (captures are after 1970, where // and the floor below agree).
         if (!Prepare(db, options, table, out var seen, $", epoch_us(ts) // {microsPerDay} AS day")) return table;
-        var window = ResolveWindow(db, options);
+        var window = table.Window!.Value;
         long since = ToMicros(window.Since), until = ToMicros(window.Until);
         long firstDay = (long)Math.Floor(since / (double)microsPerDay), lastDay = (long)Math.Floor(until / (double)microsPerDay);
         bool partial = since != firstDay * microsPerDay || until != (lastDay + 1) * microsPerDay - 1;
-        table.Facts.Add(new("days", $"{(lastDay - firstDay + 1).ToString(CultureInfo.InvariantCulture)} UTC days"
-            + (partial ? "; the first and last are partial (the window starts or ends within them)" : "")));
+        table.Facts.Add(new("UTC days", lastDay - firstDay + 1));
+        if (partial) table.Notes.Add("The first and last days are partial: the window starts or ends within them.");
         string key = AddressKey(options.Ipv6Prefix);
         bool withAsns = topAsns > 0 && RangeStore.RangeCount(db, RangeKind.Asn) > 0;
         string perAsn = withAsns
@@ -52,7 +52,7 @@ public static partial class Reports
                        FROM enriched WHERE asn IS NOT NULL GROUP BY asn ORDER BY rank LIMIT {topAsns.ToString(CultureInfo.InvariantCulture)})
               """
             : "";
-        if (!withAsns && topAsns > 0) table.Facts.Add(new("per-ASN lines", "not available: this database has no ASN data"));
+        if (!withAsns && topAsns > 0) table.Notes.Add("No per-ASN lines: this database has no ASN data.");
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
             WITH {Enriched(seen, options.Ipv6Prefix)},
@@ -70,7 +70,7 @@ public static partial class Reports
             string day = DateTimeOffset.UnixEpoch.AddDays(r.GetInt64(0)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             table.Rows.Add([day, r.IsDBNull(1) ? null : Convert.ToInt64(r.GetValue(1)), Str(r, 2), r.GetInt64(3), r.GetInt64(4)]);
         }
-        if (withAsns) AddSources(db, table, RangeKind.Asn);
+        if (withAsns) AddDatasets(db, table, RangeKind.Asn);
         return table;
     }
 
@@ -87,7 +87,7 @@ public static partial class Reports
             ],
         };
         if (!HasMessages(db, table) || !Prepare(db, options, table, out _)) return table;
-        string where = WindowPredicate(options, db);
+        string where = WindowPredicate(table.Window!.Value);
         long total = 0, unmatched = 0;
         using (var cmd = db.CreateCommand())
         {
@@ -108,8 +108,8 @@ public static partial class Reports
         }
         foreach (var row in table.Rows) row[5] = Share((long)row[4]!, total);
         if (options.Top > 0 && table.Rows.Count > options.Top) table.Rows.RemoveRange(options.Top, table.Rows.Count - options.Top);
-        table.Facts.Add(new("messages", total.ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new("answers whose query is not in the capture", unmatched.ToString(CultureInfo.InvariantCulture)));
+        table.Facts.Add(new("messages", total));
+        table.Facts.Add(new("answers whose query is not in the capture", unmatched));
         return table;
     }
 
@@ -133,7 +133,7 @@ public static partial class Reports
             ],
         };
         if (!HasMessages(db, table) || !Prepare(db, options, table, out _)) return table;
-        string where = WindowPredicate(options, db);
+        string where = WindowPredicate(table.Window!.Value);
         var bin = new System.Text.StringBuilder("CASE");
         for (int i = 0; i < RttEdgesUs.Length; i++)
             bin.Append(CultureInfo.InvariantCulture, $" WHEN rtt_us < {RttEdgesUs[i]} THEN {i}");
@@ -154,12 +154,12 @@ public static partial class Reports
                 """;
             using var r = cmd.ExecuteReader();
             r.Read();
-            table.Facts.Add(new("answers matched to their query", matched.ToString(CultureInfo.InvariantCulture)));
-            table.Facts.Add(new("answers without their query in the capture", r.GetInt64(0).ToString(CultureInfo.InvariantCulture)));
+            table.Facts.Add(new("answers matched to their query", matched));
+            table.Facts.Add(new("answers without their query in the capture", r.GetInt64(0)));
             if (!r.IsDBNull(1))
             {
-                table.Facts.Add(new("median", Ms(r.GetDouble(1) / 1000)));
-                table.Facts.Add(new("90th percentile", Ms(r.GetDouble(2) / 1000)));
+                table.Facts.Add(new("median ms", Math.Round(r.GetDouble(1) / 1000, 3)));
+                table.Facts.Add(new("90th percentile ms", Math.Round(r.GetDouble(2) / 1000, 3)));
             }
         }
         int first = Array.FindIndex(counts, c => c > 0), last = Array.FindLastIndex(counts, c => c > 0);
@@ -187,11 +187,11 @@ public static partial class Reports
             return table;
         }
         if (!Prepare(db, options, table, out _)) return table;
-        string where = WindowPredicate(options, db);
+        string where = WindowPredicate(table.Window!.Value);
         long total = Scalar(db, $"SELECT count(*) FROM malformed_krpc WHERE {where}");
-        table.Facts.Add(new("malformed datagrams", total.ToString(CultureInfo.InvariantCulture)));
+        table.Facts.Add(new("malformed datagrams", total));
         if (RangeStore.RelationExists(db, "messages"))
-            table.Facts.Add(new("KRPC messages decoded", Scalar(db, $"SELECT count(*) FROM messages WHERE {where}").ToString(CultureInfo.InvariantCulture)));
+            table.Facts.Add(new("KRPC messages decoded", Scalar(db, $"SELECT count(*) FROM messages WHERE {where}")));
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"SELECT coalesce(reason, '?') AS reason, count(*) AS n FROM malformed_krpc WHERE {where} GROUP BY 1 ORDER BY n DESC, reason {Limit(options.Top)}";
         using var r = cmd.ExecuteReader();
@@ -210,7 +210,7 @@ public static partial class Reports
             Title = "Captures in the window",
             Columns =
             [
-                new("capture_id", ColumnKind.Integer), new("source", ColumnKind.Text), new("kind", ColumnKind.Text),
+                new("capture_id", ColumnKind.Number), new("source", ColumnKind.Text), new("kind", ColumnKind.Text),
                 new("status", ColumnKind.Text), new("first_ts", ColumnKind.Text), new("last_ts", ColumnKind.Text),
                 new("frames", ColumnKind.Integer), new("krpc_messages", ColumnKind.Integer), new("malformed_krpc", ColumnKind.Integer),
                 new("dropped", ColumnKind.Integer), new("error", ColumnKind.Text),
@@ -223,7 +223,6 @@ public static partial class Reports
         }
         var window = ResolveWindow(db, options);
         table.Window = window;
-        table.Facts.Add(new("window", window.ToString()));
         // pcap_dropped (the kernel buffer was full) and if_dropped (the interface dropped) are libpcap's
         // counters of a live capture; files have none.
         string dropped = HasColumn(db, "captures", "pcap_dropped") && HasColumn(db, "captures", "if_dropped")
@@ -255,10 +254,10 @@ public static partial class Reports
                 r.IsDBNull(8) ? null : Convert.ToInt64(r.GetValue(8)), drop, Str(r, 10),
             ]);
         }
-        table.Facts.Add(new("captures", table.Rows.Count.ToString(CultureInfo.InvariantCulture)));
-        foreach (var (status, n) in byStatus) table.Facts.Add(new(status, n.ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new("packets dropped by live captures", drops.ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new("counts", "per whole capture, including any part outside the window"));
+        table.Facts.Add(new("captures", (long)table.Rows.Count));
+        foreach (var (status, n) in byStatus) table.Facts.Add(new(status, (long)n));
+        table.Facts.Add(new("packets dropped by live captures", drops));
+        table.Notes.Add("The counts are per whole capture, including any part outside the window.");
         return table;
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using DuckDB.NET.Data;
 using PcapDht.Enrich;
 
@@ -24,7 +23,7 @@ public static partial class Reports
             Title = "Distinct IP addresses per ASN",
             Columns =
             [
-                new("rank", ColumnKind.Integer), new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text),
+                new("rank", ColumnKind.Integer), new("asn", ColumnKind.Number), new("as_name", ColumnKind.Text),
                 new("country", ColumnKind.Text), new("ips", ColumnKind.Integer), new("direct_ips", ColumnKind.Integer),
                 new("share", ColumnKind.Share),
             ],
@@ -38,6 +37,8 @@ public static partial class Reports
         string enriched = Enriched(seen, options.Ipv6Prefix);
         var (total, unmatched, groups) = Totals(db, enriched, "asn");
         AddTotals(table, total, unmatched, groups, "ASNs", "no ASN range");
+        AddDatasets(db, table, RangeKind.Asn, RangeKind.Country);
+        if (total > 0 && unmatched == total) WindowCoverage.ExplainUnmatched(db, table, total, "an ASN range");
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
             WITH {enriched}
@@ -52,7 +53,6 @@ public static partial class Reports
             long ips = r.GetInt64(3);
             table.Rows.Add([++rank, Convert.ToInt64(r.GetValue(0)), Str(r, 1), Str(r, 2), ips, r.GetInt64(4), Share(ips, total)]);
         }
-        AddSources(db, table, RangeKind.Asn, RangeKind.Country);
         return table;
     }
 
@@ -76,6 +76,8 @@ public static partial class Reports
         string enriched = Enriched(seen, options.Ipv6Prefix);
         var (total, unmatched, groups) = Totals(db, enriched, "country");
         AddTotals(table, total, unmatched, groups, "countries", "no country");
+        AddDatasets(db, table, RangeKind.Country, RangeKind.Asn);
+        if (total > 0 && unmatched == total) WindowCoverage.ExplainUnmatched(db, table, total, "a country range");
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
             WITH {enriched}
@@ -90,7 +92,6 @@ public static partial class Reports
             long ips = r.GetInt64(1);
             table.Rows.Add([++rank, r.GetString(0), ips, r.GetInt64(2), r.GetInt64(3), Share(ips, total)]);
         }
-        AddSources(db, table, RangeKind.Country, RangeKind.Asn);
         return table;
     }
 
@@ -112,9 +113,9 @@ public static partial class Reports
             return table;
         }
         if (!Prepare(db, options, table, out _)) return table;
-        string where = WindowPredicate(options, db);
+        string where = WindowPredicate(table.Window!.Value);
         long totalIps = Scalar(db, $"SELECT count(DISTINCT src_ip_num) FROM messages WHERE {where}");
-        table.Facts.Add(new("distinct sender addresses", totalIps.ToString(CultureInfo.InvariantCulture)));
+        table.Facts.Add(new("distinct sender addresses", totalIps));
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
             SELECT CASE WHEN version IS NULL THEN 0 WHEN octet_length(version) = 4 THEN 1 ELSE 2 END AS shape,
@@ -168,19 +169,21 @@ public static partial class Reports
         if (explicitWindow)
         {
             if (!Prepare(db, options, table, out _)) return table;
-            where = WindowPredicate(options, db);
+            where = WindowPredicate(table.Window!.Value);
+        }
+        else if (WindowCoverage.Span(db) is { } span)
+        {
+            table.Window = span;
+            table.WindowIsAllData = true;
         }
         else
         {
-            table.Facts.Add(new("window", "all data"));
+            table.Unavailable = NoSightings;
+            return table;
         }
         void Add(string metric, object? value) => table.Rows.Add([metric, value]);
         if (RangeStore.RelationExists(db, "captures"))
-        {
             Add("captures", Scalar(db, "SELECT count(*) FROM captures"));
-            if (HasColumn(db, "captures", "malformed_krpc"))
-                Add("malformed KRPC (per captures)", Scalar(db, "SELECT coalesce(sum(malformed_krpc), 0) FROM captures"));
-        }
         if (hasMessages)
         {
             using (var span = db.CreateCommand())
@@ -188,8 +191,8 @@ public static partial class Reports
                 span.CommandText = $"SELECT min(epoch_us(ts)), max(epoch_us(ts)) FROM messages WHERE {where}";
                 using var r = span.ExecuteReader();
                 r.Read();
-                Add("first message", r.IsDBNull(0) ? null : ReportWindow.Format(FromMicros(r.GetInt64(0))));
-                Add("last message", r.IsDBNull(1) ? null : ReportWindow.Format(FromMicros(r.GetInt64(1))));
+                Add("first message", r.IsDBNull(0) ? null : FromMicros(r.GetInt64(0)));
+                Add("last message", r.IsDBNull(1) ? null : FromMicros(r.GetInt64(1)));
             }
             Add("messages", Scalar(db, $"SELECT count(*) FROM messages WHERE {where}"));
             using (var byType = db.CreateCommand())
@@ -212,37 +215,55 @@ public static partial class Reports
         }
         if (RangeStore.RelationExists(db, "peer_sightings"))
             Add("distinct peer IPs (values, announce_peer)", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM peer_sightings WHERE {where}"));
+        // One malformed count: the datagrams themselves (windowed like every other row). The per-capture
+        // sum in `captures` counts the same datagrams, so showing both only invited comparing them.
         if (RangeStore.RelationExists(db, "malformed_krpc"))
             Add("malformed KRPC datagrams", Scalar(db, $"SELECT count(*) FROM malformed_krpc WHERE {where}"));
-        foreach (var d in RangeStore.Datasets(db))
-            Add($"{RangeStore.KindName(d.Kind)} data set", $"{d.FileName} ({d.Format}, {d.RowCount} ranges)");
-        AddSources(db, table, RangeKind.Asn, RangeKind.Country);
+        // The data sets are listed once, under the table with their attribution, not as rows too.
+        AddDatasets(db, table, RangeKind.Asn, RangeKind.Country);
         return table;
     }
 
-    /// <summary>Resolves the window, records it, and builds the sightings union; false (with a message) when there is nothing to count.</summary>
+    internal const string NoSightings = "This database has no sightings yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
+
+    /// <summary>
+    /// Resolves the window, records it, and builds the sightings union; false (with <see cref="ResultTable.Unavailable"/>
+    /// saying why) when there is nothing to count: no sightings at all, or none in the window (then it also says
+    /// what lies outside the window and which --since/--until would include it).
+    /// </summary>
     /// <param name="columns">More columns for every sighting (", expr AS name"), e.g. its day.</param>
     private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen, string columns = "")
     {
         seen = "";
         var parts = new List<string>();
-        string where;
-        var window = ResolveWindow(db, options);
+        var span = WindowCoverage.Span(db);
+        if (span is null)
+        {
+            table.Unavailable = NoSightings;
+            return false;
+        }
+        var window = ReportWindow.Resolve(span.Value.Until, options.Days, options.Since, options.Until, options.UntilIsDay);
         table.Window = window;
-        table.Facts.Add(new("window", window.ToString()));
-        if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 counted per", $"/{p} prefix"));
-        where = WindowPredicate(window);
+        if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 prefix length", (long)p));
+        string where = WindowPredicate(window);
         if (RangeStore.RelationExists(db, "node_sightings"))
             parts.Add($"SELECT ip_num AS ip, direct{columns} FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
         if (RangeStore.RelationExists(db, "messages"))
             parts.Add($"SELECT src_ip_num AS ip, true AS direct{columns} FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
-        if (parts.Count == 0)
+        if (window.Until < span.Value.Since || window.Since > span.Value.Until || !AnyIn(db, parts))
         {
-            table.Unavailable = "This database has no sightings yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
+            table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span.Value);
             return false;
         }
         seen = string.Join("\n UNION ALL ", parts);
         return true;
+    }
+
+    private static bool AnyIn(DuckDBConnection db, List<string> parts)
+    {
+        foreach (var part in parts)
+            if (Scalar(db, $"SELECT count(*) FROM ({part} LIMIT 1)") > 0) return true;
+        return false;
     }
 
     /// <summary>
@@ -250,7 +271,7 @@ public static partial class Reports
     /// join-free <c>pcapdht_store.node_ips</c> (node_sightings without the reporter columns), or the same
     /// columns projected from node_sightings in a database without it.
     /// </summary>
-    private static string NodeIps(DuckDBConnection db)
+    internal static string NodeIps(DuckDBConnection db)
     {
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'pcapdht_store' AND table_name = 'node_ips'";
@@ -259,30 +280,12 @@ public static partial class Reports
             : "(SELECT ts, ip_num, source = 'sender' AS direct, node_id AS id_key FROM node_sightings)";
     }
 
-    public static ReportWindow ResolveWindow(DuckDBConnection db, ReportOptions options)
-    {
-        DateTimeOffset? newest = null;
-        if (options.Until is null)
-        {
-            var parts = new List<string>();
-            foreach (var rel in new[] { "node_sightings", "messages" })
-                if (RangeStore.RelationExists(db, rel)) parts.Add($"SELECT max(epoch_us(ts)) AS m FROM {(rel == "node_sightings" ? NodeIps(db) : rel)}");
-            if (parts.Count > 0)
-            {
-                using var cmd = db.CreateCommand();
-                cmd.CommandText = $"SELECT max(m) FROM ({string.Join(" UNION ALL ", parts)})";
-                var v = cmd.ExecuteScalar();
-                if (v is not null and not DBNull) newest = FromMicros(Convert.ToInt64(v));
-            }
-        }
-        return ReportWindow.Resolve(newest, options.Days, options.Since, options.Until);
-    }
-
-    private static string WindowPredicate(ReportOptions options, DuckDBConnection db) => WindowPredicate(ResolveWindow(db, options));
+    public static ReportWindow ResolveWindow(DuckDBConnection db, ReportOptions options) =>
+        ReportWindow.Resolve(options.Until is null ? WindowCoverage.Span(db)?.Until : null, options.Days, options.Since, options.Until, options.UntilIsDay);
 
     // Integer microseconds keep the inclusive ends exact (the newest sighting is in the window)
     // and do not depend on the session's TimeZone setting.
-    private static string WindowPredicate(ReportWindow w) =>
+    internal static string WindowPredicate(ReportWindow w) =>
         $"epoch_us(ts) BETWEEN {ToMicros(w.Since).ToString(CultureInfo.InvariantCulture)} AND {ToMicros(w.Until).ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>The CTEs seen → keyed (one row per address or IPv6 prefix) → enriched (with asn, as_name, country).</summary>
@@ -323,34 +326,25 @@ public static partial class Reports
 
     private static void AddTotals(ResultTable table, long total, long unmatched, long groups, string groupName, string unmatchedName)
     {
-        table.Facts.Add(new("distinct addresses", total.ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new(groupName, groups.ToString(CultureInfo.InvariantCulture)));
-        table.Facts.Add(new($"addresses with {unmatchedName}", total == 0 ? "0" :
-            $"{unmatched.ToString(CultureInfo.InvariantCulture)} ({(100.0 * unmatched / total).ToString("0.0", CultureInfo.InvariantCulture)}%)"));
+        table.Facts.Add(new("distinct addresses", total));
+        table.Facts.Add(new(groupName, groups));
+        table.Facts.Add(new($"addresses with {unmatchedName}", new CountShare(unmatched, total)));
     }
 
-    private static void AddSources(DuckDBConnection db, ResultTable table, params RangeKind[] kinds)
+    /// <summary>Lists the imported data sets of these kinds (with their dates and attribution) under the result.</summary>
+    internal static void AddDatasets(DuckDBConnection db, ResultTable table, params RangeKind[] kinds)
     {
-        var sb = new StringBuilder();
         foreach (var d in RangeStore.Datasets(db))
-        {
-            if (Array.IndexOf(kinds, d.Kind) < 0) continue;
-            sb.Clear();
-            sb.Append(RangeStore.KindName(d.Kind)).Append(": ").Append(d.FileName).Append(" (").Append(d.Format)
-              .Append(", ").Append(d.RowCount.ToString(CultureInfo.InvariantCulture)).Append(" ranges");
-            if (d.SourceDate is { } sd) sb.Append(", dated ").Append(sd.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-            sb.Append(") — ").Append(d.Attribution);
-            table.Sources.Add(sb.ToString());
-        }
+            if (Array.IndexOf(kinds, d.Kind) >= 0) table.Datasets.Add(d);
     }
-
-    private static long CountryInAsnRanges(DuckDBConnection db) =>
-        RangeStore.RangeCount(db, RangeKind.Asn) == 0 ? 0 : Scalar(db, "SELECT count(*) FROM asn_ranges WHERE country IS NOT NULL");
 
     private static bool HasColumn(DuckDBConnection db, string table, string column) =>
         Scalar(db, $"SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '{table}' AND column_name = '{column}'") > 0;
 
-    private static long Scalar(DuckDBConnection db, string sql)
+    private static long CountryInAsnRanges(DuckDBConnection db) =>
+        RangeStore.RangeCount(db, RangeKind.Asn) == 0 ? 0 : Scalar(db, "SELECT count(*) FROM asn_ranges WHERE country IS NOT NULL");
+
+    internal static long Scalar(DuckDBConnection db, string sql)
     {
         using var cmd = db.CreateCommand();
         cmd.CommandText = sql;

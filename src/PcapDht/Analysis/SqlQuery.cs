@@ -91,9 +91,13 @@ public static class SqlQuery
         t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(sbyte) || t == typeof(byte)
         || t == typeof(ulong) || t == typeof(uint) || t == typeof(ushort) || t == typeof(BigInteger)
         || t == typeof(double) || t == typeof(float) || t == typeof(decimal)
-            ? ColumnKind.Integer : ColumnKind.Text;
+            ? ColumnKind.Number : ColumnKind.Text;
 
-    /// <summary>Values as JSON and CSV can carry them: numbers stay numbers, blobs become hex, times ISO 8601 UTC.</summary>
+    /// <summary>
+    /// Values as JSON and CSV can carry them: numbers stay numbers, blobs become hex, times ISO 8601 UTC
+    /// with the Z the reports print. The store's times are TIMESTAMPTZ, which DuckDB.NET hands over as a
+    /// UTC DateTime without a kind; a plain TIMESTAMP is shown as UTC too, the store's convention.
+    /// </summary>
     internal static object? Display(object value) => value switch
     {
         byte[] b => Convert.ToHexStringLower(b),
@@ -101,7 +105,7 @@ public static class SqlQuery
         BigInteger bi => bi.ToString(CultureInfo.InvariantCulture),
         UInt128 u => u.ToString(CultureInfo.InvariantCulture),
         Int128 i => i.ToString(CultureInfo.InvariantCulture),
-        DateTime d => d.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF", CultureInfo.InvariantCulture) + (d.Kind == DateTimeKind.Utc ? "Z" : ""),
+        DateTime d => (d.Kind == DateTimeKind.Local ? d.ToUniversalTime() : d).ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", CultureInfo.InvariantCulture),
         DateTimeOffset o => o.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF'Z'", CultureInfo.InvariantCulture),
         bool or string or long or int or short or sbyte or byte or ulong or uint or ushort or double or float or decimal => value,
         System.Collections.IEnumerable e => string.Join(",", e.Cast<object?>().Select(x => x is null ? "NULL" : Convert.ToString(Display(x), CultureInfo.InvariantCulture))),

@@ -21,10 +21,11 @@ public abstract record ChartSpec
     {
         var part = Draw(table, width);
         if (part is null) return null;
-        var notes = new List<string>(table.Sources.Distinct());
+        var notes = new List<string>(table.DatasetLines);
+        notes.AddRange(table.Attributions);
         notes.AddRange(Credits);
         notes.Add("Made with PcapDht from packet captures of the BitTorrent DHT.");
-        string? window = table.Fact("window");
+        string? window = table.WindowText;
         var frame = new ChartFrame { Title = table.Title, Subtitle = window is null ? null : "Window: " + window, Notes = notes };
         return SvgDocument.Write(part, frame, table.Title);
     }
@@ -161,10 +162,11 @@ public static class ResultTableAccess
     public static string? Text(this ResultTable table, object?[] row, string column) =>
         table.Cell(row, column) is { } v ? Convert.ToString(v, CultureInfo.InvariantCulture) : null;
 
+    /// <summary>A fact's plain value as invariant text ("3111"), or null when the report has no such fact.</summary>
     public static string? Fact(this ResultTable table, string name)
     {
-        foreach (var (k, v) in table.Facts)
-            if (k == name) return v;
+        foreach (var f in table.Facts)
+            if (f.Key == name) return Convert.ToString(f.Plain, CultureInfo.InvariantCulture);
         return null;
     }
 }

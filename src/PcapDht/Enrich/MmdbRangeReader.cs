@@ -46,6 +46,7 @@ internal static class MmdbRangeReader
                 Format = RangeFormat.Mmdb,
                 Attribution = RangeFormats.Attribution(RangeFormat.Mmdb, metadata.DatabaseType),
                 SourceDate = new DateTimeOffset(DateTime.SpecifyKind(metadata.BuildDate, DateTimeKind.Utc)),
+                SourceDateBasis = SourceDates.MmdbBuild,
             };
             var rows = new List<(IpAddr Start, IpAddr End, uint? Asn, string? AsName, string? Country)>();
             bool anyAsn = false;

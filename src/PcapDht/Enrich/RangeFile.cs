@@ -15,8 +15,10 @@ public sealed class RangeFile
     /// <summary>The first <see cref="MaxBadRowsKept"/> bad rows, with line numbers.</summary>
     public List<BadRow> BadRows { get; } = [];
     public string Attribution { get; internal set; } = "";
-    /// <summary>When the data was built (MMDB build epoch), else the file's modification time.</summary>
+    /// <summary>The data's own date (<see cref="SourceDates"/>); null when the data set carries none.</summary>
     public DateTimeOffset? SourceDate { get; internal set; }
+    /// <summary>Where <see cref="SourceDate"/> comes from ("MMDB build epoch", "@ip-location-db package version 2.3.2026061719", "file name ...").</summary>
+    public string? SourceDateBasis { get; internal set; }
 
     internal void AddBad(long line, string reason)
     {

@@ -18,15 +18,16 @@ public static class RangeFileReader
     public static RangeFile Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
-        var mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(path), TimeSpan.Zero);
-        return Read(() => File.OpenRead(path), Path.GetFileName(path), mtime);
+        var file = Read(() => File.OpenRead(path), Path.GetFileName(path));
+        SourceDates.Find(file, path);
+        return file;
     }
 
     /// <summary>
     /// Reads the content <paramref name="open"/> returns (called once per pass: a sniff of the head, then the
-    /// rows); <paramref name="modified"/> dates the data when the format carries no build date.
+    /// rows). The source date is the content's own (an MMDB build epoch) or none.
     /// </summary>
-    internal static RangeFile Read(Func<Stream> open, string name, DateTimeOffset? modified)
+    internal static RangeFile Read(Func<Stream> open, string name)
     {
         byte[] head = ReadHead(open, name, out bool gzip);
         if (LooksBinary(head))
@@ -34,13 +35,11 @@ public static class RangeFileReader
             byte[] all = gzip ? Decompress(open, name) : ReadAll(open);
             if (!ContainsMarker(all)) throw Unknown(name, "binary content that is not an MMDB file (no MaxMind.com metadata marker)");
             var mmdb = MmdbRangeReader.Read(all, name);
-            mmdb.SourceDate ??= modified;
             return mmdb;
         }
         var format = DetectText(head, name, out char separator, out bool hasHeader);
         using var stream = OpenText(open, gzip);
         var file = ReadText(stream, name, format, separator, hasHeader);
-        file.SourceDate = modified;
         return file;
     }
 

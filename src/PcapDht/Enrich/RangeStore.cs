@@ -3,9 +3,19 @@ using DuckDB.NET.Data;
 namespace PcapDht.Enrich;
 
 /// <summary>One imported file as recorded in the <c>datasets</c> table.</summary>
+/// <param name="SourceDate">The data's own date (MMDB build, package version, file name); null when it carries none.</param>
+/// <param name="SourceDateBasis">Where <paramref name="SourceDate"/> comes from, for the reader.</param>
 public sealed record DatasetInfo(
     RangeKind Kind, string FileName, string Format, long RowCount, long BadRows, long EmptyRows,
-    DateTimeOffset? SourceDate, DateTimeOffset ImportedAt, string Attribution);
+    DateTimeOffset? SourceDate, DateTimeOffset ImportedAt, string Attribution, string? SourceDateBasis = null)
+{
+    /// <summary>"data of 2026-06-17 (@ip-location-db package version 2.3.2026061719)", or "imported 2026-12-07 (no date in the data)".</summary>
+    public string DateText => SourceDate is { } d
+        ? $"data of {Day(d)}" + (SourceDateBasis is { } b ? $" ({b})" : "")
+        : $"imported {Day(ImportedAt)} (no date in the data)";
+
+    private static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+}
 
 /// <summary>What an import stored, per kind of data set.</summary>
 public sealed record ImportSummary(IReadOnlyList<RangeFile> Files, IReadOnlyDictionary<RangeKind, long> RangesStored, IReadOnlyDictionary<RangeKind, long> OverlapsDropped);
@@ -37,6 +47,7 @@ public static class RangeStore
                 kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL, format VARCHAR NOT NULL,
                 row_count BIGINT NOT NULL, bad_rows BIGINT NOT NULL, empty_rows BIGINT NOT NULL,
                 source_date TIMESTAMPTZ, imported_at TIMESTAMPTZ NOT NULL, attribution VARCHAR NOT NULL);
+            ALTER TABLE datasets ADD COLUMN IF NOT EXISTS source_date_basis VARCHAR;
             """);
     }
 
@@ -96,7 +107,10 @@ public static class RangeStore
             {
                 if (f.Kind != kind) continue;
                 using var ins = connection.CreateCommand();
-                ins.CommandText = "INSERT INTO datasets VALUES ($kind, $file, $format, $rows, $bad, $empty, $source, $imported, $attribution)";
+                ins.CommandText = """
+                    INSERT INTO datasets (kind, file_name, format, row_count, bad_rows, empty_rows, source_date, imported_at, attribution, source_date_basis)
+                    VALUES ($kind, $file, $format, $rows, $bad, $empty, $source, $imported, $attribution, $basis)
+                    """;
                 ins.Parameters.Add(new DuckDBParameter("kind", KindName(kind)));
                 ins.Parameters.Add(new DuckDBParameter("file", f.FileName));
                 ins.Parameters.Add(new DuckDBParameter("format", RangeFormats.Name(f.Format)));
@@ -106,6 +120,7 @@ public static class RangeStore
                 ins.Parameters.Add(new DuckDBParameter("source", f.SourceDate is { } d ? d.UtcDateTime : DBNull.Value));
                 ins.Parameters.Add(new DuckDBParameter("imported", importedAt.UtcDateTime));
                 ins.Parameters.Add(new DuckDBParameter("attribution", f.Attribution));
+                ins.Parameters.Add(new DuckDBParameter("basis", (object?)f.SourceDateBasis ?? DBNull.Value));
                 ins.ExecuteNonQuery();
             }
         }
@@ -143,14 +158,15 @@ public static class RangeStore
         var list = new List<DatasetInfo>();
         if (!RelationExists(connection, "datasets")) return list;
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT kind, file_name, format, row_count, bad_rows, empty_rows, source_date, imported_at, attribution FROM datasets ORDER BY kind, file_name";
+        bool basis = ColumnExists(connection, "datasets", "source_date_basis");
+        cmd.CommandText = $"SELECT kind, file_name, format, row_count, bad_rows, empty_rows, source_date, imported_at, attribution, {(basis ? "source_date_basis" : "NULL")} FROM datasets ORDER BY kind, file_name";
         using var r = cmd.ExecuteReader();
         while (r.Read())
         {
             list.Add(new DatasetInfo(
                 r.GetString(0) == "country" ? RangeKind.Country : RangeKind.Asn, r.GetString(1), r.GetString(2),
                 r.GetInt64(3), r.GetInt64(4), r.GetInt64(5),
-                r.IsDBNull(6) ? null : ToUtc(r.GetValue(6)), ToUtc(r.GetValue(7)), r.GetString(8)));
+                r.IsDBNull(6) ? null : ToUtc(r.GetValue(6)), ToUtc(r.GetValue(7)), r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9)));
         }
         return list;
     }
@@ -199,6 +215,15 @@ public static class RangeStore
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $name";
         cmd.Parameters.Add(new DuckDBParameter("name", name));
+        return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
+    }
+
+    private static bool ColumnExists(DuckDBConnection connection, string table, string column)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $t AND column_name = $c";
+        cmd.Parameters.Add(new DuckDBParameter("t", table));
+        cmd.Parameters.Add(new DuckDBParameter("c", column));
         return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
     }
 

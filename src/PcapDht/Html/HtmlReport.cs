@@ -117,8 +117,8 @@ public static class HtmlReport
                     break;
             }
         }
-        if (result.Sources.Count > 0 && panel.Views.All(v => v is not HeadlineView))
-            h.Append("<p class=\"sources\">Data: ").Append(E(string.Join(", ", result.Sources.Select(ShortSource).Distinct()))).Append(" (attribution under \u201cAt a glance\u201d)</p>\n");
+        if (result.Datasets.Count > 0 && panel.Views.All(v => v is not HeadlineView))
+            h.Append("<p class=\"sources\">Data: ").Append(E(string.Join(", ", result.Datasets.Select(d => d.FileName).Distinct()))).Append(" (attribution under \u201cAt a glance\u201d)</p>\n");
         h.Append("</section>\n");
     }
 
@@ -132,9 +132,10 @@ public static class HtmlReport
         for (int i = 0; i < facts.Count; i++)
         {
             if (i > 0) h.Append(" · ");
-            h.Append(E(facts[i].Key)).Append(": <b>").Append(E(Number(facts[i].Value))).Append("</b>");
+            h.Append(E(facts[i].Key)).Append(": <b>").Append(E(facts[i].Text)).Append("</b>");
         }
         h.Append("</p>\n");
+        foreach (var note in result.Notes) h.Append("<p class=\"note\">").Append(E(note)).Append("</p>\n");
     }
 
     private static void WriteHeadline(StringBuilder h, ResultTable overview, IReadOnlyDictionary<string, ResultTable> results)
@@ -163,15 +164,16 @@ public static class HtmlReport
              .Append(E(value is null ? "not available: see its panel" : note)).Append("</span></div>\n");
         }
         h.Append("</div>\n");
-        var sources = results.Values.SelectMany(r => r.Sources).Concat(overview.Sources).Distinct().ToList();
+        var datasets = results.Values.SelectMany(r => r.Datasets).Concat(overview.Datasets).ToList();
         h.Append("<div class=\"datasets\"><h3>Data sets</h3>\n");
-        if (sources.Count == 0)
+        if (datasets.Count == 0)
             h.Append("<p>No ASN or country data set is imported: networks and countries cannot be shown (pcapdht asn import).</p>\n");
         else
         {
             h.Append("<ul>\n");
-            foreach (var s in sources) h.Append("<li>").Append(E(s)).Append("</li>\n");
-            h.Append("</ul>\n");
+            foreach (var s in ResultTable.DescribeDatasets(datasets)) h.Append("<li>").Append(E(s)).Append("</li>\n");
+            h.Append("</ul>\n<p class=\"attribution\">");
+            h.Append(E(string.Join(" · ", datasets.Select(d => d.Attribution).Where(a => a.Length > 0).Distinct()))).Append("</p>\n");
         }
         h.Append("</div>\n");
     }
@@ -204,14 +206,14 @@ public static class HtmlReport
     /// <summary>Integer columns that name something rather than count it: no thousands separators (AS13335, not AS13,335).</summary>
     private static readonly HashSet<string> Identifiers = new(StringComparer.Ordinal) { "asn", "capture_id" };
 
-    private static bool IsNumber(ColumnKind kind) => kind is ColumnKind.Integer or ColumnKind.Share;
+    private static bool IsNumber(ColumnKind kind) => kind is ColumnKind.Integer or ColumnKind.Share or ColumnKind.Number;
 
     /// <summary>A cell as the text reports show it (shares as percentages with two decimals), integers with thousands separators.</summary>
     private static string Cell(object? value, ColumnKind kind) => value switch
     {
         null => "",
         double d when kind == ColumnKind.Share => (d * 100).ToString("0.00", CultureInfo.InvariantCulture) + "%",
-        long or int when kind != ColumnKind.Text && kind != ColumnKind.Other => ChartTheme.Count(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+        long or int when kind is ColumnKind.Integer or ColumnKind.Share => ChartTheme.Count(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };
 
@@ -220,15 +222,6 @@ public static class HtmlReport
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? ChartTheme.Count(n) : text;
 
     private static ResultTable? Available(ResultTable? t) => t is { Unavailable: null } ? t : null;
-
-    /// <summary>"asn: asn-ipv4.csv (ip-location-db asn CSV, ...) — attribution" → "asn-ipv4.csv" (the headline lists it in full).</summary>
-    private static string ShortSource(string source)
-    {
-        int colon = source.IndexOf(": ", StringComparison.Ordinal);
-        string rest = colon < 0 ? source : source[(colon + 2)..];
-        int paren = rest.IndexOf(" (", StringComparison.Ordinal);
-        return paren < 0 ? rest : rest[..paren];
-    }
 
     private static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 

@@ -1,58 +1,54 @@
-using System.Collections.Concurrent;
 using PcapDht.Capture;
-using PcapDht.Ingest;
-using PcapDht.Net;
+using PcapDht.Pipeline;
 using PcapDht.Store;
 
 namespace PcapDht.Live;
 
 /// <summary>
-/// Writes a live session into the DuckDB store with the same decode path as <c>ingest</c>
-/// (<see cref="FrameStep"/>: PacketDecoder → KrpcDecoder → CaptureWriter). DuckDB admits one writing process and locks the file,
-/// so the sink holds the database only while it flushes: between flushes frames are spooled in memory,
-/// and each flush opens the file, resumes the capture, decodes and appends the spooled frames, commits,
-/// and closes it again — <c>pcapdht query</c>/<c>report</c> open the file in between (docs/sniff.md).
-/// Flushes run on their own thread, so capture and spooling never wait for DuckDB; a flush that is
-/// still running when the next is due lets the spool grow instead.
+/// Writes a live session into the DuckDB store through the same pipeline as <c>ingest</c>: each frame goes
+/// straight from the capture batch through <see cref="CapturePipeline"/> (decode, KRPC, matching, row
+/// encoding) on the session's decode thread, and the encoded chunks wait in the <see cref="StoreSession"/>'s
+/// spool. DuckDB admits one writing process and locks the file, so the session holds the database only while
+/// it flushes: every flush interval the spool is handed to a flush thread, which opens the file, appends the
+/// chunks, commits them with the capture row (still <c>running</c>) and closes the file — a checkpoint of the
+/// same session; <c>pcapdht query</c>/<c>report</c> open the file in between (docs/sniff.md). A flush that is
+/// still running when the next is due lets the spool grow instead, up to the spool limit.
 /// </summary>
 public sealed class StoreLiveSink : ILiveSink
 {
-    private readonly string _path;
-    private readonly CaptureWriterOptions _writerOptions;
-    private readonly ConcurrentBag<FrameBatch> _pool = [];
-    private readonly PacketDecoder _decoder = new();
+    /// <summary>A flush that cannot get the file (a reader or an ingest holds it) keeps trying this long; the final one 2 minutes.</summary>
+    private static readonly TimeSpan FlushLockWait = TimeSpan.FromDays(365), FinalLockWait = TimeSpan.FromMinutes(2);
+
+    private readonly StoreSession _session;
+    private readonly CapturePipeline _pipeline;
     private readonly DistinctCounter _nodes = new();
     private readonly SemaphoreSlim _idle = new(1, 1);
     private readonly SemaphoreSlim _work = new(0, 1);
-    private List<FrameBatch> _current = [];
-    private List<FrameBatch> _pending = [];
-    private LiveStatistics _pendingStats;
+    private readonly long _spoolLimit;
+    private CaptureTotals _pendingTotals = CaptureTotals.Empty;
+    private LiveStatistics _pendingPcap;
     private LiveStatistics _lastStats;
     private bool _pendingFinal;
-    private string? _finalError;
-    private LiveStopReason _finalReason;
+    private string? _pendingError;
     private Thread? _worker;
     private volatile Exception? _failure;
-    private DetachedCapture? _detached;
-    private LiveSessionInfo? _info;
-    private long _frameNumber;
-    private long _udp, _krpc, _malformed, _distinct, _committed, _flushes;
+    private long _udp, _krpc, _malformed, _distinct, _committed, _flushes, _busyTicks;
 
     /// <param name="path">The DuckDB file (created if missing).</param>
     /// <param name="spoolLimitBytes">
-    /// Frames held in memory for the next flush before the sink stops taking more. When the store cannot keep
-    /// up for long (or another process holds the file), the capture then backs up into the kernel ring and
-    /// its overflow is counted as pcap drops, instead of the process growing until the OOM killer takes it.
+    /// Encoded rows held in memory for the next flush before the sink waits for the running flush and hands
+    /// them over. When the store cannot keep up for long (or another process holds the file), the capture
+    /// then backs up into the kernel ring and its overflow is counted as pcap drops, instead of the process
+    /// growing until the OOM killer takes it.
     /// </param>
-    public StoreLiveSink(string path, CaptureWriterOptions? writerOptions = null, long spoolLimitBytes = DefaultSpoolLimit)
+    public StoreLiveSink(string path, StoreSessionOptions? options = null, long spoolLimitBytes = DefaultSpoolLimit)
     {
-        _path = path;
-        _writerOptions = writerOptions ?? new CaptureWriterOptions();
-        _spoolLimitBatches = Math.Max(2, spoolLimitBytes / FrameQueue.BatchBytes);
+        _session = StoreSession.Detached(path, options);
+        _pipeline = new CapturePipeline(_session);
+        _spoolLimit = Math.Max(1, spoolLimitBytes);
     }
 
     public const long DefaultSpoolLimit = 2L << 30;
-    private readonly long _spoolLimitBatches;
 
     /// <summary>The capture_id of this session (after <see cref="Start"/>).</summary>
     public int CaptureId { get; private set; }
@@ -64,26 +60,10 @@ public sealed class StoreLiveSink : ILiveSink
         Interlocked.Read(ref _distinct), Interlocked.Read(ref _committed), Interlocked.Read(ref _flushes),
         TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
 
-    private long _busyTicks;
-
     public void Start(LiveSessionInfo info)
     {
-        _info = info;
-        using (var db = PcapDhtDatabase.Open(_path))
-        {
-            StoreCheck.VerifyLength(db.Connection, _path); // never append to a file that was cut short
-            var writer = CaptureWriter.Begin(db, CaptureSource.Live(info.Interface), _writerOptions);
-            try
-            {
-                CaptureId = writer.CaptureId;
-                db.SetLiveProcess(writer.CaptureId, info.ProcessId, info.Host);
-                _detached = writer.Detach();
-            }
-            finally
-            {
-                writer.Dispose();
-            }
-        }
+        CaptureId = _session.RegisterLiveCapture(info.Interface, info.ProcessId, info.Host, PcapDhtDatabase.LockWait);
+        _pipeline.StartCapture(CaptureId);
         _worker = new Thread(WorkerLoop) { Name = "pcapdht-flush", IsBackground = true };
         _worker.Start();
     }
@@ -91,34 +71,28 @@ public sealed class StoreLiveSink : ILiveSink
     public void Write(in Frame frame)
     {
         if (_failure != null) ThrowFailure();
-        var list = _current;
-        if (list.Count == 0 || !list[^1].TryAdd(frame.TimestampNs, frame.OriginalLength, frame.Data))
+        if (_session.SpoolBytes >= _spoolLimit)
         {
-            if (list.Count >= _spoolLimitBatches)
+            // Full: wait for the running flush, then hand this spool over (see the constructor).
+            _idle.Wait();
+            if (_failure != null)
             {
-                // Full: wait for the running flush, then hand this spool over (see the constructor).
-                _idle.Wait();
-                if (_failure != null)
-                {
-                    _idle.Release();
-                    ThrowFailure();
-                }
-                Submit(_lastStats, final: false);
-                list = _current;
+                _idle.Release();
+                ThrowFailure();
             }
-            if (!_pool.TryTake(out var batch)) batch = new FrameBatch(FrameQueue.BatchBytes, FrameQueue.BatchSlots);
-            list.Add(batch);
-            batch.TryAdd(frame.TimestampNs, frame.OriginalLength, frame.Data);
+            Hand(_lastStats, final: false, null);
         }
+        if (_pipeline.Process(frame, out var senderId) && senderId != 0) _nodes.Add(senderId); // the first 16 id bytes: enough for an estimate
     }
 
     public void Flush(in LiveStatistics statistics)
     {
         if (_failure != null) ThrowFailure();
         _lastStats = statistics;
+        Publish();
         // Busy with the previous flush (a slow disk, a reader holding the lock): keep spooling.
         if (!_idle.Wait(0)) return;
-        Submit(statistics, final: false);
+        Hand(statistics, final: false, null);
     }
 
     public void Finish(LiveStopReason reason, in LiveStatistics statistics, string? error)
@@ -126,19 +100,32 @@ public sealed class StoreLiveSink : ILiveSink
         if (_worker == null) return;
         _idle.Wait();
         if (_failure != null) ThrowFailure();
-        _finalReason = reason;
-        _finalError = error;
-        Submit(statistics, final: true);
+        _pipeline.EndOfInput();
+        Hand(statistics, final: true, reason == LiveStopReason.Error ? "capture error: " + error : null);
         _worker.Join();
         if (_failure != null) ThrowFailure();
     }
 
-    private void Submit(in LiveStatistics statistics, bool final)
+    /// <summary>Decode thread, flush thread idle: everything encoded so far becomes the next flush.</summary>
+    private void Hand(in LiveStatistics statistics, bool final, string? error)
     {
-        (_pending, _current) = (_current, _pending);
-        _pendingStats = statistics;
+        _pipeline.Encoder.SubmitAll();
+        _pendingTotals = _pipeline.Totals();
+        _session.CutSpool();
+        _pendingPcap = statistics;
         _pendingFinal = final;
+        _pendingError = error;
+        Publish();
         _work.Release();
+    }
+
+    private void Publish()
+    {
+        var s = _pipeline.Stats;
+        Interlocked.Exchange(ref _udp, _pipeline.Net.UdpDatagrams);
+        Interlocked.Exchange(ref _krpc, s.KrpcMessages);
+        Interlocked.Exchange(ref _malformed, s.Malformed);
+        Interlocked.Exchange(ref _distinct, _nodes.Estimate());
     }
 
     private void WorkerLoop()
@@ -150,14 +137,11 @@ public sealed class StoreLiveSink : ILiveSink
                 _work.Wait();
                 bool final = _pendingFinal;
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-                Process(_pending, _pendingStats, final);
+                var pcap = _pendingPcap;
+                _session.FlushSpool(CaptureId, _pendingTotals, final ? (_pendingError == null ? "complete" : "partial") : "running", _pendingError,
+                    (pcap.PcapReceived, pcap.PcapDropped, pcap.InterfaceDropped), final ? FinalLockWait : FlushLockWait);
                 Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0).Ticks);
-                foreach (var b in _pending)
-                {
-                    b.Reset();
-                    _pool.Add(b);
-                }
-                _pending.Clear();
+                Interlocked.Exchange(ref _committed, _pendingTotals.Stats.KrpcMessages);
                 Interlocked.Increment(ref _flushes);
                 _idle.Release();
                 if (final) return;
@@ -170,69 +154,12 @@ public sealed class StoreLiveSink : ILiveSink
         }
     }
 
-    private void Process(List<FrameBatch> batches, in LiveStatistics pcap, bool final)
-    {
-        using var db = OpenForFlush(final);
-        var writer = CaptureWriter.Resume(db, _detached!, _writerOptions);
-        try
-        {
-            var stats = writer.Stats;
-            int linkType = _info!.LinkType;
-            foreach (var batch in batches)
-            {
-                var data = batch.Data;
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    ref readonly var s = ref batch.Slots[i];
-                    var frame = new Frame(++_frameNumber, s.TimestampNs, linkType, s.OriginalLength, new ReadOnlySpan<byte>(data, s.Offset, s.Length));
-                    // The first 16 of the 20 id bytes: enough for an approximate distinct count.
-                    if (FrameStep.Process(_decoder, writer, frame, out var senderId) && senderId != 0) _nodes.Add(senderId);
-                }
-            }
-            if (final) _decoder.Finish();
-            stats.Frames = _decoder.Counters.Frames;
-            stats.UdpDatagrams = _decoder.Counters.UdpDatagrams;
-            if (final)
-            {
-                writer.Complete(_finalReason == LiveStopReason.Error ? "capture error: " + _finalError : null);
-            }
-            else
-            {
-                _detached = writer.Detach();
-            }
-            db.SetPcapCounters(writer.CaptureId, pcap.PcapReceived, pcap.PcapDropped, pcap.InterfaceDropped);
-            Interlocked.Exchange(ref _udp, stats.UdpDatagrams);
-            Interlocked.Exchange(ref _krpc, stats.KrpcMessages);
-            Interlocked.Exchange(ref _malformed, stats.Malformed);
-            Interlocked.Exchange(ref _committed, stats.KrpcMessages);
-            Interlocked.Exchange(ref _distinct, _nodes.Estimate());
-        }
-        finally
-        {
-            writer.Dispose();
-        }
-    }
-
-    /// <summary>Opens the file, waiting out other processes' locks: a reader, or an ingest between our flushes.</summary>
-    private PcapDhtDatabase OpenForFlush(bool final)
-    {
-        var giveUp = DateTime.UtcNow + (final ? TimeSpan.FromMinutes(2) : TimeSpan.FromDays(365));
-        while (true)
-        {
-            try
-            {
-                return PcapDhtDatabase.Open(_path, TimeSpan.FromSeconds(5));
-            }
-            catch (DatabaseLockedException) when (DateTime.UtcNow < giveUp)
-            {
-            }
-        }
-    }
-
     private void ThrowFailure() => throw new LiveSinkException(_failure!.Message, _failure);
 
     public void Dispose()
     {
+        _session.Dispose();
+        _pipeline.Dispose();
         _idle.Dispose();
         _work.Dispose();
     }

@@ -44,19 +44,109 @@ public sealed class PcapDhtDatabase : IDisposable
     /// ingest). They only read the tables, so appends do not wait for them; <see cref="WaitForViews"/> (or
     /// <see cref="Dispose"/>) waits for them.
     /// </param>
-    public static PcapDhtDatabase Open(string path, TimeSpan lockWait, bool viewsInBackground)
+    public static PcapDhtDatabase Open(string path, TimeSpan lockWait, bool viewsInBackground) =>
+        RetryLocked(() => OpenOnce(path, viewsInBackground), path, lockWait);
+
+    /// <summary>
+    /// The connection a reading verb (<c>report</c>, <c>query</c>, <c>asn</c>) uses: the same lock wait, schema
+    /// check and crash repair as <see cref="Open(string)"/>, without creating the store's tables. A read-only
+    /// open still marks captures of dead sniffers <c>interrupted</c>, through a short read-write open and only
+    /// when there is something to repair.
+    /// </summary>
+    /// <param name="create">Create the file if it is missing (otherwise a missing file is a one-line error).</param>
+    /// <param name="anySchema">
+    /// Also open a file whose store another pcapdht version wrote (<c>query</c>: raw SQL still reads it), without
+    /// repairing it; otherwise such a file is refused with a one-line reason, as ingest refuses it.
+    /// </param>
+    /// <exception cref="StoreException">missing file, another schema, locked past <see cref="LockWait"/>, unreadable.</exception>
+    public static DuckDBConnection OpenConnection(string path, bool readOnly, bool create = false, bool anySchema = false)
     {
-        var deadline = DateTime.UtcNow + lockWait;
+        if (!create && !File.Exists(path))
+            throw new NoDatabaseException($"no database at '{path}' (create one with pcapdht ingest or pcapdht asn import, or pass --db FILE)");
+        var connection = RetryLocked(() =>
+        {
+            var c = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
+            try
+            {
+                c.Open();
+                return c;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
+        }, path);
+        try
+        {
+            // A file cut short opens and answers from its metadata (count(*)); refuse it as every writing verb does.
+            StoreCheck.VerifyLength(connection, path);
+            if (SchemaMismatch(connection, path) is { } mismatch)
+            {
+                // The repair below and the reports speak this build's schema only.
+                if (anySchema) return connection;
+                throw new StoreException(mismatch);
+            }
+            return RecoverForReader(path, connection, readOnly);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs an open, retrying while another process holds the file (a running <c>sniff</c> holds it only while
+    /// it flushes) or the open raced that process closing it, for up to <see cref="LockWait"/>.
+    /// </summary>
+    internal static T RetryLocked<T>(Func<T> open, string path, TimeSpan? lockWait = null)
+    {
+        var deadline = DateTime.UtcNow + (lockWait ?? LockWait);
         while (true)
         {
             try
             {
-                return OpenOnce(path, viewsInBackground);
+                return open();
             }
-            catch (StoreException e) when ((e is DatabaseLockedException || IsOpenRace(e.Message)) && DateTime.UtcNow < deadline)
+            catch (Exception ex)
             {
-                Thread.Sleep(100);
+                var se = ex as StoreException ?? Translate(ex, $"cannot open database {path}");
+                if ((se is DatabaseLockedException || IsOpenRace(se.Message)) && DateTime.UtcNow < deadline)
+                {
+                    Thread.Sleep(100);
+                    continue;
+                }
+                throw se;
             }
+        }
+    }
+
+    private static DuckDBConnection RecoverForReader(string path, DuckDBConnection connection, bool readOnly)
+    {
+        try
+        {
+            if (!readOnly)
+            {
+                RecoverInterruptedCaptures(connection);
+                return connection;
+            }
+            if (FindInterruptedCaptures(connection).Count == 0) return connection;
+            connection.Dispose();
+            using (var rw = new DuckDBConnection($"Data Source={path}"))
+            {
+                rw.Open();
+                RecoverInterruptedCaptures(rw);
+            }
+            connection = new DuckDBConnection($"Data Source={path};ACCESS_MODE=READ_ONLY");
+            connection.Open();
+            return connection;
+        }
+        catch (DbException)
+        {
+            // No capture table (an ASN-only database), or the repair could not get the file: show it as it is.
+            if (connection.State != System.Data.ConnectionState.Open) connection.Open();
+            return connection;
         }
     }
 
@@ -333,6 +423,30 @@ public sealed class PcapDhtDatabase : IDisposable
         cmd.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// The sizes of the stored (complete or partial) file captures. Only a file of one of these sizes can be a
+    /// duplicate, so only such a file is hashed before it is read (hashing costs a second pass over the file).
+    /// </summary>
+    public HashSet<long> StoredFileSizes()
+    {
+        lock (_captureRows)
+        {
+            try
+            {
+                using var cmd = Connection.CreateCommand();
+                cmd.CommandText = "SELECT DISTINCT file_size FROM pcapdht_store.capture WHERE file_size IS NOT NULL AND status IN ('complete', 'partial')";
+                using var r = cmd.ExecuteReader();
+                var sizes = new HashSet<long>();
+                while (r.Read()) sizes.Add(r.GetInt64(0));
+                return sizes;
+            }
+            catch (DbException ex)
+            {
+                throw Translate(ex, $"cannot read {Path}");
+            }
+        }
+    }
+
     /// <summary>The complete (or partial) capture already stored for this file content, if any.</summary>
     public StoredCapture? FindBySha256(string sha256)
     {
@@ -350,29 +464,42 @@ public sealed class PcapDhtDatabase : IDisposable
         }
     }
 
-    /// <summary>Inserts and commits the <c>running</c> row so other readers see the capture in progress.</summary>
-    internal int InsertRunningCapture(string source, string kind, string? sha256, long? fileSize)
+    /// <summary>
+    /// Inserts and commits <c>running</c> rows for the captures (one commit for all), so readers see them in
+    /// progress and a crash leaves a row the next open repairs. Returns their ids in order.
+    /// </summary>
+    internal int[] InsertRunningCaptures(IReadOnlyList<CaptureSource> sources)
     {
         lock (_captureRows)
         {
+            var ids = new int[sources.Count];
+            bool began = false;
             try
             {
-                using var cmd = Connection.CreateCommand();
-                cmd.CommandText = """
-                    INSERT INTO pcapdht_store.capture (capture_id, source, kind, sha256, file_size, status, started_at, tool_version)
-                    VALUES (nextval('pcapdht_store.capture_ids'), $source, $kind, $sha, $size, 'running', now(), $tool)
-                    RETURNING capture_id
-                    """;
-                cmd.Parameters.Add(new DuckDBParameter("source", source));
-                cmd.Parameters.Add(new DuckDBParameter("kind", kind));
-                cmd.Parameters.Add(new DuckDBParameter("sha", (object?)sha256 ?? DBNull.Value));
-                cmd.Parameters.Add(new DuckDBParameter("size", (object?)fileSize ?? DBNull.Value));
-                cmd.Parameters.Add(new DuckDBParameter("tool", typeof(PcapDhtDatabase).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"));
-                return Convert.ToInt32(cmd.ExecuteScalar());
+                if (sources.Count > 1) { Execute("BEGIN"); began = true; }
+                for (int i = 0; i < sources.Count; i++)
+                {
+                    var source = sources[i];
+                    using var cmd = Connection.CreateCommand();
+                    cmd.CommandText = """
+                        INSERT INTO pcapdht_store.capture (capture_id, source, kind, sha256, file_size, status, started_at, tool_version)
+                        VALUES (nextval('pcapdht_store.capture_ids'), $source, $kind, $sha, $size, 'running', now(), $tool)
+                        RETURNING capture_id
+                        """;
+                    cmd.Parameters.Add(new DuckDBParameter("source", source.Source));
+                    cmd.Parameters.Add(new DuckDBParameter("kind", source.Kind == CaptureKind.Live ? "live" : "file"));
+                    cmd.Parameters.Add(new DuckDBParameter("sha", (object?)source.Sha256 ?? DBNull.Value));
+                    cmd.Parameters.Add(new DuckDBParameter("size", (object?)source.FileSize ?? DBNull.Value));
+                    cmd.Parameters.Add(new DuckDBParameter("tool", typeof(PcapDhtDatabase).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"));
+                    ids[i] = Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+                }
+                if (began) Execute("COMMIT");
+                return ids;
             }
             catch (Exception ex) when (ex is not StoreException)
             {
-                throw Translate(ex, $"cannot record capture {source}");
+                if (began) try { Execute("ROLLBACK"); } catch (DbException) { /* the transaction is gone with the error */ }
+                throw Translate(ex, $"cannot record capture {sources[0].Source}");
             }
         }
     }
@@ -470,11 +597,26 @@ public sealed class PcapDhtDatabase : IDisposable
         return nl < 0 ? s : s[..nl];
     }
 
+    private WriteBehind? _writeBehind;
+
+    /// <summary>
+    /// Starts writing the file back in the background while it is written (see <see cref="WriteBehind"/>); once
+    /// per database, stopped by <see cref="Dispose"/>. Its descriptor is closed only after DuckDB has closed the
+    /// file: POSIX drops all of a process's record locks on a file when any descriptor of it is closed, and
+    /// DuckDB's lock (fcntl) is what keeps other processes from reading the file while it is being written.
+    /// </summary>
+    internal void StartWriteBehind()
+    {
+        lock (_captureRows) _writeBehind ??= WriteBehind.Open(Path);
+    }
+
     public void Dispose()
     {
         try { WaitForViews(); }
         catch (StoreException) { /* reported by callers that wait; the next open creates them */ }
         Connection.Dispose();
+        // After the last connection: DuckDB has checkpointed and closed the file, its lock is gone anyway.
+        _writeBehind?.Dispose();
     }
 }
 

@@ -303,10 +303,9 @@ public static class StoreCheck
         return names;
     }
 
-    private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait)
-    {
-        var deadline = DateTime.UtcNow + lockWait;
-        while (true)
+    /// <summary>A plain open (no schema, no repair: a check changes nothing), waiting out a sniffer's flush like every open.</summary>
+    private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait) =>
+        PcapDhtDatabase.RetryLocked(() =>
         {
             var connection = new DuckDBConnection($"Data Source={System.IO.Path.GetFullPath(path)}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
             try
@@ -314,19 +313,12 @@ public static class StoreCheck
                 connection.Open();
                 return connection;
             }
-            catch (Exception ex)
+            catch
             {
                 connection.Dispose();
-                var translated = PcapDhtDatabase.Translate(ex, $"cannot open {path}");
-                if ((translated is DatabaseLockedException || PcapDhtDatabase.IsOpenRace(ex.Message)) && DateTime.UtcNow < deadline)
-                {
-                    Thread.Sleep(100);
-                    continue;
-                }
-                throw translated;
+                throw;
             }
-        }
-    }
+        }, path, lockWait);
 
     private static long FileBytes(string path) =>
         new FileInfo(path).Length + (File.Exists(path + ".wal") ? new FileInfo(path + ".wal").Length : 0);

@@ -27,3 +27,6 @@ public sealed class CorruptDatabaseException : StoreException
 {
     public CorruptDatabaseException(string message, Exception inner) : base(message, inner) { }
 }
+
+/// <summary>There is no database file where one was expected (a reading verb does not create one).</summary>
+public sealed class NoDatabaseException(string message) : StoreException(message);

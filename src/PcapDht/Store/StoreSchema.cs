@@ -12,9 +12,28 @@ public static class StoreSchema
     public const int Version = 2;
 
     /// <summary>The storage tables that hold a capture's rows (keyed by capture_id).</summary>
-    internal static readonly string[] DataTables = ["msg", "node", "node6", "peer", "malformed"];
+    internal static readonly string[] DataTables = [.. Pipeline.StoreColumns.All.Select(t => t.Table)];
 
-    internal const string Tables = """
+    internal static readonly string Tables = CaptureTable + CaptureCounterColumns()
+        + string.Concat(Pipeline.StoreColumns.All.Select(t => t.CreateTableSql()));
+
+    /// <summary>
+    /// Per capture, every network-level counter (<see cref="Pipeline.NetCounterColumns"/>), the frames pcapdht
+    /// could not look into and the link types seen, so a capture of an unsupported link type says why it has
+    /// no messages. Added to older files of this schema version on open (the values of captures ingested
+    /// before are 0 / NULL).
+    /// </summary>
+    private static string CaptureCounterColumns()
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS unsupported_frames BIGINT DEFAULT 0;\n");
+        sb.Append("ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS link_types VARCHAR;\n");
+        foreach (var (column, _) in Pipeline.NetCounterColumns.All)
+            sb.Append($"ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS {column} BIGINT DEFAULT 0;\n");
+        return sb.ToString();
+    }
+
+    private const string CaptureTable = """
         CREATE SCHEMA IF NOT EXISTS pcapdht_store;
         CREATE TABLE IF NOT EXISTS pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
         CREATE SEQUENCE IF NOT EXISTS pcapdht_store.capture_ids START 1;
@@ -51,79 +70,11 @@ public static class StoreSchema
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS if_dropped BIGINT;
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS pid INTEGER;
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS host VARCHAR;
-        -- One row per KRPC message. Only capture_id, frame_no and ts are top-level (time-ordered: their zone
-        -- maps prune by time); the rest sits in the STRUCT `d`, packed into few 64-bit integers, because
-        -- DuckDB's append cost is per value (and per top-level column it also keeps a HyperLogLog of
-        -- distinct values, which STRUCT children skip), and a UHUGEINT costs more than two UBIGINTs.
-        -- 128-bit addresses are split hi/lo, 20-byte ids into a (8 bytes), b (8 bytes) and 4 bytes in `lo`.
-        -- Bit layouts are in docs/schema.md; the views unpack them.
-        CREATE TABLE IF NOT EXISTS pcapdht_store.msg (
-            capture_id      INTEGER NOT NULL,
-            frame_no        BIGINT NOT NULL,
-            ts              TIMESTAMPTZ NOT NULL,
-            d STRUCT(
-                src_hi      UBIGINT,
-                src_lo      UBIGINT,
-                dst_hi      UBIGINT,
-                dst_lo      UBIGINT,
-                ports       UBIGINT,
-                info        UBIGINT,
-                sizes       UBIGINT,
-                counts      UBIGINT,
-                tx          UBIGINT,
-                id_a        UBIGINT,
-                id_b        UBIGINT,
-                key_a       UBIGINT,
-                key_b       UBIGINT,
-                lo          UBIGINT,
-                version     UBIGINT,
-                tok_hi      UBIGINT,
-                tok_lo      UBIGINT,
-                ext_hi      UBIGINT,
-                ext_lo      UBIGINT,
-                rtt_us      BIGINT,
-                extra       VARCHAR
-            ) NOT NULL
-        );
-        -- Contacts from `nodes` (IPv4, BEP 5): endpoint packed as ip << 16 | port. The sender of each
-        -- message is not repeated here: node_sightings reads it from msg.
-        CREATE TABLE IF NOT EXISTS pcapdht_store.node (
-            capture_id      INTEGER NOT NULL,
-            frame_no        BIGINT NOT NULL,
-            ts              TIMESTAMPTZ NOT NULL,
-            n STRUCT(ep UBIGINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER) NOT NULL
-        );
-        -- Contacts from `nodes6` (BEP 32).
-        CREATE TABLE IF NOT EXISTS pcapdht_store.node6 (
-            capture_id      INTEGER NOT NULL,
-            frame_no        BIGINT NOT NULL,
-            ts              TIMESTAMPTZ NOT NULL,
-            n STRUCT(ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER) NOT NULL
-        );
-        -- Peers from `values` and announce_peer; the reporter is always the message's sender (in msg).
-        CREATE TABLE IF NOT EXISTS pcapdht_store.peer (
-            capture_id      INTEGER NOT NULL,
-            frame_no        BIGINT NOT NULL,
-            ts              TIMESTAMPTZ NOT NULL,
-            p STRUCT(ih_a UBIGINT, ih_b UBIGINT, ih_lo UINTEGER, ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, source UTINYINT) NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS pcapdht_store.malformed (
-            capture_id      INTEGER NOT NULL,
-            frame_no        BIGINT NOT NULL,
-            ts              TIMESTAMPTZ NOT NULL,
-            ts_ns_frac      USMALLINT NOT NULL,
-            src_ip          UHUGEINT NOT NULL,
-            src_port        USMALLINT NOT NULL,
-            dst_ip          UHUGEINT NOT NULL,
-            dst_port        USMALLINT NOT NULL,
-            reason          VARCHAR NOT NULL,
-            byte_offset     INTEGER NOT NULL,
-            payload         BLOB NOT NULL
-        );
         """;
 
     // Macros and views are recreated on every open so a newer build fixes them in old files.
-    internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates());
+    internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates())
+        .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column)));
 
     /// <summary>
     /// The 256 RFC 5952 format templates for pcapdht_ip6_text, indexed by which of the 8 groups are zero
@@ -193,7 +144,7 @@ public static class StoreSchema
             make_timestamptz(first_ts_ns // 1000) AS first_ts, make_timestamptz(last_ts_ns // 1000) AS last_ts,
             ingested_at, error, queries, responses, errors, not_krpc, node_sightings, peer_sightings,
             file_size, first_ts_ns, last_ts_ns, started_at, damage_frame, damage_offset, tool_version,
-            pcap_received, pcap_dropped, if_dropped, pid, host
+            pcap_received, pcap_dropped, if_dropped, pid, host, unsupported_frames, link_types{{NET_COLUMNS}}
             FROM pcapdht_store.capture;
 
         -- d.info: y (bits 0-7, ASCII), method (8-15), tx_len (16-23), version_len (24-31), token_len (32-39),

@@ -12,6 +12,9 @@ namespace PcapDht.Store;
 /// flushing overlaps the decoding and the commit's fsync covers only the last round (0.14 s instead of
 /// 0.52 s for the sightings commit, median of 8 alternating runs). Waiting costs no CPU, and durability
 /// still comes from DuckDB's own fsync at commit. Linux only; elsewhere it does nothing.
+/// Closing its descriptor drops DuckDB's fcntl lock on the file (POSIX record locks belong to the process and
+/// go with the first close of any descriptor of the file): only <see cref="PcapDhtDatabase"/> owns one, and
+/// closes it after the database itself (tests/PcapDht.Tests/Store/FileLockTests.cs).
 /// </summary>
 internal sealed partial class WriteBehind : IDisposable
 {

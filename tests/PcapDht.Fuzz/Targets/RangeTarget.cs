@@ -16,7 +16,7 @@ public static class RangeTarget
         RangeFile file;
         try
         {
-            file = RangeFileReader.Read(() => new MemoryStream(data, writable: false), "fuzz", null);
+            file = RangeFileReader.Read(() => new MemoryStream(data, writable: false), "fuzz");
         }
         catch (RangeFormatException e)
         {

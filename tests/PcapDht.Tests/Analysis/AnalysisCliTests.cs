@@ -55,8 +55,8 @@ public class AnalysisCliTests
         Assert.Equal(12389, rows[0].GetProperty("asn").GetInt64());
         Assert.Equal(6, rows[0].GetProperty("ips").GetInt64());
         Assert.Equal(1, rows[0].GetProperty("direct_ips").GetInt64());
-        Assert.StartsWith("2026-02-28 12:00:00Z", doc.RootElement.GetProperty("facts").GetProperty("window").GetString());
-        Assert.Contains("CC BY 4.0", doc.RootElement.GetProperty("sources")[0].GetString());
+        Assert.Equal("2026-02-28T12:00:00Z", doc.RootElement.GetProperty("window").GetProperty("since").GetString());
+        Assert.Contains("CC BY 4.0", doc.RootElement.GetProperty("attribution")[0].GetString());
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public class AnalysisCliTests
         var md = CliRunner.Run(["report", "country", "--db", db, "--format", "markdown", "--ipv6-prefix", "64"]);
         Assert.Equal(ExitCodes.Ok, md.ExitCode);
         Assert.Contains("| 1 | RU | 5 | 1 | 1 | 50.00% |", md.Stdout);
-        Assert.Contains("- IPv6 counted per: /64 prefix", md.Stdout);
+        Assert.Contains("- IPv6 prefix length: 64", md.Stdout);
     }
 
     [Fact]
@@ -113,6 +113,31 @@ public class AnalysisCliTests
         var after = CliRunner.Run(["query", "SELECT count(*) AS n FROM asn_ranges", "--db", db, "--format", "csv"]);
         Assert.Equal("n\n3", after.Stdout.Trim().ReplaceLineEndings("\n"));
     }
+
+    [Theory]
+    [InlineData("DELETE FROM messages")]
+    [InlineData("UPDATE node_sightings SET port = 1")]
+    [InlineData("WITH old AS (SELECT 1) DELETE FROM messages")]
+    public void Query_ChangeWithoutWrite_GetsTheWriteHintEvenWhenDuckDbBindsFirst(string sql)
+    {
+        using var t = new TempFiles();
+        string db = KnownDbFile(t);
+        var o = CliRunner.Run(["query", sql, "--db", db]);
+        Assert.Equal(ExitCodes.Failure, o.ExitCode);
+        var line = Assert.Single(o.Stderr.Trim().Split('\n'));
+        Assert.EndsWith("(the database is opened read-only; add --write to change it)", line);
+    }
+
+    [Theory]
+    [InlineData("SELECT 'DELETE' AS word", false)]
+    [InlineData("/* DELETE */ SELECT 1", false)]
+    [InlineData("SELECT 1; DROP TABLE x", true)]
+    [InlineData("  (INSERT INTO x VALUES (1))", true)]
+    [InlineData("with x as (select 1) select * from x", false)]
+    [InlineData("WITH x AS (SELECT 'DELETE') UPDATE t SET a = 1", true)]
+    [InlineData("-- drop it\nSELECT 1", false)]
+    public void ReadOnlyHint_ChangesData_LooksAtEachStatementsFirstKeyword(string sql, bool changes) =>
+        Assert.Equal(changes, PcapDht.Cli.Commands.ReadOnlyHint.ChangesData(sql));
 
     [Fact]
     public void Query_SqlFromStdinAndFile_JsonAndErrors()

@@ -46,8 +46,7 @@ public class SynthGroundTruthTests
         Assert.Equal(truth.Asns.Where(a => a.ReportIps > 0).Select(a => a.Asn).Order(), got.Keys.Order());
         foreach (var a in truth.Asns.Where(a => a.ReportIps > 0))
             Assert.Equal((a.ReportIps, a.ReportDirectIps, a.Org), got[a.Asn]);
-        Assert.Equal(truth.ReportIps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            report.Facts.Single(f => f.Key == "distinct addresses").Value);
+        Assert.Equal(truth.ReportIps, report.Facts.Single(f => f.Key == "distinct addresses").Value);
 
         var per64 = Reports.Asn(db, new ReportOptions { Days = truth.WindowDays, Top = 0, Ipv6Prefix = 64 });
         var got64 = per64.Rows.ToDictionary(r => (uint)(long)r[1]!, r => (long)r[4]!);

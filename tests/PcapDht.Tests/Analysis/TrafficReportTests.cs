@@ -36,8 +36,9 @@ public class TrafficReportTests
             perAsn.Where(r => (long)r[1]! == 12389).Select(r => ((string)r[0]!, (long)r[3]!)));
         Assert.Equal("Rostelecom", perAsn[0][2]);
         Assert.Equal(3, perAsn.Where(r => (long)r[1]! == 4766).Sum(r => (long)r[3]!));
-        Assert.Contains(t.Facts, f => f.Key == "days" && f.Value.StartsWith("31 UTC days; the first and last are partial", StringComparison.Ordinal));
-        Assert.NotEmpty(t.Sources);
+        Assert.Contains(new Fact("UTC days", 31L), t.Facts);
+        Assert.Contains("The first and last days are partial: the window starts or ends within them.", t.Notes);
+        Assert.NotEmpty(t.Datasets);
     }
 
     [Fact]
@@ -47,7 +48,7 @@ public class TrafficReportTests
         var t = Reports.AddressesPerDay(k.Db, Default);
         Assert.All(t.Rows, r => Assert.Null(r[1]));
         Assert.Equal(31, t.Rows.Count);
-        Assert.Contains(t.Facts, f => f.Key == "per-ASN lines" && f.Value.Contains("no ASN data", StringComparison.Ordinal));
+        Assert.Contains(t.Notes, n => n.Contains("no ASN data", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -60,8 +61,8 @@ public class TrafficReportTests
         Assert.Equal(["(query not captured)", "get_peers", "find_node"], t.Rows.Select(r => (string)r[0]!));
         Assert.Equal<object?[]>(["get_peers", 1L, 0L, 1L, 2L, 2.0 / 5], Row(t, r => (string)r[0]! == "get_peers"));
         Assert.Equal<object?[]>(["(query not captured)", 0L, 2L, 0L, 2L, 2.0 / 5], t.Rows[0]);
-        Assert.Contains(new KeyValuePair<string, string>("messages", "5"), t.Facts);
-        Assert.Contains(new KeyValuePair<string, string>("answers whose query is not in the capture", "2"), t.Facts);
+        Assert.Contains(new Fact("messages", 5L), t.Facts);
+        Assert.Contains(new Fact("answers whose query is not in the capture", 2L), t.Facts);
     }
 
     [Fact]
@@ -76,10 +77,10 @@ public class TrafficReportTests
         Assert.Equal<object?[]>(["1 ms–2 ms", 1.0, 2.0, 2L, 0.5], t.Rows[3]);
         Assert.Equal<object?[]>(["≥ 10 s", 10_000.0, null, 1L, 0.25], t.Rows[^1]);
         Assert.Equal(0L, t.Rows[1][3]);
-        Assert.Contains(new KeyValuePair<string, string>("answers matched to their query", "4"), t.Facts);
+        Assert.Contains(new Fact("answers matched to their query", 4L), t.Facts);
         // The two responses KnownDatabase stores without a time are answers without their query.
-        Assert.Contains(new KeyValuePair<string, string>("answers without their query in the capture", "2"), t.Facts);
-        Assert.Contains(new KeyValuePair<string, string>("median", "1.7 ms"), t.Facts);
+        Assert.Contains(new Fact("answers without their query in the capture", 2L), t.Facts);
+        Assert.Equal(1.7495, (double)t.Facts.Single(f => f.Key == "median ms").Value!, 3); // 1,749.5 µs
     }
 
     [Fact]
@@ -93,7 +94,7 @@ public class TrafficReportTests
         Assert.Equal<object?[]>(["truncated", 2L, 2.0 / 3], t.Rows[0]);
         Assert.Equal<object?[]>(["missing t", 1L, 1.0 / 3], t.Rows[1]);
         Assert.Equal(2, t.Rows.Count);
-        Assert.Contains(new KeyValuePair<string, string>("malformed datagrams", "3"), t.Facts);
+        Assert.Contains(new Fact("malformed datagrams", 3L), t.Facts);
     }
 
     [Fact]
@@ -114,8 +115,8 @@ public class TrafficReportTests
         Assert.Equal("frame 8 at byte 4096: truncated", cut[10]);
         Assert.Equal("live:eth0", t.Rows[1][1]);
         Assert.Null(t.Rows[1][9]); // no libpcap counters in this schema
-        Assert.Contains(new KeyValuePair<string, string>("captures", "3"), t.Facts);
-        Assert.Contains(new KeyValuePair<string, string>("partial", "1"), t.Facts);
+        Assert.Contains(new Fact("captures", 3L), t.Facts);
+        Assert.Contains(new Fact("partial", 1L), t.Facts);
         Assert.NotNull(t.Window);
     }
 }

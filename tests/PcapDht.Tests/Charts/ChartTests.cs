@@ -161,8 +161,9 @@ public class ChartTests
             Title = "Distinct IP addresses per ASN",
             Columns = [new("asn", ColumnKind.Integer), new("as_name", ColumnKind.Text), new("ips", ColumnKind.Integer), new("direct_ips", ColumnKind.Integer)],
         };
-        table.Facts.Add(new("window", "2026-08-31 12:00:00Z .. 2026-09-30 12:00:00Z (30 days)"));
-        table.Sources.Add("asn: x.csv (ip-location-db asn CSV, 3 ranges) — @ip-location-db/asn by sapics, CC BY 4.0");
+        table.Window = new ReportWindow(new DateTimeOffset(2026, 8, 31, 12, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 9, 30, 12, 0, 0, TimeSpan.Zero));
+        table.Datasets.Add(new PcapDht.Enrich.DatasetInfo(PcapDht.Enrich.RangeKind.Asn, "x.csv", "ip-location-db asn CSV", 3, 0, 0, null,
+            new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero), "@ip-location-db/asn by sapics, CC BY 4.0"));
         table.Rows.Add([64512L, "Example", 9L, 4L]);
         var svg = XElement.Parse(ReportCharts.Asn.Standalone(table)!);
         string text = string.Join("\n", svg.Descendants(Svg + "text").Select(t => t.Value));

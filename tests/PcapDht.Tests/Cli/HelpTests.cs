@@ -9,6 +9,7 @@ public class HelpTests
         new[] { "ingest" }, new[] { "sniff" }, new[] { "asn", "import" }, new[] { "asn", "status" },
         new[] { "report", "asn" }, new[] { "report", "country" }, new[] { "report", "clients" },
         new[] { "report", "overview" }, new[] { "report", "html" }, new[] { "query" }, new[] { "synth" },
+        new[] { "anonymize", "capture" }, new[] { "anonymize", "keygen" }, new[] { "anonymize", "address" },
     };
 
     [Theory]

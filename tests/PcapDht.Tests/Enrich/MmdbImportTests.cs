@@ -25,6 +25,7 @@ public class MmdbImportTests
         Assert.Equal(new IpRange(A("95.24.0.0"), A("95.31.255.255"), 8402u, "Corbina", null), byAsn[8402]);
         Assert.Equal(A("2a02:6bf:ffff:ffff:ffff:ffff:ffff:ffff"), byAsn[13238].End);
         Assert.Equal(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero), f.SourceDate);
+        Assert.Equal(SourceDates.MmdbBuild, f.SourceDateBasis);
         Assert.Contains("GeoLite2", f.Attribution);
     }
 

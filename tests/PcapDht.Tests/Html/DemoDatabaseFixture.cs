@@ -1,3 +1,4 @@
+using DuckDB.NET.Data;
 using PcapDht.Cli;
 using PcapDht.Tests.Cli;
 using PcapDht.Tests.Enrich;
@@ -29,6 +30,16 @@ public sealed class DemoDatabaseFixture : IDisposable
     }
 
     public string Path(string name) => _temp.Path(name);
+
+    /// <summary>pcapdht with these arguments on the demo database.</summary>
+    public CliOutput Run(params string[] args) => CliRunner.Run([.. args, "--db", DbPath]);
+
+    public DuckDBConnection OpenReadOnly()
+    {
+        var c = new DuckDBConnection($"Data Source={DbPath};ACCESS_MODE=READ_ONLY");
+        c.Open();
+        return c;
+    }
 
     private static void Check(CliOutput o)
     {

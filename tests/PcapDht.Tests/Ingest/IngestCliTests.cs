@@ -20,6 +20,7 @@ public class IngestCliTests
         var lines = o.Stderr.Trim().Split('\n');
         Assert.Single(lines);
         Assert.Contains("nope.pcap: no such file", lines[0]);
+        Assert.False(File.Exists(dir.File("t.duckdb")), "a missing input must not leave an empty database behind");
     }
 
     [Fact]
@@ -30,6 +31,26 @@ public class IngestCliTests
         var o = Ingest(dir, "notes.pcap", "--db", "t.duckdb");
         Assert.Equal(ExitCodes.InputError, o.ExitCode);
         Assert.Single(o.Stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void Ingest_UnsupportedLinkType_SaysSoInOneLineAndStoresTheCount()
+    {
+        using var dir = new TempDir();
+        // LINKTYPE_USER0 (147): a private encapsulation no decoder can read; the rest of the run goes on.
+        IngestTestFiles.WriteRawPcap(dir.File("user0.pcap"), 50, IngestTestFiles.FindNodeResponse, linkType: 147);
+        IngestTestFiles.WriteRawPcap(dir.File("raw.pcap"), 20, IngestTestFiles.FindNodeResponse, first: 1000);
+        var o = Ingest(dir, "user0.pcap", "raw.pcap", "--db", "t.duckdb", "--format", "json");
+        Assert.Equal(0, o.ExitCode);
+        var line = Assert.Single(o.Stderr.Trim().Split('\n'), l => l.Contains("link type", StringComparison.Ordinal));
+        Assert.Contains("user0.pcap: 50 frames of link type 147:USER0 were not decoded (all of its frames", line);
+        Assert.Contains("\"unsupported_frames\": 50", o.Stdout);
+        Assert.Contains("\"link_types\": \"101:RAW,147:USER0\"", o.Stdout);
+        using var c = Open(dir.File("t.duckdb"));
+        Assert.Equal(new object?[] { 50L, 50L, 50L, "147:USER0", 0L, "complete" }, Sql.Rows(c,
+            "SELECT frames, unsupported_frames, unknown_link_type_frames, link_types, krpc_messages, status FROM captures WHERE source LIKE '%user0.pcap'")[0]);
+        Assert.Equal(new object?[] { 20L, 0L, "101:RAW", 20L }, Sql.Rows(c,
+            "SELECT frames, unsupported_frames, link_types, krpc_messages FROM captures WHERE source LIKE '%raw.pcap'")[0]);
     }
 
     [Fact]

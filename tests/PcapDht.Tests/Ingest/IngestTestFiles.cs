@@ -25,8 +25,8 @@ internal static class IngestTestFiles
         return ms.ToArray();
     }
 
-    /// <summary>A classic pcap (µs, LINKTYPE_RAW) holding <paramref name="count"/> IPv4/UDP datagrams.</summary>
-    public static void WriteRawPcap(string path, int count, Func<int, byte[]> payload)
+    /// <summary>A classic pcap (µs, LINKTYPE_RAW unless <paramref name="linkType"/> says otherwise) holding <paramref name="count"/> IPv4/UDP datagrams.</summary>
+    public static void WriteRawPcap(string path, int count, Func<int, byte[]> payload, uint linkType = 101, int first = 0)
     {
         using var f = new BufferedStream(File.Create(path), 1 << 20);
         Span<byte> hdr = stackalloc byte[24];
@@ -34,10 +34,10 @@ internal static class IngestTestFiles
         BinaryPrimitives.WriteUInt16LittleEndian(hdr[4..], 2);
         BinaryPrimitives.WriteUInt16LittleEndian(hdr[6..], 4);
         BinaryPrimitives.WriteUInt32LittleEndian(hdr[16..], 65535);
-        BinaryPrimitives.WriteUInt32LittleEndian(hdr[20..], 101);
+        BinaryPrimitives.WriteUInt32LittleEndian(hdr[20..], linkType);
         f.Write(hdr);
         Span<byte> rec = stackalloc byte[16 + 28];
-        for (int i = 0; i < count; i++)
+        for (int i = first; i < first + count; i++)
         {
             var p = payload(i);
             int len = 28 + p.Length;

@@ -10,8 +10,13 @@ public static class ThirdPartyCaptures
     public static string PathOf(string name) =>
         System.IO.Path.Combine(Directory ?? throw new InvalidOperationException(SkipReason), name);
 
+    /// <summary>Overrides where the captures are looked for (a directory that does not exist means "absent").</summary>
+    public const string DirectoryVariable = "PCAPDHT_THIRD_PARTY_CAPTURES";
+
     private static string? Locate()
     {
+        if (Environment.GetEnvironmentVariable(DirectoryVariable) is { Length: > 0 } given)
+            return System.IO.Directory.Exists(given) ? given : null;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
         {
             if (File.Exists(System.IO.Path.Combine(dir.FullName, "PcapDht.sln")))

@@ -1,5 +1,6 @@
 using System.Globalization;
 using PcapDht.Capture;
+using PcapDht.Ingest;
 using PcapDht.Krpc;
 using PcapDht.Live;
 using PcapDht.Net;
@@ -181,23 +182,10 @@ public class SniffNetnsTests
         public void Dispose() => _db.Dispose();
     }
 
-    /// <summary>The ingest path (reader → PacketDecoder → KrpcDecoder → CaptureWriter) over tcpdump's file.</summary>
+    /// <summary>The ingest path (reader → the capture pipeline → store session) over tcpdump's file.</summary>
     private static void Ingest(string pcap, string db)
     {
         using var d = PcapDhtDatabase.Open(db);
-        using var reader = CaptureReader.Open(pcap);
-        using var writer = CaptureWriter.Begin(d, new CaptureSource(pcap, CaptureKind.File));
-        var decoder = new PacketDecoder();
-        while (reader.TryRead(out var frame))
-        {
-            if (!decoder.TryDecode(frame, out var datagram)) continue;
-            switch (KrpcDecoder.Decode(datagram.Payload, out var message, out var error))
-            {
-                case KrpcDecodeResult.Message: writer.Add(datagram, message); break;
-                case KrpcDecodeResult.Malformed: writer.AddMalformed(datagram, error.Description, error.Offset); break;
-            }
-        }
-        decoder.Finish();
-        writer.Complete();
+        Assert.Equal(IngestOutcome.Ingested, new IngestPipeline(d).IngestFile(pcap).Outcome);
     }
 }

@@ -82,21 +82,59 @@ public class StoreLiveSinkTests
     }
 
     [Fact]
+    public void Sink_ManyMalformedBetweenFlushes_NeverBlocksAndStoresEveryOne()
+    {
+        // Malformed rows are spooled until the flush like every other row: more than a few chunks of them in one
+        // interval must not stall the decode thread (a bounded pool deadlocked the sniff benchmark).
+        using var dir = new TempDir();
+        string pcap = Path.Combine(dir.Path, "malformed.pcap");
+        const int count = 3 * 2048 + 5;
+        PcapDht.Tests.Ingest.IngestTestFiles.WriteRawPcap(pcap, count, i => System.Text.Encoding.ASCII.GetBytes($"d1:t2:{(char)('a' + i % 26)}{(char)('a' + i / 26 % 26)}1:y1:q1:q4:ping1:ad2:id"));
+        string db = Path.Combine(dir.Path, "live.duckdb");
+        Exception? failure = null;
+        var run = new Thread(() =>
+        {
+            try
+            {
+                using var sink = new StoreLiveSink(db);
+                using var reader = CaptureReader.Open(pcap);
+                bool started = false;
+                long frames = 0;
+                while (reader.TryRead(out var frame))
+                {
+                    if (!started)
+                    {
+                        sink.Start(new LiveSessionInfo("lo", frame.LinkType, LiveCaptureOptions.DefaultFilter, 65535, false,
+                            DateTimeOffset.UtcNow, Environment.ProcessId, Environment.MachineName));
+                        started = true;
+                    }
+                    sink.Write(frame);
+                    frames++;
+                }
+                sink.Finish(LiveStopReason.Stopped, new LiveStatistics(frames, 0, frames, 0, 0, 0), null);
+            }
+            catch (Exception ex) { failure = ex; }
+        }) { IsBackground = true };
+        run.Start();
+        Assert.True(run.Join(TimeSpan.FromMinutes(3)), "the sink blocked");
+        Assert.Null(failure);
+        using var d = PcapDhtDatabase.Open(db);
+        Assert.Equal(count.ToString(CultureInfo.InvariantCulture), Scalar(d, "SELECT count(*) FROM malformed_krpc"));
+        Assert.Equal($"complete|{count}|0", Scalar(d, "SELECT status || '|' || malformed_krpc || '|' || krpc_messages FROM captures"));
+    }
+
+    [Fact]
     public void Open_LiveCaptureOfDeadProcess_BecomesInterruptedButOwnRunningOneStays()
     {
         using var dir = new TempDir();
         string db = Path.Combine(dir.Path, "x.duckdb");
         using (var d = PcapDhtDatabase.Open(db))
         {
-            var w = CaptureWriter.Begin(d, CaptureSource.Live("eth9"));
-            d.SetLiveProcess(w.CaptureId, Environment.ProcessId, Environment.MachineName);
-            w.Detach();
-            w.Dispose();
-            var dead = CaptureWriter.Begin(d, CaptureSource.Live("eth8"));
+            int own = d.InsertRunningCaptures([CaptureSource.Live("eth9")])[0];
+            d.SetLiveProcess(own, Environment.ProcessId, Environment.MachineName);
+            int dead = d.InsertRunningCaptures([CaptureSource.Live("eth8")])[0];
             // A pid that cannot be running pcapdht: beyond pid_max.
-            d.SetLiveProcess(dead.CaptureId, 1 << 30, Environment.MachineName);
-            dead.Detach();
-            dead.Dispose();
+            d.SetLiveProcess(dead, 1 << 30, Environment.MachineName);
         }
         using var again = PcapDhtDatabase.Open(db);
         Assert.Equal("live:eth9=running,live:eth8=interrupted",

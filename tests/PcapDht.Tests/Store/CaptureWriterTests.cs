@@ -2,6 +2,7 @@ using System.Net;
 using PcapDht.Krpc;
 using PcapDht.Net;
 using PcapDht.Store;
+using PcapDht.Tests.Pipeline;
 
 namespace PcapDht.Tests.Store;
 
@@ -27,7 +28,7 @@ public class CaptureWriterTests
         using var dir = new TempDir();
         using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
         var payload = new byte[57];
-        using (var w = CaptureWriter.Begin(db, new CaptureSource("x.pcap", CaptureKind.File, "ab", 10), new() { BackgroundWriter = background }))
+        using (var w = TestCaptureWriter.Begin(db, new CaptureSource("x.pcap", CaptureKind.File, "ab", 10), new() { BackgroundWriter = background }))
         {
             var q = Empty(KrpcKind.Query, [0xaa, 0x01]);
             q.Method = KrpcMethod.GetPeers; q.NodeId = IdA; q.InfoHash = Hash; q.Version = "LT\x01\x02"u8.ToArray();
@@ -43,7 +44,7 @@ public class CaptureWriterTests
 
             var unmatched = Empty(KrpcKind.Response, [0xbb]);
             w.Add(Datagram(5, 1_700_000_001_000_000_000, "1.2.3.4", 1, "10.0.0.1", 6881, payload), unmatched);
-            w.Stats.Frames = 5;
+            w.Frames = 5;
             w.Complete();
         }
 
@@ -109,7 +110,7 @@ public class CaptureWriterTests
         var nodes6 = new byte[38];
         IdB.CopyTo(nodes6, 0);
         new byte[] { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0x1a, 0xe2 }.CopyTo(nodes6, 20);
-        using (var w = CaptureWriter.Begin(db, new CaptureSource("odd", CaptureKind.File)))
+        using (var w = TestCaptureWriter.Begin(db, new CaptureSource("odd", CaptureKind.File)))
         {
             var q = Empty(KrpcKind.Query, longTx);
             q.Method = KrpcMethod.Other; q.MethodName = "vote"u8.ToArray(); q.NodeId = oddId; q.Target = IdA; q.InfoHash = Hash;
@@ -154,9 +155,9 @@ public class CaptureWriterTests
         using (var db = PcapDhtDatabase.Open(path))
         {
             foreach (var name in new[] { "kept.pcap", "crashed.pcap" })
-                using (var w = CaptureWriter.Begin(db, new CaptureSource(name, CaptureKind.File)))
+                using (var w = TestCaptureWriter.Begin(db, new CaptureSource(name, CaptureKind.File)))
                 {
-                    Assert.True(new CaptureWriterOptions().ParallelTables);
+                    Assert.True(new StoreSessionOptions().ParallelTables);
                     var r = Empty(KrpcKind.Response, [1]);
                     r.NodeId = IdA; r.Nodes = nodeList;
                     w.Add(Datagram(1, 1_000, "10.0.0.1", 1, "10.0.0.2", 2, []), r);
@@ -193,12 +194,12 @@ public class CaptureWriterTests
         using (var db = PcapDhtDatabase.Open(path, PcapDhtDatabase.LockWait, viewsInBackground: true))
         {
             // A capture written while the views are being created (ingest's order).
-            using (var w = CaptureWriter.Begin(db, new CaptureSource("x.pcap", CaptureKind.File, "cd", 10), new()))
+            using (var w = TestCaptureWriter.Begin(db, new CaptureSource("x.pcap", CaptureKind.File, "cd", 10), new()))
             {
                 var q = Empty(KrpcKind.Query, [0x01, 0x02]);
                 q.Method = KrpcMethod.Ping; q.NodeId = IdA;
                 for (int i = 0; i < 5000; i++) w.Add(Datagram(i + 1, 1_700_000_000_000_000_000 + i, "10.0.0.1", 6881, "10.0.0.2", 6881, new byte[40]), q);
-                w.Stats.Frames = 5000;
+                w.Frames = 5000;
                 w.Complete();
             }
             db.WaitForViews();
@@ -235,7 +236,7 @@ public class CaptureWriterTests
         using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
         const int n = 20_000; // ~10 chunks: exercises the bounded pool and the writer thread
         var payload = new byte[10];
-        using (var w = CaptureWriter.Begin(db, new CaptureSource("many", CaptureKind.File), new() { ChunksPerTable = 2 }))
+        using (var w = TestCaptureWriter.Begin(db, new CaptureSource("many", CaptureKind.File), new() { ChunksPerTable = 2 }))
         {
             for (int i = 1; i <= n; i++)
             {
@@ -256,7 +257,7 @@ public class CaptureWriterTests
     {
         using var dir = new TempDir();
         using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
-        using (var w = CaptureWriter.Begin(db, new CaptureSource("gone", CaptureKind.File)))
+        using (var w = TestCaptureWriter.Begin(db, new CaptureSource("gone", CaptureKind.File)))
         {
             for (int i = 1; i <= 5000; i++)
             {
@@ -270,15 +271,15 @@ public class CaptureWriterTests
     }
 
     [Fact]
-    public void Commit_Live_RowsVisibleWhileRunning()
+    public void Checkpoint_Live_RowsVisibleWhileRunning()
     {
         using var dir = new TempDir();
         using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
-        using var w = CaptureWriter.Begin(db, CaptureSource.Live("eth9"), new() { BackgroundWriter = false });
+        using var w = TestCaptureWriter.Begin(db, CaptureSource.Live("eth9"), new() { BackgroundWriter = false });
         var q = Empty(KrpcKind.Query, [1]);
         q.Method = KrpcMethod.FindNode; q.Target = IdB;
         w.Add(Datagram(1, 5, "10.0.0.1", 1, "10.0.0.2", 2, []), q);
-        w.Commit();
+        w.Checkpoint();
         Assert.Equal(1, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
         Assert.Equal("running", Sql.Scalar(db.Connection, "SELECT status FROM captures"));
         Assert.Equal("live:eth9", Sql.Scalar(db.Connection, "SELECT source FROM captures"));

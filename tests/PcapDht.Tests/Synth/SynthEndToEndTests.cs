@@ -64,8 +64,7 @@ public class SynthEndToEndTests
             var expectedReport = truth.Asns.Where(a => a.ReportIps > 0).OrderBy(a => a.Asn)
                 .Select(a => new[] { (long)a.Asn, a.ReportIps, a.ReportDirectIps }).ToList();
             Assert.Equal(expectedReport, rows);
-            Assert.Equal(truth.ReportIps.ToString(CultureInfo.InvariantCulture),
-                doc.RootElement.GetProperty("facts").GetProperty("distinct addresses").GetString());
+            Assert.Equal(truth.ReportIps, doc.RootElement.GetProperty("facts").GetProperty("distinct_addresses").GetInt64());
 
             // `report country` with the excerpt's country ranges.
             Assert.NotEmpty(truth.Countries);

@@ -13,8 +13,8 @@ public enum SimdVariant : byte
 
 /// <summary>
 /// Chooses the variant once per process. <c>PCAPDHT_SIMD=scalar|v128|v256</c> forces one (a forced
-/// variant runs on any machine: without hardware support .NET emulates the vector type), so CI can
-/// run the whole suite per variant; an unknown value is ignored.
+/// variant runs on any machine: without hardware support .NET emulates the vector type), so CI runs the
+/// decoder's test classes per variant (scripts/test.sh); an unknown value is ignored.
 /// </summary>
 public static class SimdSelection
 {

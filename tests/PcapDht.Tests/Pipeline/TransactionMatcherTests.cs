@@ -1,8 +1,8 @@
 using PcapDht.Krpc;
 using PcapDht.Net;
-using PcapDht.Store;
+using PcapDht.Pipeline;
 
-namespace PcapDht.Tests.Store;
+namespace PcapDht.Tests.Pipeline;
 
 public class TransactionMatcherTests
 {

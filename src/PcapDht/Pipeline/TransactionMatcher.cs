@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 using PcapDht.Krpc;
 using PcapDht.Net;
 
-namespace PcapDht.Store;
+namespace PcapDht.Pipeline;
 
 /// <summary>
 /// Pairs responses and errors with their query (BEP 5: the responder echoes the transaction id `t`),
@@ -65,6 +65,44 @@ internal sealed unsafe partial class TransactionMatcher
     ~TransactionMatcher() => NativeMemory.AlignedFree(_block);
 
     public long Evicted { get; private set; }
+
+    /// <summary>Responses and errors that found their query.</summary>
+    public long Matched { get; private set; }
+
+    /// <summary>
+    /// Forgets every pending query: a new capture starts, and its responses must not match another
+    /// capture's queries. Clears only the fingerprints (4 MB; a query record is read only after its
+    /// fingerprint matched), so a session reuses one table across many small files.
+    /// </summary>
+    public void Reset()
+    {
+        NativeMemory.Clear(_slots, (nuint)_slotCount * (nuint)sizeof(Slot));
+        _otherNames = null;
+        Evicted = 0;
+        Matched = 0;
+    }
+
+    /// <summary>
+    /// The matching stage for one message whose <paramref name="probe"/> was taken before its columns were
+    /// encoded: a query is remembered, a response or error looks up (and forgets) its query and takes its
+    /// method, round-trip time and, for <c>values</c> without an info_hash of their own, the query's.
+    /// </summary>
+    public MatchResult Resolve(in Probe probe, bool isQuery, long timestampNs, KrpcMethod method, string? otherName,
+        bool hasInfoHash, UInt128 infoHashHi, uint infoHashLo)
+    {
+        if (isQuery)
+        {
+            AddQuery(probe, timestampNs, method, otherName, hasInfoHash, infoHashHi, infoHashLo);
+            return new MatchResult(method, otherName, -1, hasInfoHash, infoHashHi, infoHashLo);
+        }
+        if (!TryMatch(probe, out var q)) return new MatchResult(KrpcMethod.None, null, -1, hasInfoHash, infoHashHi, infoHashLo);
+        Matched++;
+        long rtt = (timestampNs - q.QueryTimestampNs) / 1000;
+        // The response's `values` belong to the info_hash of its get_peers query.
+        return !hasInfoHash && q.HasInfoHash
+            ? new MatchResult(q.Method, q.OtherName, rtt, true, q.InfoHashHi, q.InfoHashLo)
+            : new MatchResult(q.Method, q.OtherName, rtt, hasInfoHash, infoHashHi, infoHashLo);
+    }
 
     [StructLayout(LayoutKind.Sequential, Size = 16)]
     private struct Slot
@@ -236,3 +274,7 @@ internal sealed unsafe partial class TransactionMatcher
         return false;
     }
 }
+
+/// <summary>What the matching stage adds to a message row: its method (a response's comes from its query), the
+/// round-trip time in µs (-1 when unmatched or a query) and the info_hash its <c>values</c> peers belong to.</summary>
+internal readonly record struct MatchResult(KrpcMethod Method, string? OtherName, long RttUs, bool HasInfoHash, UInt128 InfoHashHi, uint InfoHashLo);

@@ -1,0 +1,91 @@
+using DuckDB.NET.Native;
+using static DuckDB.NET.Native.DuckDBType;
+
+namespace PcapDht.Pipeline;
+
+/// <summary>
+/// The storage tables' columns, defined once: <see cref="Store.StoreSchema"/> creates the tables from these
+/// layouts and <see cref="RowEncoder"/> writes the leaves by the indices below (resolved by name when the
+/// type loads, so they are JIT-time constants). Storage is narrow, numeric and fixed-width because that is
+/// what DuckDB appends fast (docs/schema.md, "Why the storage looks like this"); the views turn the numbers
+/// into text addresses and BLOB ids. Only capture_id, frame_no and ts are top-level (time-ordered: their
+/// zone maps prune by time); the rest sits in a STRUCT, because DuckDB's append cost is per value (and per
+/// top-level column it also keeps a HyperLogLog of distinct values, which STRUCT children skip), and a
+/// UHUGEINT costs more than two UBIGINTs. 128-bit addresses are split hi/lo, 20-byte ids into a (8 bytes),
+/// b (8 bytes) and 4 bytes in a <c>lo</c> column. Bit layouts are in docs/schema.md.
+/// </summary>
+internal static class StoreColumns
+{
+    private static Column C(string name, DuckDBType type, bool nullable = false) => new(name, type, nullable);
+    private static Column U64(string name, bool nullable = false) => new(name, UnsignedBigInt, nullable);
+
+    // The three leading columns of every row table.
+    private static readonly Column[] Head = [C("capture_id", Integer), C("frame_no", BigInt), C("ts", TimestampTz)];
+    public const int CaptureId = 0, FrameNo = 1, Ts = 2;
+
+    /// <summary>One row per KRPC message.</summary>
+    public static readonly TableLayout Msg = new("msg", [.. Head, Column.Struct("d",
+        U64("src_hi"), U64("src_lo"), U64("dst_hi"), U64("dst_lo"),
+        U64("ports"), U64("info"), U64("sizes"), U64("counts"), U64("tx", true),
+        U64("id_a", true), U64("id_b", true), U64("key_a", true), U64("key_b", true), U64("lo"),
+        U64("version", true), U64("tok_hi", true), U64("tok_lo", true), U64("ext_hi", true), U64("ext_lo", true),
+        C("rtt_us", BigInt, true), C("extra", Varchar, true))]);
+
+    /// <summary>Contacts from <c>nodes</c> (IPv4, BEP 5): endpoint packed as ip &lt;&lt; 16 | port. The sender of each
+    /// message is not repeated here: node_sightings reads it from msg.</summary>
+    public static readonly TableLayout Node = new("node", [.. Head, Column.Struct("n",
+        U64("ep"), U64("id_a"), U64("id_b"), C("id_lo", UnsignedInteger))]);
+
+    /// <summary>Contacts from <c>nodes6</c> (BEP 32).</summary>
+    public static readonly TableLayout Node6 = new("node6", [.. Head, Column.Struct("n",
+        U64("ip_hi"), U64("ip_lo"), C("port", UnsignedSmallInt), U64("id_a"), U64("id_b"), C("id_lo", UnsignedInteger))]);
+
+    /// <summary>Peers from <c>values</c> and announce_peer; the reporter is always the message's sender (in msg).</summary>
+    public static readonly TableLayout Peer = new("peer", [.. Head, Column.Struct("p",
+        U64("ih_a", true), U64("ih_b", true), C("ih_lo", UnsignedInteger, true),
+        U64("ip_hi"), U64("ip_lo"), C("port", UnsignedSmallInt), C("source", UnsignedTinyInt))]);
+
+    /// <summary>Datagrams that looked like KRPC but did not decode.</summary>
+    public static readonly TableLayout Malformed = new("malformed", [.. Head,
+        C("ts_ns_frac", UnsignedSmallInt), C("src_ip", UnsignedHugeInt), C("src_port", UnsignedSmallInt),
+        C("dst_ip", UnsignedHugeInt), C("dst_port", UnsignedSmallInt), C("reason", Varchar), C("byte_offset", Integer), C("payload", Blob)]);
+
+    /// <summary>Every row table, in the order <see cref="RowEncoder"/> numbers them.</summary>
+    public static readonly TableLayout[] All = [Msg, Node, Node6, Peer, Malformed];
+
+    /// <summary>msg leaves.</summary>
+    public static class M
+    {
+        public static readonly int SrcHi = Msg.Leaf("d.src_hi"), DstHi = Msg.Leaf("d.dst_hi"), Ports = Msg.Leaf("d.ports"),
+            Info = Msg.Leaf("d.info"), Sizes = Msg.Leaf("d.sizes"), Counts = Msg.Leaf("d.counts"), Tx = Msg.Leaf("d.tx"),
+            IdA = Msg.Leaf("d.id_a"), KeyA = Msg.Leaf("d.key_a"), Lo = Msg.Leaf("d.lo"), Version = Msg.Leaf("d.version"),
+            TokHi = Msg.Leaf("d.tok_hi"), ExtHi = Msg.Leaf("d.ext_hi"), Rtt = Msg.Leaf("d.rtt_us"), Extra = Msg.Leaf("d.extra");
+    }
+
+    /// <summary>node leaves.</summary>
+    public static class N
+    {
+        public static readonly int Ep = Node.Leaf("n.ep"), IdA = Node.Leaf("n.id_a"), IdLo = Node.Leaf("n.id_lo");
+    }
+
+    /// <summary>node6 leaves.</summary>
+    public static class N6
+    {
+        public static readonly int IpHi = Node6.Leaf("n.ip_hi"), Port = Node6.Leaf("n.port"), IdA = Node6.Leaf("n.id_a"), IdLo = Node6.Leaf("n.id_lo");
+    }
+
+    /// <summary>peer leaves.</summary>
+    public static class P
+    {
+        public static readonly int IhA = Peer.Leaf("p.ih_a"), IhLo = Peer.Leaf("p.ih_lo"), IpHi = Peer.Leaf("p.ip_hi"),
+            Port = Peer.Leaf("p.port"), Source = Peer.Leaf("p.source");
+    }
+
+    /// <summary>malformed leaves.</summary>
+    public static class X
+    {
+        public static readonly int Frac = Malformed.Leaf("ts_ns_frac"), SrcIp = Malformed.Leaf("src_ip"), SrcPort = Malformed.Leaf("src_port"),
+            DstIp = Malformed.Leaf("dst_ip"), DstPort = Malformed.Leaf("dst_port"), Reason = Malformed.Leaf("reason"),
+            Offset = Malformed.Leaf("byte_offset"), Payload = Malformed.Leaf("payload");
+    }
+}

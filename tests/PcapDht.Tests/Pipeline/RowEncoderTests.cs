@@ -1,0 +1,119 @@
+using DuckDB.NET.Native;
+using PcapDht.Capture;
+using PcapDht.Krpc;
+using PcapDht.Net;
+using PcapDht.Pipeline;
+using PcapDht.Store;
+using PcapDht.Tests.Store;
+
+namespace PcapDht.Tests.Pipeline;
+
+/// <summary>The row encoder and the column layouts: no database connection needed, one definition of each table.</summary>
+public class RowEncoderTests
+{
+    private sealed class Collect : IChunkSink
+    {
+        public readonly List<NativeChunk> Chunks = [];
+        public void Submit(NativeChunk chunk) => Chunks.Add(chunk);
+    }
+
+    private static string Sample(string name) => Path.Combine(PcapDht.Tests.Capture.CaptureTestFiles.RepoRoot, "samples-pcap", name);
+
+    [Fact]
+    public void Pipeline_RecordedSwarm_EncodesWithoutAnyDatabase()
+    {
+        // No PcapDhtDatabase and no DuckDB connection exist in this test: the chunks' types come from the layouts.
+        var sink = new Collect();
+        using var pipeline = new CapturePipeline(sink);
+        pipeline.StartCapture(42);
+        using (var reader = CaptureReader.Open(Sample("dht-loopback.pcap")))
+            while (reader.TryRead(out var frame)) pipeline.Process(frame, out _);
+        pipeline.EndOfInput();
+        pipeline.Encoder.SubmitAll();
+        var t = pipeline.Totals();
+
+        long Rows(TableLayout table) => sink.Chunks.Where(c => c.Layout == table).Sum(c => (long)c.Count);
+        Assert.Equal(6937, t.Stats.KrpcMessages);
+        Assert.Equal(t.Stats.KrpcMessages, Rows(StoreColumns.Msg));
+        Assert.Equal(t.Stats.PeerSightings, Rows(StoreColumns.Peer));
+        Assert.Equal(t.Stats.Malformed, Rows(StoreColumns.Malformed));
+        Assert.All(sink.Chunks, c => Assert.All(Enumerable.Range(0, c.Count), r => Assert.Equal(42, c.Get<int>(StoreColumns.CaptureId, r))));
+        // frame_no increases within the message rows, and every row's timestamp lies in the capture's span.
+        var msg = sink.Chunks.Where(c => c.Layout == StoreColumns.Msg).SelectMany(c => Enumerable.Range(0, c.Count).Select(r => (Frame: c.Get<long>(StoreColumns.FrameNo, r), Us: c.Get<long>(StoreColumns.Ts, r)))).ToList();
+        Assert.True(msg.Zip(msg.Skip(1)).All(p => p.First.Frame < p.Second.Frame));
+        Assert.All(msg, m => Assert.InRange(m.Us, t.Stats.FirstTimestampNs / 1000, t.Stats.LastTimestampNs / 1000));
+        Assert.Equal("1:EN10MB", t.LinkTypes);
+        Assert.True(t.Stats.MatchedResponses > 3000, $"{t.Stats.MatchedResponses} matched");
+        foreach (var c in sink.Chunks) c.Release();
+    }
+
+    [Fact]
+    public void DropCaptureRows_KeepsEarlierCapturesRows_AndTheDroppedRowsNullsDoNotLeak()
+    {
+        using var dir = new TempDir();
+        using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+        using var session = StoreSession.Attach(db, new StoreSessionOptions { BackgroundWriter = false });
+        using var pipeline = new CapturePipeline(session);
+        int[] ids = session.RegisterCaptures([new CaptureSource("kept", CaptureKind.File), new CaptureSource("dropped", CaptureKind.File)]);
+        var d = new UdpDatagram(1, 1_000_000, IpAddr.Parse("10.0.0.1"), 1, IpAddr.Parse("10.0.0.2"), 2, new byte[10]);
+        byte[] id20 = Enumerable.Range(1, 20).Select(i => (byte)i).ToArray();
+
+        session.StartCapture(ids[0]);
+        pipeline.StartCapture(ids[0]);
+        var withId = new KrpcMessage { Kind = KrpcKind.Query, Method = KrpcMethod.Ping, TransactionId = [1], NodeId = id20, Port = -1, ImpliedPort = -1, ErrorCode = -1 };
+        pipeline.Add(d, withId);
+        session.CompleteCapture(ids[0], pipeline.Totals(), "complete");
+
+        // The second capture's rows have no id (NULL id columns) and are dropped; the rows written in their place must not inherit the NULLs.
+        session.StartCapture(ids[1]);
+        pipeline.StartCapture(ids[1]);
+        var noId = new KrpcMessage { Kind = KrpcKind.Query, Method = KrpcMethod.Ping, TransactionId = [2], Port = -1, ImpliedPort = -1, ErrorCode = -1 };
+        for (int i = 0; i < 5; i++) pipeline.Add(d, noId);
+        pipeline.Encoder.DropCaptureRows();
+        session.DiscardCapture(ids[1], null);
+        pipeline.StartCapture(ids[0]); // more rows of a capture after the dropped ones (as the next file would write)
+        for (int i = 0; i < 5; i++) pipeline.Add(d, withId);
+        pipeline.Encoder.SubmitAll();
+        session.Commit();
+
+        Assert.Equal(6L, Sql.Long(db.Connection, $"SELECT count(*) FROM messages WHERE capture_id = {ids[0]} AND node_id IS NOT NULL"));
+        Assert.Equal(6L, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
+        Assert.Equal(1L, Sql.Long(db.Connection, "SELECT count(*) FROM captures"));
+    }
+
+    [Fact]
+    public void Layouts_CreateTheTablesTheEncoderWrites()
+    {
+        foreach (var t in StoreColumns.All)
+        {
+            // The three leading columns sit at the same leaf indices in every row table.
+            Assert.Equal(StoreColumns.CaptureId, t.Leaf("capture_id"));
+            Assert.Equal(StoreColumns.FrameNo, t.Leaf("frame_no"));
+            Assert.Equal(StoreColumns.Ts, t.Leaf("ts"));
+            Assert.StartsWith($"CREATE TABLE IF NOT EXISTS pcapdht_store.{t.Table} (", t.CreateTableSql());
+        }
+        // What DuckDB made of the DDL is exactly the layout (names, types, order), as the appender checks.
+        using var db = PcapDhtDatabase.Open(":memory:");
+        foreach (var t in StoreColumns.All)
+        {
+            var cols = Sql.Rows(db.Connection, $"SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'pcapdht_store' AND table_name = '{t.Table}' ORDER BY column_index");
+            Assert.Equal(t.Columns.Select(c => c.Name), cols.Select(r => (string)r[0]!));
+        }
+        Assert.Equal("STRUCT(ep UBIGINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER)",
+            Sql.Scalar(db.Connection, "SELECT data_type FROM duckdb_columns() WHERE schema_name = 'pcapdht_store' AND table_name = 'node' AND column_name = 'n'"));
+        Assert.Throws<ArgumentException>(() => StoreColumns.Msg.Leaf("d.nope"));
+        Assert.Equal(DuckDBType.Varchar, StoreColumns.Msg.Leaves[StoreColumns.M.Extra].Type);
+    }
+
+    [Fact]
+    public void Appender_TableOfAnotherLayout_IsRefusedWithOneLine()
+    {
+        using var dir = new TempDir();
+        using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+        db.Execute("DROP TABLE pcapdht_store.node; CREATE TABLE pcapdht_store.node (capture_id INTEGER, frame_no BIGINT, ts TIMESTAMPTZ, n STRUCT(ep UBIGINT, id_b UBIGINT, id_a UBIGINT, id_lo UINTEGER))");
+        var ex = Assert.Throws<StoreException>(() => StoreSession.Attach(db).Dispose());
+        Assert.Contains("n.id_b", ex.Message);
+        Assert.Contains("written by another version", ex.Message);
+        Assert.DoesNotContain("\n", ex.Message);
+    }
+}
