@@ -15,17 +15,17 @@ public sealed class NetOutcomeTests
     private const long Second = 1_000_000_000;
 
     /// <summary>Every capture the project has: the samples in every container, the fixtures and the third-party captures.</summary>
-    public static TheoryData<string> AllCaptures()
+    public static TheoryData<string> AllCaptures() => new(AllCapturePaths());
+
+    internal static IEnumerable<string> AllCapturePaths()
     {
-        var data = new TheoryData<string>();
         foreach (var f in Directory.EnumerateFiles(Path.Combine(CaptureTestFiles.RepoRoot, "samples-pcap")).Order())
-            if (f.Contains(".pcap")) data.Add(f);
+            if (f.Contains(".pcap")) yield return f;
         foreach (var f in Directory.EnumerateFiles(Path.GetDirectoryName(CaptureTestFiles.Fixture("x"))!).Order())
-            data.Add(f);
+            yield return f;
         if (CaptureTestFiles.SharedCaptures is { } shared)
             foreach (var f in Directory.EnumerateFiles(shared).Order())
-                if (f.Contains(".pcap")) data.Add(f);
-        return data;
+                if (f.Contains(".pcap")) yield return f;
     }
 
     [Theory]
@@ -46,9 +46,11 @@ public sealed class NetOutcomeTests
         Assert.Equal(c.Frames, c.Outcomes().Sum(o => o.Value));
     }
 
-    /// <summary>A crafted capture with every way a frame can end, through the real reader.</summary>
-    [Fact]
-    public void CraftedCaptureWithEveryOutcome_EachFrameCountedOnce()
+    /// <summary>
+    /// A pcapng capture with every way a frame can end, and each frame's expected outcome (with
+    /// <see cref="CraftedLimits"/>; with the default limits the last fragment is held instead of refused).
+    /// </summary>
+    internal static (byte[] Capture, List<(int Link, byte[] Data, int? Original, string Outcome)> Frames) CraftedCapture()
     {
         var big = Udp(6881, 1234, Payload(3000, 5));
         var v4 = FragmentV4(big, 1480, id: 1);
@@ -86,9 +88,18 @@ public sealed class NetOutcomeTests
         int Iface(int link) => link switch { 101 => 0, 1 => 1, 229 => 2, _ => 3 };
         ulong t = 1_700_000_000_000_000;
         foreach (var (link, data, original, _) in frames) b.Enhanced(Iface(link), t++, data, original);
+        return (b.ToArray(), frames);
+    }
 
-        using var reader = CaptureReader.Open(new MemoryStream(b.ToArray()), "crafted");
-        var decoder = new PacketDecoder(new ReassemblyLimits(16, 6 << 10, 60 * Second));
+    internal static readonly ReassemblyLimits CraftedLimits = new(16, 6 << 10, 60 * Second);
+
+    /// <summary>A crafted capture with every way a frame can end, through the real reader.</summary>
+    [Fact]
+    public void CraftedCaptureWithEveryOutcome_EachFrameCountedOnce()
+    {
+        var (capture, frames) = CraftedCapture();
+        using var reader = CaptureReader.Open(new MemoryStream(capture), "crafted");
+        var decoder = new PacketDecoder(CraftedLimits);
         var expected = new Dictionary<string, long>();
         int i = 0;
         while (reader.TryRead(out var frame))
