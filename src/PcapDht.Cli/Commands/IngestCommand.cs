@@ -27,6 +27,13 @@ public sealed class IngestSettings : CommandSettings
     [DefaultValue("table")]
     public string Format { get; init; } = "table";
 
+    [CommandOption("--flush-interval <T>")]
+    [Description("Standard input and named pipes (streams) commit what they delivered at this interval, like sniff; Ctrl-C keeps it. Default 5s.")]
+    public string? FlushInterval { get; init; }
+
+    /// <summary>The parsed <see cref="FlushInterval"/>.</summary>
+    public TimeSpan StreamCommitInterval { get; private set; } = PcapDht.Live.LiveCaptureOptions.DefaultFlushInterval;
+
     [CommandOption("--verbose")]
     [Description("One line per file, and stack traces on errors.")]
     public bool Verbose { get; init; }
@@ -35,6 +42,12 @@ public sealed class IngestSettings : CommandSettings
     {
         if (Paths.Length == 0) return ValidationResult.Error("give at least one capture file, directory or glob");
         if (Format is not ("table" or "json")) return ValidationResult.Error($"--format must be table or json, not '{Format}'");
+        if (FlushInterval != null)
+        {
+            if (!PcapDht.Live.LiveUnits.TryParseDuration(FlushInterval, out var flush) || flush < TimeSpan.FromMilliseconds(100))
+                return ValidationResult.Error($"--flush-interval '{FlushInterval}' is not a duration of at least 100ms (e.g. 5s)");
+            StreamCommitInterval = flush;
+        }
         return ValidationResult.Success();
     }
 
@@ -91,6 +104,7 @@ public sealed class IngestCommand : Command<IngestSettings>
             var pipeline = new IngestPipeline(db, new IngestOptions
             {
                 Force = settings.Force,
+                StreamCommitInterval = settings.StreamCommitInterval,
                 FileDone = new SyncProgress<IngestFileResult>(r => ReportFile(r, settings.Verbose || !bar, lines, settings.Verbose)),
             });
 
@@ -178,7 +192,7 @@ public sealed class IngestCommand : Command<IngestSettings>
             }
         }
         if (work.Wait(InterruptGrace)) return true;
-        Console.Error.WriteLine("pcapdht ingest: interrupted; the files being read were not stored");
+        Console.Error.WriteLine("pcapdht ingest: interrupted; the files being read were not stored (a stream keeps what it committed before)");
         Console.Out.Flush();
         Environment.Exit(ExitCodes.Interrupted);
         return true;

@@ -16,11 +16,47 @@ internal sealed class StandardInputStream : ForwardReadStream
 
     private const int EIntr = 4;
 
-    private readonly Stream _inner = Console.OpenStandardInput();
+    private readonly Stream _inner;
+    private readonly int _fd;
     private readonly CancellationToken _cancellation;
     private bool _pollable = !OperatingSystem.IsWindows();
 
-    public StandardInputStream(CancellationToken cancellation = default) => _cancellation = cancellation;
+    public StandardInputStream(CancellationToken cancellation = default) : this(Console.OpenStandardInput(), 0, cancellation) { }
+
+    private StandardInputStream(Stream inner, int fd, CancellationToken cancellation)
+    {
+        _inner = inner;
+        _fd = fd;
+        _cancellation = cancellation;
+    }
+
+    /// <summary>
+    /// A named pipe (or another file that is a stream: a character device, a socket), read the same way. The
+    /// open itself waits for the pipe's writer, as open(2) does.
+    /// </summary>
+    public static StandardInputStream OpenStream(string path, CancellationToken cancellation = default)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        return new StandardInputStream(file, (int)file.SafeFileHandle.DangerousGetHandle(), cancellation);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="path"/> is read as a stream: standard input (<c>-</c>), a named pipe, a character
+    /// device or a socket. Such input has no size and can last for days: ingest commits it periodically.
+    /// </summary>
+    public static bool IsStream(string path)
+    {
+        if (path == "-") return true;
+        if (OperatingSystem.IsWindows()) return false;
+        try
+        {
+            return PosixPoll.FileType(path) is PosixPoll.Fifo or PosixPoll.CharacterDevice or PosixPoll.Socket;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
 
     public override int Read(Span<byte> buffer)
     {
@@ -31,7 +67,7 @@ internal sealed class StandardInputStream : ForwardReadStream
             int ready;
             try
             {
-                ready = PosixPoll.WaitReadable(0, PollMilliseconds);
+                ready = PosixPoll.WaitReadable(_fd, PollMilliseconds);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
             {

@@ -343,7 +343,7 @@ public sealed class PcapDhtDatabase : IDisposable
         return dead;
     }
 
-    /// <summary>Marks what <see cref="FindInterruptedCaptures"/> finds: live → <c>interrupted</c> (its committed rows stay), file → <c>failed</c>.</summary>
+    /// <summary>Marks what <see cref="FindInterruptedCaptures"/> finds: live or stream → <c>interrupted</c> (its committed rows stay), file → <c>failed</c>.</summary>
     public static int RecoverInterruptedCaptures(DuckDBConnection connection)
     {
         var dead = FindInterruptedCaptures(connection);
@@ -351,10 +351,10 @@ public sealed class PcapDhtDatabase : IDisposable
         {
             using var cmd = connection.CreateCommand();
             // A file capture is written in transactions that commit at its end (its sightings may have
-            // committed just before a crash): none of its rows may stay. A live capture keeps what it committed.
+            // committed just before a crash): none of its rows may stay. A live capture or a stream keeps what it committed.
             cmd.CommandText = "BEGIN; " + DeleteRowsSql("(SELECT capture_id FROM pcapdht_store.capture WHERE capture_id = $id AND kind = 'file' AND status = 'running')") + """
                 UPDATE pcapdht_store.capture SET
-                    status = CASE kind WHEN 'live' THEN 'interrupted' ELSE 'failed' END,
+                    status = CASE WHEN kind IN ('live', 'stream') THEN 'interrupted' ELSE 'failed' END,
                     error = coalesce(error, $message),
                     ingested_at = coalesce(ingested_at, now())
                 WHERE capture_id = $id AND status = 'running';
@@ -487,7 +487,7 @@ public sealed class PcapDhtDatabase : IDisposable
                         RETURNING capture_id
                         """;
                     cmd.Parameters.Add(new DuckDBParameter("source", source.Source));
-                    cmd.Parameters.Add(new DuckDBParameter("kind", source.Kind == CaptureKind.Live ? "live" : "file"));
+                    cmd.Parameters.Add(new DuckDBParameter("kind", source.Kind switch { CaptureKind.Live => "live", CaptureKind.Stream => "stream", _ => "file" }));
                     cmd.Parameters.Add(new DuckDBParameter("sha", (object?)source.Sha256 ?? DBNull.Value));
                     cmd.Parameters.Add(new DuckDBParameter("size", (object?)source.FileSize ?? DBNull.Value));
                     cmd.Parameters.Add(new DuckDBParameter("tool", typeof(PcapDhtDatabase).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"));
@@ -505,7 +505,7 @@ public sealed class PcapDhtDatabase : IDisposable
     }
 
     /// <summary>Marks a capture failed outside its (rolled back) data transaction; best effort when the disk is full.</summary>
-    internal void MarkFailed(int captureId, string error, bool deleteRows = false)
+    internal void MarkFailed(int captureId, string error, bool deleteRows = false, string status = "failed")
     {
         lock (_captureRows)
         {
@@ -514,15 +514,16 @@ public sealed class PcapDhtDatabase : IDisposable
                 using var cmd = Connection.CreateCommand();
                 // deleteRows: part of the capture was committed (its sightings) before the rest failed.
                 cmd.CommandText = (deleteRows ? "BEGIN; " + DeleteRowsSql("$id") : "")
-                    + "UPDATE pcapdht_store.capture SET status = 'failed', error = $error, ingested_at = now() WHERE capture_id = $id"
+                    + "UPDATE pcapdht_store.capture SET status = $status, error = $error, ingested_at = now() WHERE capture_id = $id"
                     + (deleteRows ? "; COMMIT" : "");
+                cmd.Parameters.Add(new DuckDBParameter("status", status));
                 cmd.Parameters.Add(new DuckDBParameter("error", error));
                 cmd.Parameters.Add(new DuckDBParameter("id", captureId));
                 cmd.ExecuteNonQuery();
             }
             catch (DbException)
             {
-                // The next open turns the row into 'failed' anyway (it is still 'running').
+                // The next open settles the row anyway (it is still 'running').
             }
         }
     }

@@ -12,7 +12,11 @@ public sealed record CaptureSource(string Source, CaptureKind Kind, string? Sha2
     public static CaptureSource Live(string iface) => new("live:" + iface, CaptureKind.Live);
 }
 
-public enum CaptureKind { File, Live }
+/// <summary>
+/// File: a capture file, committed with its final status. Live: <c>sniff</c>. Stream: standard input or a named
+/// pipe, committed at a flush interval like live capture (a crash or Ctrl-C keeps what was committed: <c>interrupted</c>).
+/// </summary>
+public enum CaptureKind { File, Live, Stream }
 
 public sealed class StoreSessionOptions
 {
@@ -271,8 +275,10 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         var db = _db ?? _flushDb;
         foreach (int id in _inTransaction)
         {
-            bool file = _kinds.GetValueOrDefault(id) == CaptureKind.File;
-            db?.MarkFailed(id, error, deleteRows: sightingsCommitted && file);
+            var kind = _kinds.GetValueOrDefault(id);
+            // A stream keeps what its earlier commits stored, as a live capture whose process died does.
+            if (kind == CaptureKind.Stream) db?.MarkFailed(id, error, status: "interrupted");
+            else db?.MarkFailed(id, error, deleteRows: sightingsCommitted && kind == CaptureKind.File);
         }
         _inTransaction.Clear();
     }
