@@ -11,28 +11,15 @@ namespace PcapDht.Enrich;
 /// </summary>
 internal static class MmdbRangeReader
 {
+    /// <remarks>
+    /// Open fuzz finding (docs/fuzzing.md, ranges #3): MaxMind.Db 5.2.0 copies the content into an anonymous memory
+    /// map before it reads the metadata, and leaks that map (its pointer stays acquired) when the metadata does not
+    /// deserialize. One map per refused file: nothing for a CLI run, fatal after ~65,000 refusals in one process.
+    /// </remarks>
     public static RangeFile Read(byte[] content, string name)
     {
-        // Reader(Stream) copies the content into an anonymous memory map that it never releases when the metadata
-        // then fails to read (the view's pointer stays acquired; finalizers do not help): a fuzz finding, where
-        // 65,000 refused files in one process exhausted the kernel's map count and the runtime died. Read from a
-        // temporary file in memory mode instead: a managed buffer, nothing to leak.
-        string temp = Path.GetTempFileName();
-        try
-        {
-            File.WriteAllBytes(temp, content);
-            return Read(temp, name);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
-
-    private static RangeFile Read(string path, string name)
-    {
         Reader reader;
-        try { reader = new Reader(path, FileAccessMode.Memory); }
+        try { reader = new Reader(new MemoryStream(content, writable: false)); }
         catch (Exception e) when (e is InvalidDatabaseException or DeserializationException or IOException or ArgumentException)
         {
             throw new RangeFormatException($"{name}: damaged MMDB file ({FirstLine(e.Message)})");
