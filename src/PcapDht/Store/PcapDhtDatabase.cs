@@ -505,7 +505,11 @@ public sealed class PcapDhtDatabase : IDisposable
     }
 
     /// <summary>Marks a capture failed outside its (rolled back) data transaction; best effort when the disk is full.</summary>
-    internal void MarkFailed(int captureId, string error, bool deleteRows = false, string status = "failed")
+    /// <summary>
+    /// Marks a capture whose transaction was rolled back: <c>failed</c>, or <c>interrupted</c> when the user stopped
+    /// it (Ctrl-C, SIGTERM). Either way none of its rows are stored, and reports do not count it (docs/schema.md).
+    /// </summary>
+    internal void MarkAborted(int captureId, string status, string error, bool deleteRows = false)
     {
         lock (_captureRows)
         {

@@ -264,10 +264,11 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         error is DiskFullException ? "disk full: no space left on the device holding the database" : error.Message;
 
     /// <summary>
-    /// Rolls back the open transaction and marks every capture written in it failed with <paramref name="error"/>
-    /// (deleting rows a committed sightings lane left, for file captures).
+    /// Rolls back the open transaction and marks every capture written in it <paramref name="status"/>
+    /// (<c>failed</c>, or <c>interrupted</c> when the user stopped it) with <paramref name="error"/>, deleting rows a
+    /// committed sightings lane left, for file captures.
     /// </summary>
-    public void Rollback(string error, bool sightingsCommitted = false)
+    public void Rollback(string error, bool sightingsCommitted = false, string status = "failed")
     {
         _a.Abort();
         if (_b != _a) _b.Abort();
@@ -277,8 +278,8 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         {
             var kind = _kinds.GetValueOrDefault(id);
             // A stream keeps what its earlier commits stored, as a live capture whose process died does.
-            if (kind == CaptureKind.Stream) db?.MarkFailed(id, error, status: "interrupted");
-            else db?.MarkFailed(id, error, deleteRows: sightingsCommitted && kind == CaptureKind.File);
+            if (kind == CaptureKind.Stream) db?.MarkAborted(id, "interrupted", error);
+            else db?.MarkAborted(id, status, error, deleteRows: sightingsCommitted && kind == CaptureKind.File);
         }
         _inTransaction.Clear();
     }

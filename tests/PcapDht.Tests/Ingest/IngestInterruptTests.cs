@@ -1,79 +1,59 @@
-using System.Diagnostics;
-using PcapDht.Cli;
+using PcapDht.Analysis;
+using PcapDht.Ingest;
 using PcapDht.Store;
-using CaptureBuilder = PcapDht.Tests.Capture.CaptureBuilder;
-using PcapDht.Tests.Cli;
 using PcapDht.Tests.Store;
 
 namespace PcapDht.Tests.Ingest;
 
 /// <summary>
-/// Issue 19 #1: `pcapdht ingest -` fed a pcapng stream of nothing but non-packet blocks ignored SIGINT and SIGTERM
-/// (the block loop never returned, and cancellation was checked every N frames); an idle pipe blocked in read(2).
-/// Both now end with exit 130 and store nothing of the stream.
+/// A file the user stops (Ctrl-C, SIGTERM) in the middle: its capture row says <c>interrupted</c> (not
+/// <c>failed</c>), none of its rows stay, and reports do not count it as a capture.
 /// </summary>
-public sealed class IngestInterruptTests
+public class IngestInterruptTests
 {
-    private static readonly byte[] Header = CaptureBuilder.PcapNg().Section(false).Interface(1).ToArray();
-    private static readonly byte[] EmptyBlock = CaptureBuilder.PcapNg().Block(0x0BAD, []).ToArray();
-
-    [Theory]
-    [InlineData("INT", true)]
-    [InlineData("TERM", true)]
-    [InlineData("INT", false)]
-    public async Task IngestStdin_EndlessOrIdleStream_StopsOnSignal(string signal, bool endless)
+    [Fact]
+    public void IngestFiles_CancelledMidFile_CaptureInterruptedWithoutRows_ReportsDoNotCountIt()
     {
         using var dir = new TempDir();
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = dir.Path, UseShellExecute = false,
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(CliRunner.DllPath);
-        foreach (var a in new[] { "ingest", "-", "--db", "t.duckdb" }) psi.ArgumentList.Add(a);
-        psi.Environment["NO_COLOR"] = "1";
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var stop = new CancellationTokenSource();
-        var input = p.StandardInput.BaseStream;
-        long written = 0;
-        var writer = Task.Run(async () =>
-        {
-            try
-            {
-                await input.WriteAsync(Header);
-                await input.FlushAsync();
-                var many = Enumerable.Repeat(EmptyBlock, 4096).SelectMany(b => b).ToArray();
-                while (endless && !stop.IsCancellationRequested)
-                {
-                    await input.WriteAsync(many);
-                    Interlocked.Add(ref written, many.Length);
-                }
-                await Task.Delay(Timeout.Infinite, stop.Token); // an idle pipe: open, nothing more
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
-            {
-            }
-        });
-        // Signal once the ingest is reading (its database exists and, when endless, blocks have gone through).
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(60) && !(File.Exists(dir.File("t.duckdb")) && (!endless || Interlocked.Read(ref written) > 8 << 20)))
-            await Task.Delay(100);
-        await Task.Delay(500);
-        Assert.False(p.HasExited, "the ingest ended before it was signalled");
-        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
-            await kill.WaitForExitAsync();
-        var signalled = Stopwatch.StartNew();
-        bool exited = p.WaitForExit(TimeSpan.FromSeconds(20));
-        var took = signalled.Elapsed;
-        stop.Cancel();
-        if (!exited) p.Kill(entireProcessTree: true);
-        Assert.True(exited, $"ingest did not stop on SIG{signal}");
-        await writer;
-        Assert.Equal(ExitCodes.Interrupted, p.ExitCode);
-        Assert.True(took < TimeSpan.FromSeconds(10), $"took {took}");
-        Assert.Contains("interrupted", await stderr);
-        _ = await stdout;
-
+        string small = dir.File("small.pcap"), big = dir.File("big.pcap");
+        IngestTestFiles.WriteRawPcap(small, 3000, IngestTestFiles.FindNodeResponse);
+        IngestTestFiles.WriteRawPcap(big, 120_000, IngestTestFiles.FindNodeResponse, first: 10_000);
         using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
-        Assert.Equal(0, Sql.Long(db.Connection, "SELECT count(*) FROM captures WHERE status IN ('running', 'complete', 'partial')"));
+        var first = Assert.Single(new IngestPipeline(db, new IngestOptions()).IngestFiles([small], CancellationToken.None));
+        Assert.Equal(IngestOutcome.Ingested, first.Outcome);
+
+        using var cts = new CancellationTokenSource();
+        var pipeline = new IngestPipeline(db, new IngestOptions { MaxParallelFiles = 1 });
+        var watcher = new Thread(() =>
+        {
+            // Stop once the big file is being read (progress moves every few thousand frames, long before its end).
+            while (pipeline.Progress.Frames == 0 && !cts.IsCancellationRequested) Thread.Sleep(1);
+            cts.Cancel();
+        });
+        watcher.Start();
+        var result = Assert.Single(pipeline.IngestFiles([big], cts.Token));
+        cts.Cancel();
+        watcher.Join();
+
+        Assert.Equal(IngestOutcome.Interrupted, result.Outcome);
+        Assert.Equal(1L, Sql.Long(db.Connection, "SELECT count(*) FROM captures WHERE status = 'interrupted'"));
+        Assert.Equal(0L, Sql.Long(db.Connection, "SELECT count(*) FROM captures WHERE status IN ('failed', 'running')"));
+        Assert.Equal(IngestPipeline.InterruptedError, Sql.Scalar(db.Connection, "SELECT error FROM captures WHERE status = 'interrupted'"));
+        long interruptedId = Sql.Long(db.Connection, "SELECT capture_id FROM captures WHERE status = 'interrupted'");
+        Assert.Equal(0L, Sql.Long(db.Connection, $"SELECT count(*) FROM messages WHERE capture_id = {interruptedId}"));
+        Assert.Equal(3000L, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
+
+        var overview = Reports.Overview(db.Connection, new ReportOptions(), explicitWindow: false);
+        object? Metric(string name) => overview.Rows.Single(r => (string?)r[0] == name)[1];
+        Assert.Equal(1L, Convert.ToInt64(Metric("captures")));
+        Assert.Equal(1L, Convert.ToInt64(Metric("captures without rows (failed or interrupted, not counted)")));
+        var health = Reports.CaptureHealth(db.Connection, new ReportOptions());
+        Assert.Equal(1L, Convert.ToInt64(health.Facts.Single(f => f.Key == "captures").Value));
+        Assert.Equal(1L, Convert.ToInt64(health.Facts.Single(f => f.Key == "interrupted").Value));
+
+        // Not a duplicate of anything: ingesting it again stores it whole.
+        var again = Assert.Single(new IngestPipeline(db, new IngestOptions()).IngestFiles([big], CancellationToken.None));
+        Assert.Equal(IngestOutcome.Ingested, again.Outcome);
+        Assert.Equal(123_000L, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
     }
 }
