@@ -63,20 +63,7 @@ public sealed class PcapDhtDatabase : IDisposable
     {
         if (!create && !File.Exists(path))
             throw new NoDatabaseException($"no database at '{path}' (create one with pcapdht ingest or pcapdht asn import, or pass --db FILE)");
-        var connection = RetryLocked(() =>
-        {
-            var c = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
-            try
-            {
-                c.Open();
-                return c;
-            }
-            catch
-            {
-                c.Dispose();
-                throw;
-            }
-        }, path);
+        var connection = OpenPlain(path, readOnly);
         try
         {
             // A file cut short opens and answers from its metadata (count(*)); refuse it as every writing verb does.
@@ -97,10 +84,30 @@ public sealed class PcapDhtDatabase : IDisposable
     }
 
     /// <summary>
+    /// A DuckDB connection to the file and nothing more (no schema, no repair: <c>pcapdht check</c> changes nothing),
+    /// retried while another process holds the file like every open.
+    /// </summary>
+    internal static DuckDBConnection OpenPlain(string path, bool readOnly, TimeSpan? lockWait = null) =>
+        RetryLocked(() =>
+        {
+            var c = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
+            try
+            {
+                c.Open();
+                return c;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
+        }, path, lockWait);
+
+    /// <summary>
     /// Runs an open, retrying while another process holds the file (a running <c>sniff</c> holds it only while
     /// it flushes) or the open raced that process closing it, for up to <see cref="LockWait"/>.
     /// </summary>
-    internal static T RetryLocked<T>(Func<T> open, string path, TimeSpan? lockWait = null)
+    private static T RetryLocked<T>(Func<T> open, string path, TimeSpan? lockWait = null)
     {
         var deadline = DateTime.UtcNow + (lockWait ?? LockWait);
         while (true)

@@ -303,22 +303,8 @@ public static class StoreCheck
         return names;
     }
 
-    /// <summary>A plain open (no schema, no repair: a check changes nothing), waiting out a sniffer's flush like every open.</summary>
     private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait) =>
-        PcapDhtDatabase.RetryLocked(() =>
-        {
-            var connection = new DuckDBConnection($"Data Source={System.IO.Path.GetFullPath(path)}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
-            try
-            {
-                connection.Open();
-                return connection;
-            }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-        }, path, lockWait);
+        PcapDhtDatabase.OpenPlain(System.IO.Path.GetFullPath(path), readOnly, lockWait);
 
     private static long FileBytes(string path) =>
         new FileInfo(path).Length + (File.Exists(path + ".wal") ? new FileInfo(path + ".wal").Length : 0);
