@@ -365,7 +365,10 @@ internal sealed class IngestSummary
                 case IngestOutcome.Ingested: s.FilesIngested++; break;
                 case IngestOutcome.Skipped: s.FilesSkipped++; continue;
                 case IngestOutcome.Partial: s.FilesPartial++; break;
-                case IngestOutcome.Interrupted: s.FilesInterrupted++; continue;
+                case IngestOutcome.Interrupted:
+                    s.FilesInterrupted++;
+                    if (r.CaptureId == null) continue;
+                    break; // a stream keeps what it read: its rows are stored, so they count
                 default: s.FilesFailed++; continue;
             }
             var st = r.Stats;

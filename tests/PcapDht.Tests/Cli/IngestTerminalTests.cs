@@ -75,8 +75,10 @@ public class IngestTerminalTests
         int nul = raw.LastIndexOf('\0');
         Assert.Equal(130, int.Parse(raw[(nul + 1)..], System.Globalization.CultureInfo.InvariantCulture)); // ExitCodes.Interrupted
         string screen = Regex.Replace(raw[..nul], @"\x1b(\[[0-9;?]*[A-Za-z]|[=>])", "");
-        string message = $"pcapdht ingest: {fifo}: interrupted, nothing of this file was stored";
-        int at = screen.IndexOf(message, StringComparison.Ordinal);
+        // A named pipe is a stream (issue 19 #7): Ctrl-C keeps what it read.
+        var line = Regex.Match(screen, $@"pcapdht ingest: {Regex.Escape(fifo)}: interrupted; the [0-9,]+ frames read before were stored \(capture 1, status interrupted\)");
+        string message = line.Value;
+        int at = line.Success ? line.Index : -1;
         Assert.True(at >= 0, "no interruption line in: " + screen[Math.Max(0, screen.Length - 2000)..]);
         Assert.True(screen.LastIndexOf("frames/s", StringComparison.Ordinal) < at, "the bar was drawn again after the line");
         Assert.Matches(@"^(\r\n|\n)", screen[(at + message.Length)..]);
@@ -84,6 +86,8 @@ public class IngestTerminalTests
 
         using var store = PcapDhtDatabase.Open(db);
         Assert.Equal("interrupted", Sql.String(store.Connection, "SELECT status FROM captures"));
+        Assert.True(Sql.Long(store.Connection, "SELECT frames FROM captures") > 0, "the stream's frames were not kept");
+        Assert.Equal(Sql.Long(store.Connection, "SELECT krpc_messages FROM captures"), Sql.Long(store.Connection, "SELECT count(*) FROM messages"));
     }
 
     private static void Feed(string fifo, CancellationToken stop)
