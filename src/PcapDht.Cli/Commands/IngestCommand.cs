@@ -77,15 +77,27 @@ public sealed class IngestCommand : Command<IngestSettings>
             bool bar = !json && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
             var lines = json ? Console.Error : Console.Out;
             var sw = Stopwatch.StartNew();
+            // While the bar is drawn nothing else may write to the terminal (a line would be overwritten by the
+            // next redraw): the per-file lines wait until the bar is gone, and the bar counts the problems meanwhile.
+            var held = new List<IngestFileResult>();
+            int problems = 0;
             var pipeline = new IngestPipeline(db, new IngestOptions
             {
                 Force = settings.Force,
-                FileDone = new SyncProgress<IngestFileResult>(r => ReportFile(r, settings.Verbose || !bar, lines, settings.Verbose)),
+                FileDone = new SyncProgress<IngestFileResult>(r =>
+                {
+                    if (!bar) { ReportFile(r, true, lines, settings.Verbose); return; }
+                    held.Add(r);
+                    if (r.Outcome is not (IngestOutcome.Ingested or IngestOutcome.Skipped)) problems++;
+                }),
             });
 
             IReadOnlyList<IngestFileResult> results;
             if (bar)
-                results = RunWithBar(pipeline, files, cancellationToken);
+            {
+                results = RunWithBar(pipeline, files, () => Volatile.Read(ref problems), cancellationToken);
+                foreach (var r in held) ReportFile(r, settings.Verbose, lines, settings.Verbose);
+            }
             else
                 results = RunPlain(pipeline, files, lines, cancellationToken);
             sw.Stop();
@@ -105,11 +117,12 @@ public sealed class IngestCommand : Command<IngestSettings>
         }
     }
 
-    private static IReadOnlyList<IngestFileResult> RunWithBar(IngestPipeline pipeline, List<string> files, CancellationToken ct)
+    private static IReadOnlyList<IngestFileResult> RunWithBar(IngestPipeline pipeline, List<string> files, Func<int> problems, CancellationToken ct)
     {
         IReadOnlyList<IngestFileResult>? results = null;
+        // Cleared when done (also on Ctrl-C): the per-file lines and the summary follow it.
         AnsiConsole.Progress()
-            .AutoClear(false)
+            .AutoClear(true)
             .HideCompleted(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
             .Start(ctx =>
@@ -119,18 +132,19 @@ public sealed class IngestCommand : Command<IngestSettings>
                 var work = Task.Run(() => results = pipeline.IngestFiles(files, ct));
                 var sw = Stopwatch.StartNew();
                 while (!work.Wait(250))
-                    Update(task, p, sw.Elapsed);
-                Update(task, p, sw.Elapsed);
+                    Update(task, p, sw.Elapsed, problems());
+                Update(task, p, sw.Elapsed, problems());
                 work.GetAwaiter().GetResult();
             });
         return results!;
 
-        static void Update(ProgressTask task, IngestProgress p, TimeSpan elapsed)
+        static void Update(ProgressTask task, IngestProgress p, TimeSpan elapsed, int problems)
         {
             task.MaxValue = Math.Max(1, p.TotalBytes);
             task.Value = Math.Min(p.BytesRead, task.MaxValue);
             double s = Math.Max(elapsed.TotalSeconds, 0.001);
-            task.Description = $"{p.FilesDone}/{p.TotalFiles} files  {p.Frames / s:N0} frames/s  {p.Messages:N0} messages";
+            task.Description = $"{p.FilesDone}/{p.TotalFiles} files  {p.Frames / s:N0} frames/s  {p.Messages:N0} messages"
+                + (problems > 0 ? $"  {problems} with problems" : "");
         }
     }
 
@@ -207,7 +221,7 @@ public sealed class IngestCommand : Command<IngestSettings>
     {
         var t = new Table().Border(TableBorder.Rounded).AddColumn("ingest").AddColumn(new TableColumn("total").RightAligned());
         void Row(string k, string v) => t.AddRow(Markup.Escape(k), Markup.Escape(v));
-        Row("files ingested / skipped / partial / failed", $"{s.FilesIngested} / {s.FilesSkipped} / {s.FilesPartial} / {s.FilesFailed}");
+        Row("files ingested / skipped / partial / interrupted / failed", $"{s.FilesIngested} / {s.FilesSkipped} / {s.FilesPartial} / {s.FilesInterrupted} / {s.FilesFailed}");
         Row("frames", s.Frames.ToString("N0"));
         Row("UDP datagrams", s.UdpDatagrams.ToString("N0"));
         Row("KRPC messages", s.KrpcMessages.ToString("N0"));
@@ -231,6 +245,7 @@ public sealed class IngestCommand : Command<IngestSettings>
         w.WriteNumber("files_ingested", s.FilesIngested);
         w.WriteNumber("files_skipped", s.FilesSkipped);
         w.WriteNumber("files_partial", s.FilesPartial);
+        w.WriteNumber("files_interrupted", s.FilesInterrupted);
         w.WriteNumber("files_failed", s.FilesFailed);
         w.WriteNumber("frames", s.Frames);
         w.WriteNumber("udp_datagrams", s.UdpDatagrams);
@@ -280,7 +295,7 @@ public sealed class IngestCommand : Command<IngestSettings>
 
 internal sealed class IngestSummary
 {
-    public int FilesIngested, FilesSkipped, FilesPartial, FilesFailed;
+    public int FilesIngested, FilesSkipped, FilesPartial, FilesInterrupted, FilesFailed;
     public long Frames, UdpDatagrams, KrpcMessages, Queries, Responses, Errors, Malformed, NotKrpc, NodeSightings, PeerSightings, UnsupportedFrames;
     public SortedSet<string> LinkTypes { get; } = new(Comparer<string>.Create((a, b) =>
         int.Parse(a.AsSpan(0, a.IndexOf(':')), System.Globalization.CultureInfo.InvariantCulture).CompareTo(int.Parse(b.AsSpan(0, b.IndexOf(':')), System.Globalization.CultureInfo.InvariantCulture))));
@@ -297,6 +312,7 @@ internal sealed class IngestSummary
                 case IngestOutcome.Ingested: s.FilesIngested++; break;
                 case IngestOutcome.Skipped: s.FilesSkipped++; continue;
                 case IngestOutcome.Partial: s.FilesPartial++; break;
+                case IngestOutcome.Interrupted: s.FilesInterrupted++; continue;
                 default: s.FilesFailed++; continue;
             }
             var st = r.Stats;

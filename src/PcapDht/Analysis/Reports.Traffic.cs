@@ -201,7 +201,8 @@ public static partial class Reports
 
     /// <summary>
     /// The captures whose time span overlaps the window (and those that stored no frame at all), with
-    /// their status, counts, the damage or error that stopped them, and live captures' packet drops.
+    /// their status, counts, the damage or error that stopped them, and live captures' packet drops. The
+    /// <c>captures</c> fact counts those whose rows are stored (<see cref="CapturesWithRows"/>), as the overview does.
     /// </summary>
     public static ResultTable CaptureHealth(DuckDBConnection db, ReportOptions options)
     {
@@ -238,12 +239,13 @@ public static partial class Reports
             """;
         using var r = cmd.ExecuteReader();
         var byStatus = new SortedDictionary<string, int>(StringComparer.Ordinal);
-        long drops = 0;
+        long drops = 0, withRows = 0;
         while (r.Read())
         {
             string source = r.GetString(1);
             string status = r.GetString(3);
             byStatus[status] = byStatus.GetValueOrDefault(status) + 1;
+            if (HasRows(status, r.IsDBNull(6) ? null : Convert.ToInt64(r.GetValue(6)))) withRows++;
             long? drop = r.IsDBNull(9) ? null : Convert.ToInt64(r.GetValue(9));
             drops += drop ?? 0;
             table.Rows.Add([
@@ -254,7 +256,8 @@ public static partial class Reports
                 r.IsDBNull(8) ? null : Convert.ToInt64(r.GetValue(8)), drop, Str(r, 10),
             ]);
         }
-        table.Facts.Add(new("captures", (long)table.Rows.Count));
+        table.Facts.Add(new("captures", withRows));
+        if (withRows < table.Rows.Count) table.Facts.Add(new("captures without rows (failed or interrupted, not counted)", table.Rows.Count - withRows));
         foreach (var (status, n) in byStatus) table.Facts.Add(new(status, (long)n));
         table.Facts.Add(new("packets dropped by live captures", drops));
         table.Notes.Add("The counts are per whole capture, including any part outside the window.");

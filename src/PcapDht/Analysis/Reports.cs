@@ -183,7 +183,11 @@ public static partial class Reports
         }
         void Add(string metric, object? value) => table.Rows.Add([metric, value]);
         if (RangeStore.RelationExists(db, "captures"))
-            Add("captures", Scalar(db, "SELECT count(*) FROM captures"));
+        {
+            Add("captures", Scalar(db, $"SELECT count(*) FROM captures WHERE {CapturesWithRows}"));
+            long without = Scalar(db, $"SELECT count(*) FROM captures WHERE NOT ({CapturesWithRows})");
+            if (without > 0) Add("captures without rows (failed or interrupted, not counted)", without);
+        }
         if (hasMessages)
         {
             using (var span = db.CreateCommand())
@@ -343,6 +347,16 @@ public static partial class Reports
 
     private static long CountryInAsnRanges(DuckDBConnection db) =>
         RangeStore.RangeCount(db, RangeKind.Asn) == 0 ? 0 : Scalar(db, "SELECT count(*) FROM asn_ranges WHERE country IS NOT NULL");
+
+    /// <summary>
+    /// SQL over <c>captures</c>: the captures whose rows are in the store and counted by reports — all but the
+    /// failed ones and those interrupted before their first commit (no frames stored; an interrupted live
+    /// capture keeps its flushed frames and counts). docs/schema.md.
+    /// </summary>
+    internal const string CapturesWithRows = "NOT (status = 'failed' OR (status = 'interrupted' AND coalesce(frames, 0) = 0))";
+
+    /// <summary><see cref="CapturesWithRows"/> for one row.</summary>
+    internal static bool HasRows(string status, long? frames) => !(status == "failed" || (status == "interrupted" && (frames ?? 0) == 0));
 
     internal static long Scalar(DuckDBConnection db, string sql)
     {

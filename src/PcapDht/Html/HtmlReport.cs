@@ -150,7 +150,7 @@ public static class HtmlReport
         {
             ("window", "days in the window", window is { } w ? (w.Until - w.Since).TotalDays.ToString("0.##", CultureInfo.InvariantCulture) : null,
                 window is { } w2 ? $"{Day(w2.Since)} to {Day(w2.Until)}" : ""),
-            ("captures", "captures", Available(captures) is { } c ? c.Rows.Count.ToString(CultureInfo.InvariantCulture) : null, "files and live sessions"),
+            ("captures", "captures", Available(captures)?.Fact("captures"), "files and live sessions with stored data"),
             ("messages", "DHT messages", Metric("messages"), "queries, responses, errors"),
             ("addresses", "distinct IP addresses", addresses, "nodes seen or named"),
             ("asns", "networks (ASNs)", Available(asn)?.Fact("ASNs"), "with at least one address"),

@@ -277,6 +277,9 @@ public sealed class IngestPipeline
         public void Dispose() => Digest.Dispose();
     }
 
+    /// <summary>The capture row's error of a file the user stopped (Ctrl-C, SIGTERM) before its commit; its status is <c>interrupted</c>.</summary>
+    internal const string InterruptedError = "interrupted (Ctrl-C or SIGTERM) before the capture was complete; nothing of it was stored, ingest it again";
+
     /// <summary>The files one worker took at once: registered in one commit, their rows in as few commits as fit.</summary>
     private sealed class Batch(IngestPipeline owner, StoreSession session, CapturePipeline pipeline, Reading reading, List<int> files)
     {
@@ -323,7 +326,7 @@ public sealed class IngestPipeline
                 catch (OperationCanceledException)
                 {
                     bool started = owner._results[i].CaptureId != null;
-                    Abort("interrupted: nothing of this file was stored", IngestOutcome.Interrupted, null);
+                    Abort(InterruptedError, IngestOutcome.Interrupted, null);
                     if (!started) DropRow(ids[next]); // registered, not started: the rollback did not mark it
                     if (!owner._done[i]) owner.Finish(i, IngestOutcome.Interrupted, $"{owner._paths[i]}: interrupted, nothing of this file was stored");
                     for (int k = next + 1; k < registered.Count; k++)
@@ -411,7 +414,7 @@ public sealed class IngestPipeline
         private void Abort(string error, IngestOutcome outcome, Exception? ex)
         {
             pipeline.Encoder.DropAllRows();
-            session.Rollback(error);
+            session.Rollback(error, status: outcome == IngestOutcome.Interrupted ? "interrupted" : "failed");
             foreach (int i in _uncommitted) Unclaim(i);
             foreach (int i in _uncommitted)
                 owner.Finish(i, outcome, outcome == IngestOutcome.Interrupted ? $"{owner._paths[i]}: interrupted, nothing of this file was stored" : error, ex);

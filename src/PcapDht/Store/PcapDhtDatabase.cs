@@ -494,7 +494,11 @@ public sealed class PcapDhtDatabase : IDisposable
     }
 
     /// <summary>Marks a capture failed outside its (rolled back) data transaction; best effort when the disk is full.</summary>
-    internal void MarkFailed(int captureId, string error, bool deleteRows = false)
+    /// <summary>
+    /// Marks a capture whose transaction was rolled back: <c>failed</c>, or <c>interrupted</c> when the user stopped
+    /// it (Ctrl-C, SIGTERM). Either way none of its rows are stored, and reports do not count it (docs/schema.md).
+    /// </summary>
+    internal void MarkAborted(int captureId, string status, string error, bool deleteRows = false)
     {
         lock (_captureRows)
         {
@@ -503,8 +507,9 @@ public sealed class PcapDhtDatabase : IDisposable
                 using var cmd = Connection.CreateCommand();
                 // deleteRows: part of the capture was committed (its sightings) before the rest failed.
                 cmd.CommandText = (deleteRows ? "BEGIN; " + DeleteRowsSql("$id") : "")
-                    + "UPDATE pcapdht_store.capture SET status = 'failed', error = $error, ingested_at = now() WHERE capture_id = $id"
+                    + "UPDATE pcapdht_store.capture SET status = $status, error = $error, ingested_at = now() WHERE capture_id = $id"
                     + (deleteRows ? "; COMMIT" : "");
+                cmd.Parameters.Add(new DuckDBParameter("status", status));
                 cmd.Parameters.Add(new DuckDBParameter("error", error));
                 cmd.Parameters.Add(new DuckDBParameter("id", captureId));
                 cmd.ExecuteNonQuery();

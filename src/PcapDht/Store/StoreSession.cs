@@ -274,10 +274,11 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     }
 
     /// <summary>
-    /// Rolls back the open transaction and marks every capture written in it failed with <paramref name="error"/>
-    /// (deleting rows a committed sightings lane left, for file captures).
+    /// Rolls back the open transaction and marks every capture written in it <paramref name="status"/>
+    /// (<c>failed</c>, or <c>interrupted</c> when the user stopped it) with <paramref name="error"/>, deleting rows a
+    /// committed sightings lane left, for file captures.
     /// </summary>
-    public void Rollback(string error, bool sightingsCommitted = false)
+    public void Rollback(string error, bool sightingsCommitted = false, string status = "failed")
     {
         _captureRows.Clear();
         _a.Abort();
@@ -287,7 +288,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         foreach (int id in _inTransaction)
         {
             bool file = _kinds.GetValueOrDefault(id) == CaptureKind.File;
-            db?.MarkFailed(id, error, deleteRows: sightingsCommitted && file);
+            db?.MarkAborted(id, status, error, deleteRows: sightingsCommitted && file);
         }
         _inTransaction.Clear();
     }
