@@ -53,6 +53,23 @@ public static class PcapDhtApp
                 report.AddCommand<ReportOverviewCommand>("overview")
                     .WithDescription("Time span, captures, messages by type, distinct IPs and nodes, malformed counts.")
                     .WithExample("report", "overview");
+                report.AddCommand<ReportSizeCommand>("size")
+                    .WithDescription("How many nodes the DHT has: an estimate with a 95% interval from converged lookups (XOR distances), and mark-recapture.")
+                    .WithExample("report", "size", "--days", "7", "--format", "json");
+                report.AddCommand<ReportIpCommand>("ip")
+                    .WithDescription("Per-address profiles (ip_profiles): ASN, first/last seen, messages, ids, ports, BEP 42, clients; one address adds its daily activity.")
+                    .WithExample("report", "ip", "203.0.113.7")
+                    .WithExample("report", "ip", "--asn", "12389", "--top", "20");
+                report.AddCommand<ReportSybilCommand>("sybil")
+                    .WithDescription("Addresses with Sybil signs: more than 8 node ids, changing ids, ids not BEP 42-valid, id clusters around info-hashes.")
+                    .WithExample("report", "sybil", "--by", "asn");
+                report.AddCommand<ReportBep42Command>("bep42")
+                    .WithDescription("Share of BEP 42-compliant (address, node id) pairs among senders, per client or per ASN.")
+                    .WithExample("report", "bep42", "--by", "asn", "--top", "10");
+                report.AddCommand<ReportDailyCommand>("daily")
+                    .WithDescription("Churn per day: distinct, new, returning and gone addresses, overall or for the top ASNs.")
+                    .WithExample("report", "daily", "--days", "14", "--by", "asn", "--top", "5")
+                    .WithExample("report", "daily", "--days", "30", "--chart", "churn.svg");
                 report.AddCommand<ReportHtmlCommand>("html")
                     .WithDescription("One self-contained HTML page with every report as charts, a world map and tables (no network needed to open it).")
                     .WithExample("report", "html", "--out", "report.html", "--days", "30");

@@ -102,6 +102,7 @@ public sealed class QueryCommand : Command<QuerySettings>
             missing = false;
             foreach (var (relation, _) in Enrich.RangeStore.EnrichedRelations)
                 missing |= Enrich.RangeStore.RelationExists(ro, relation) && !Enrich.RangeStore.RelationExists(ro, relation + "_enriched");
+            missing |= Enrich.RangeStore.RelationExists(ro, "reply_contacts") && !Enrich.RangeStore.RelationExists(ro, Enrich.IpProfiles.Relation);
         }
         if (!missing) return;
         using var rw = DatabaseOpener.Open(path, readOnly: false, create: false, out _);

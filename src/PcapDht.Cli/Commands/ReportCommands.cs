@@ -95,7 +95,7 @@ public class ReportSettings : ReportWindowSettings
 }
 
 /// <summary>A report that can also draw its chart into a file.</summary>
-public sealed class ReportChartSettings : ReportSettings
+public class ReportChartSettings : ReportSettings
 {
     [CommandOption("--chart <FILE>")]
     [Description("Also write the report's chart alone, for a paper or slide: FILE.svg (vector) or FILE.png (raster, 2x).")]

@@ -34,8 +34,8 @@ public sealed class SynthSettings : CommandSettings
     public string[]? CountryRanges { get; init; }
 
     [CommandOption("--days <N>")]
-    [Description("Days of traffic, ending at --end. Default 42.")]
-    public int Days { get; init; } = 42;
+    [Description("Days of traffic, ending at --end. Default 42 (1 with --population).")]
+    public int? Days { get; init; }
 
     [CommandOption("--end <TIME>")]
     [Description("UTC time of the newest KRPC message (ISO 8601). Default 2026-09-30T12:00:00Z.")]
@@ -53,6 +53,34 @@ public sealed class SynthSettings : CommandSettings
     [Description("Ground-truth JSON to write. Default: next to --out as NAME.truth.json.")]
     public string? Truth { get; init; }
 
+    [CommandOption("--population <N>")]
+    [Description("Population scenario instead: lookups in a DHT of exactly N random ids, with planted Sybils and churn (docs/synth.md).")]
+    public int? Population { get; init; }
+
+    [CommandOption("--lookups <N>")]
+    [Description("With --population: lookups the observer runs. Default 300.")]
+    public int? Lookups { get; init; }
+
+    [CommandOption("--early-stop <SHARE>")]
+    [Description("With --population: share of lookups cut short before they converge. Default 0.2.")]
+    public double? EarlyStop { get; init; }
+
+    [CommandOption("--visitors <N>")]
+    [Description("With --population: nodes that ping the observer on some days (churn, BEP 42 mix). Default 0.")]
+    public int Visitors { get; init; }
+
+    [CommandOption("--sybils <N>")]
+    [Description("With --population: addresses announcing 9-30 node ids each. Default 0.")]
+    public int Sybils { get; init; }
+
+    [CommandOption("--id-changers <N>")]
+    [Description("With --population: endpoints that change their node id. Default 0.")]
+    public int IdChangers { get; init; }
+
+    [CommandOption("--prefix-clusters <N>")]
+    [Description("With --population: clusters of ids sharing 48 bits with an info-hash. Default 0.")]
+    public int PrefixClusters { get; init; }
+
     [CommandOption("--verbose")]
     [Description("Show stack traces on errors.")]
     public bool Verbose { get; init; }
@@ -61,6 +89,7 @@ public sealed class SynthSettings : CommandSettings
     {
         if (string.IsNullOrEmpty(Out)) return ValidationResult.Error("--out FILE is required");
         if (Packets.HasValue && Messages.HasValue) return ValidationResult.Error("give --packets or --messages, not both");
+        if (Population.HasValue && (Packets.HasValue || Messages.HasValue)) return ValidationResult.Error("--population sets its own size: drop --packets/--messages");
         if (Format is not (null or "pcap" or "pcapng")) return ValidationResult.Error("--format must be pcap or pcapng");
         if (End != null && !DateTimeOffset.TryParse(End, CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out _))
@@ -125,12 +154,15 @@ public sealed class SynthCommand : Command<SynthSettings>
             return ExitCodes.InputError;
         }
 
+        if (settings.Population is { } population)
+            return PopulationSynth.Run(settings, population, format, table, label, truthPath);
+
         var options = new SynthOptions
         {
             Seed = settings.Seed,
             Packets = settings.Packets ?? 100_000,
             Messages = settings.Messages,
-            Days = settings.Days,
+            Days = settings.Days ?? 42,
             WindowDays = settings.WindowDays,
             Format = format,
             RangesLabel = label,

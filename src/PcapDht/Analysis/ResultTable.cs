@@ -31,6 +31,7 @@ public sealed record Fact(string Key, object? Value)
     public string Text => Value switch
     {
         null => "",
+        bool b => b ? "true" : "false",
         CountShare c => $"{c.Count.ToString("#,0", CultureInfo.InvariantCulture)} ({(100 * c.Share).ToString("0.0", CultureInfo.InvariantCulture)}%)",
         long or int => ((IFormattable)Value).ToString("#,0", CultureInfo.InvariantCulture),
         double d => d.ToString("#,0.###", CultureInfo.InvariantCulture),

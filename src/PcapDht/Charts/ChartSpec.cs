@@ -56,7 +56,8 @@ public sealed record LineSpec(string Day, Func<ResultTable, object?[], string> S
 
     public override ChartPart? Draw(ResultTable table, double width = 900)
     {
-        if (table.Rows.Count == 0) return null;
+        // No day column (report size over the whole window): nothing to draw over time.
+        if (table.Rows.Count == 0 || table.Columns.All(c => c.Name != Day)) return null;
         var days = table.Rows.Select(r => DateOnly.ParseExact(table.Text(r, Day)!, "yyyy-MM-dd", CultureInfo.InvariantCulture)).Distinct().Order().ToList();
         var index = days.Select((d, i) => (d, i)).ToDictionary(p => p.d, p => p.i);
         var names = new List<string>();
@@ -81,6 +82,21 @@ public sealed record LineSpec(string Day, Func<ResultTable, object?[], string> S
             Low = Low is null ? null : values[n].Lo,
             High = High is null ? null : values[n].Hi,
         }).ToList();
+        return LineChart.Draw(new LineChartData(days, series), width);
+    }
+}
+
+/// <summary>
+/// Lines over days from a wide table (one row per day): one line per value column. A missing value (null)
+/// leaves a gap: the churn report has no "gone" on the last day of data.
+/// </summary>
+public sealed record ColumnLineSpec(string Day, IReadOnlyList<(string Column, string Name)> Values) : ChartSpec
+{
+    public override ChartPart? Draw(ResultTable table, double width = 900)
+    {
+        if (table.Rows.Count == 0) return null;
+        var days = table.Rows.Select(r => DateOnly.ParseExact(table.Text(r, Day)!, "yyyy-MM-dd", CultureInfo.InvariantCulture)).ToList();
+        var series = Values.Select(v => new LineSeries(v.Column, v.Name, table.Rows.Select(r => table.Number(r, v.Column)).ToList())).ToList();
         return LineChart.Draw(new LineChartData(days, series), width);
     }
 }

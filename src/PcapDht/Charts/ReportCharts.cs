@@ -17,6 +17,38 @@ public static class ReportCharts
     public static readonly ChartSpec AddressesPerDay = new LineSpec("day",
         (t, r) => t.Number(r, "asn") is null ? "all addresses" : AsLabel(t.Number(r, "asn"), t.Text(r, "as_name")), "ips");
 
+    /// <summary>
+    /// <see cref="Reports.DailyWithTopAsns"/> and <c>report daily --by asn</c>: addresses per day, a line for all
+    /// addresses (no ASN and no name) and one per ASN ("(no ASN range)" for addresses outside the data set).
+    /// </summary>
+    public static readonly ChartSpec DailyAddresses = new LineSpec("day",
+        (t, r) => t.Number(r, "asn") is null && t.Text(r, "as_name") is null ? "all addresses" : AsLabel(t.Number(r, "asn"), t.Text(r, "as_name")), "ips");
+
+    /// <summary><see cref="Reports.Daily"/>: distinct, new, returning and gone addresses per day.</summary>
+    public static readonly ChartSpec Churn = new ColumnLineSpec("day",
+        [("ips", "all addresses"), ("new", "new"), ("returning", "returning"), ("gone", "gone (not seen again)")]);
+
+    /// <summary>
+    /// <see cref="Reports.Size"/> by day: the estimate of each address family and method with its 95% interval as a
+    /// band; a day without enough converged lookups is a gap, not a number.
+    /// </summary>
+    public static readonly ChartSpec Size = new LineSpec("day", (t, r) => $"{t.Text(r, "family")} {t.Text(r, "method")}", "estimate")
+    {
+        MissingIsZero = false,
+        Low = "ci_low",
+        High = "ci_high",
+    };
+
+    /// <summary><see cref="Reports.Sybil"/>: node ids of each flagged address (BEP 42 allows an IPv4 address 8).</summary>
+    public static readonly ChartSpec Sybil = new BarSpec((t, r) => t.Number(r, "asn") is { } asn ? $"{t.Text(r, "ip")} (AS{asn:0})" : t.Text(r, "ip") ?? "",
+        [("node_ids", "node ids")]);
+
+    /// <summary><see cref="Reports.Bep42"/>: compliant and non-compliant (address, id) pairs stacked per client or ASN.</summary>
+    public static readonly ChartSpec Bep42 = new BarSpec((t, r) => t.Columns[0].Name == "asn"
+            ? (t.Number(r, "asn") is null && t.Text(r, "as_name") == "(all)" ? "(all)" : AsLabel(t.Number(r, "asn"), t.Text(r, "as_name")))
+            : t.Text(r, "client") ?? "",
+        [("compliant", "compliant"), ("non_compliant", "not compliant")], BarLayout.Stacked);
+
     /// <summary><see cref="Reports.Clients"/>: addresses per client and version.</summary>
     public static readonly ChartSpec Clients = new BarSpec((t, r) => ClientLabel(t.Text(r, "client"), t.Text(r, "code"), t.Text(r, "version")),
         [("ips", "addresses")]);

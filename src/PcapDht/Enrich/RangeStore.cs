@@ -207,6 +207,12 @@ public static class RangeStore
                 """);
             created.Add(relation + "_enriched");
         }
+        // ip_profiles reads the store's population relations (lookup contacts); older or foreign files lack them.
+        if (RelationExists(connection, "messages") && RelationExists(connection, "reply_contacts"))
+        {
+            Execute(connection, IpProfiles.ViewSql());
+            created.Add(IpProfiles.Relation);
+        }
         return created;
     }
 

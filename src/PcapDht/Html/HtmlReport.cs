@@ -75,7 +75,7 @@ public static class HtmlReport
 
         h.Append("</main>\n<footer>\n");
         h.Append("<p>Made by <code>pcapdht report html</code> ").Append(E(info.ToolVersion)).Append(" on ")
-         .Append(E(ReportWindow.Format(info.GeneratedAt))).Append(". Every number is the output of the same report as <code>pcapdht report asn|country|clients|overview</code> for this window")
+         .Append(E(ReportWindow.Format(info.GeneratedAt))).Append(". Every number is the output of the same report as <code>pcapdht report asn|country|daily|size|clients|sybil|bep42|overview</code> for this window")
          .Append(options.Ipv6Prefix is { } p ? E($" (IPv6 counted per /{p} prefix)") : "")
          .Append("; addresses are counted once however often they were seen. Method and caveats: docs/analysis.md in the PcapDht sources.</p>\n");
         h.Append("<p>").Append(E(WorldAtlas.Attribution)).Append("; country names from i18n-iso-countries (MIT).</p>\n");
@@ -127,14 +127,17 @@ public static class HtmlReport
         var facts = result.Facts.Where(f => panel.Facts is null ? f.Key != "window" : panel.Facts.Contains(f.Key)).ToList();
         // A panel whose report covers another window than the page's says so (a report that ignores the window).
         if (result.Window is { } w && pageWindow is { } pw && w != pw) facts.Insert(0, new("window", w.ToString()));
-        if (facts.Count == 0 || panel.Views.Any(v => v is HeadlineView)) return;
-        h.Append("<p class=\"facts\">");
-        for (int i = 0; i < facts.Count; i++)
+        if (panel.Views.Any(v => v is HeadlineView)) return;
+        if (facts.Count > 0)
         {
-            if (i > 0) h.Append(" · ");
-            h.Append(E(facts[i].Key)).Append(": <b>").Append(E(facts[i].Text)).Append("</b>");
+            h.Append("<p class=\"facts\">");
+            for (int i = 0; i < facts.Count; i++)
+            {
+                if (i > 0) h.Append(" · ");
+                h.Append("<span data-fact=\"").Append(E(facts[i].JsonKey)).Append("\">").Append(E(facts[i].Key)).Append(": <b>").Append(E(facts[i].Text)).Append("</b></span>");
+            }
+            h.Append("</p>\n");
         }
-        h.Append("</p>\n");
         foreach (var note in result.Notes) h.Append("<p class=\"note\">").Append(E(note)).Append("</p>\n");
     }
 

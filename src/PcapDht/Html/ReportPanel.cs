@@ -33,8 +33,20 @@ public sealed record HeadlineView : PanelView;
 /// <summary>The panels of <c>pcapdht report html</c>, in page order.</summary>
 public static class ReportPanels
 {
-    public const string Headline = "headline", Asn = "asn", Map = "map", Daily = "daily", Clients = "clients",
-        Messages = "messages", ResponseTimes = "rtt", Malformed = "malformed", Captures = "captures";
+    public const string Headline = "headline", Asn = "asn", Map = "map", Daily = "daily", Churn = "churn", Size = "size", Clients = "clients",
+        Sybil = "sybil", Bep42 = "bep42", Messages = "messages", ResponseTimes = "rtt", Malformed = "malformed", Captures = "captures";
+
+    /// <summary>
+    /// The size estimate per UTC day when some day has enough converged lookups, else over the whole window (one
+    /// row per family, no line to draw), else the report's one-line reason why it cannot estimate.
+    /// </summary>
+    public static ResultTable SizeOverTime(DuckDBConnection db, ReportOptions options)
+    {
+        var byDay = Reports.Size(db, options, new SizeOptions { By = SizeGrouping.Day });
+        if (byDay.Unavailable is null) return byDay;
+        var window = Reports.Size(db, options, new SizeOptions());
+        return window.Unavailable is null ? window : byDay;
+    }
 
     public static IReadOnlyList<ReportPanel> Default { get; } =
     [
@@ -63,10 +75,32 @@ public static class ReportPanels
             Empty = "No address in this window has a country in the imported data (private, loopback and unrouted addresses never do): see the counts above.",
         },
         new(Daily, "Addresses per day",
-            "How many different IP addresses were seen on each day (UTC), in total and for the five networks with the most addresses over the whole window.",
-            (db, o) => Reports.AddressesPerDay(db, o, topAsns: 5))
+            "How many different IP addresses were seen on each whole day (UTC) the window touches, in total and for the five networks with the most addresses over the window (the numbers of pcapdht report daily).",
+            (db, o) => Reports.DailyWithTopAsns(db, o, topAsns: 5))
         {
-            Views = [new ChartView(ReportCharts.AddressesPerDay)],
+            Views = [new ChartView(ReportCharts.DailyAddresses)],
+            Facts = ["UTC days"],
+        },
+        new(Churn, "Who came, who stayed, who left",
+            "For each day: how many of that day's addresses were new (never seen on an earlier day of the data), returning (seen before) or gone (never seen on a later day); a steady network has few of each.",
+            (db, o) => Reports.Daily(db, o, byAsn: false))
+        {
+            Views =
+            [
+                new ChartView(ReportCharts.Churn),
+                new TableView([("day", "Day (UTC)"), ("ips", "Addresses"), ("new", "New"), ("returning", "Returning"), ("gone", "Gone")]),
+            ],
+        },
+        new(Size, "How big is the DHT?",
+            "An estimate of how many nodes the whole DHT has, worked out from how close the answers to finished searches came to what was searched for, with a 95% range (the shaded band): the true number lies in it unless the assumptions below fail; with too few finished searches there is no number.",
+            SizeOverTime)
+        {
+            Views =
+            [
+                new ChartView(ReportCharts.Size),
+                new TableView([("day", "Day (UTC)"), ("family", "Family"), ("method", "Method"), ("estimate", "Nodes"), ("ci_low", "95% from"), ("ci_high", "95% to"), ("lookups_used", "Searches used"), ("lookups_rejected", "Searches left out")]),
+            ],
+            Facts = ["IPv4 lookups", "IPv4 lookups used", "IPv6 lookups", "IPv6 lookups used"],
         },
         new(Clients, "Software the nodes run",
             "The BitTorrent app and version each node names in its messages (the optional \"v\" field), counted in different IP addresses; \"no v key\" means the app did not say.",
@@ -77,6 +111,28 @@ public static class ReportPanels
                 new ChartView(ReportCharts.Clients),
                 new TableView([("rank", "#"), ("client", "Client"), ("code", "Code"), ("version", "Version"), ("ips", "Addresses"), ("node_ids", "Node ids"), ("messages", "Messages"), ("share", "Share")]),
             ],
+        },
+        new(Sybil, "Addresses that look like many nodes",
+            "Addresses that may be one machine posing as many nodes (a Sybil attack): more node ids than the 8 the BEP 42 rule allows an address, an id that changes, ids that do not match the address, or ids packed next to one torrent; each row says why, and shared homes or offices behind one address (NAT) can look the same.",
+            (db, o) => Reports.Sybil(db, o, byAsn: false))
+        {
+            Views =
+            [
+                new ChartView(ReportCharts.Sybil),
+                new TableView([("ip", "Address"), ("asn", "ASN"), ("as_name", "Network"), ("node_ids", "Node ids"), ("ports", "Ports"), ("why", "Why it was flagged")]),
+            ],
+            Empty = "No address in this window shows a Sybil sign.",
+        },
+        new(Bep42, "Node ids that match their address (BEP 42)",
+            "BEP 42 ties a node's id to its IP address so that one machine cannot pick ids wherever it likes; per app, how many (address, id) pairs follow the rule: apps that ignore it pick random ids, which almost never match.",
+            (db, o) => Reports.Bep42(db, o, Bep42Grouping.Client))
+        {
+            Views =
+            [
+                new ChartView(ReportCharts.Bep42),
+                new TableView([("client", "Client"), ("code", "Code"), ("pairs", "Pairs"), ("compliant", "Compliant"), ("non_compliant", "Not compliant"), ("exempt", "Exempt (private)"), ("compliant_share", "Compliant share")]),
+            ],
+            Facts = ["pairs", "compliant", "non-compliant", "exempt"],
         },
         new(Messages, "Messages by type",
             "The DHT messages captured, by what they ask for: a node sends a query (find a node, find peers for a torrent, ping, announce itself), the other answers with a response or an error.",

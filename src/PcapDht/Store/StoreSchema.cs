@@ -6,7 +6,7 @@ namespace PcapDht.Store;
 /// looks like this"); the relations users query are the views in <c>main</c>, which turn numbers into
 /// text addresses and BLOB ids. The view column lists are the public API: add, never rename.
 /// </summary>
-public static class StoreSchema
+public static partial class StoreSchema
 {
     /// <summary>Bumped when storage changes incompatibly; an older file is refused with a clear message.</summary>
     public const int Version = 2;
@@ -73,8 +73,9 @@ public static class StoreSchema
         """;
 
     // Macros and views are recreated on every open so a newer build fixes them in old files.
+    // The population relations (lookups, BEP 42 macros) are kept apart in StoreSchema.Population.cs.
     internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates())
-        .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column)));
+        .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews;
 
     /// <summary>
     /// The 256 RFC 5952 format templates for pcapdht_ip6_text, indexed by which of the 8 groups are zero

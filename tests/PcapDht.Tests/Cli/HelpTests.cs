@@ -8,7 +8,8 @@ public class HelpTests
     {
         new[] { "ingest" }, new[] { "sniff" }, new[] { "asn", "import" }, new[] { "asn", "status" },
         new[] { "report", "asn" }, new[] { "report", "country" }, new[] { "report", "clients" },
-        new[] { "report", "overview" }, new[] { "report", "html" }, new[] { "query" }, new[] { "synth" },
+        new[] { "report", "overview" }, new[] { "report", "html" }, new[] { "report", "size" }, new[] { "report", "ip" },
+        new[] { "report", "sybil" }, new[] { "report", "bep42" }, new[] { "report", "daily" }, new[] { "query" }, new[] { "synth" },
         new[] { "anonymize", "capture" }, new[] { "anonymize", "keygen" }, new[] { "anonymize", "address" },
     };
 

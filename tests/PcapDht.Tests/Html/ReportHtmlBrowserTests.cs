@@ -44,14 +44,21 @@ public class ReportHtmlBrowserTests(DemoDatabaseFixture demo)
         // Chromium announces the probe image and then fails it as blocked by the policy, before any connection.
         Assert.All(run.ProbeRequests, r => Assert.Equal("csp", r.BlockedReason));
 
-        // Every panel, in order, rendered with content a reader can see.
+        // Every panel, in order, rendered with content a reader can see. The demo's captures hold no finished
+        // lookup, so the size panel gives report size's one-line reason instead of a number.
         var panels = run.State.GetProperty("panels").EnumerateArray().ToList();
         Assert.Equal(ReportPanels.Default.Select(p => p.Id), panels.Select(p => p.GetProperty("id").GetString()));
+        var sizeJson = Json(demo.DbPath, ["report", "size", .. demo.Window], ExitCodes.NoData);
+        var sizePanel = Panel(run, ReportPanels.Size);
+        Assert.Equal("unavailable", sizePanel.GetProperty("state").GetString());
+        Assert.Equal("Not available: " + sizeJson.GetProperty("reason").GetString(), sizePanel.GetProperty("unavailable").GetString());
+        Assert.Equal(0, sizePanel.GetProperty("marks").GetArrayLength());
         foreach (var p in panels)
         {
             string id = p.GetProperty("id").GetString()!;
-            Assert.True(p.GetProperty("state").GetString() == "ok", $"panel {id}: {p}");
             Assert.True(p.GetProperty("caption").GetString()!.Length > 40, $"panel {id} has no caption");
+            if (id == ReportPanels.Size) continue;
+            Assert.True(p.GetProperty("state").GetString() == "ok", $"panel {id}: {p}");
             if (id == ReportPanels.Headline)
             {
                 var tiles = p.GetProperty("tiles").EnumerateArray().ToList();
@@ -107,6 +114,142 @@ public class ReportHtmlBrowserTests(DemoDatabaseFixture demo)
             Assert.Contains(PcapDht.Charts.ChartTheme.Count(row.GetProperty("ips").GetInt64()), c.GetProperty("title").GetString());
         }
         Assert.Equal(rows.Count, onMap.Count);
+
+        // The population panels show the numbers of report daily, daily --by asn, sybil and bep42 for the window.
+        AssertPopulationPanels(run, demo.DbPath, demo.Window);
+    }
+
+    /// <summary>
+    /// A page over a store made by the population scenario (a DHT of exactly 20,000 nodes, three whole days of
+    /// lookups, planted Sybil addresses and churn): the size panel draws each day's estimate with its interval, and
+    /// its table and points are report size --by day's; churn, Sybil and BEP 42 panels are their reports'.
+    /// </summary>
+    [Fact]
+    public void ReportHtml_OverAPopulationStore_DrawsTheSizeEstimateWithItsIntervalPerDay_AsReportSizeByDay()
+    {
+        Assert.True(File.Exists(HeadlessChromium.ExecutablePath), $"Chromium not found at {HeadlessChromium.ExecutablePath}");
+        using var store = new PcapDht.Tests.Analysis.PopulationStore(new PcapDht.Synth.Population.PopulationOptions
+        {
+            Seed = 31, Population = 20_000, Lookups = 180, Days = 3, EarlyStopShare = 0.1,
+            Visitors = 200, SybilAddresses = 3, IdChangers = 2, PrefixClusters = 1,
+            End = new DateTimeOffset(2026, 9, 30, 0, 0, 0, TimeSpan.Zero),
+        });
+        using var t = new TempFiles();
+        string page = t.Path("population.html");
+        var html = CliRunner.Run(["report", "html", "--db", store.DbPath, "--out", page, "--top", Top]);
+        Assert.True(html.ExitCode == ExitCodes.Ok, html.Stderr + html.Stdout);
+        PageRun run;
+        using (var chrome = HeadlessChromium.Launch(t.Dir))
+            run = PageRun.Open(chrome, page);
+        Assert.True(run.ConsoleErrors.Count == 0, "console errors: " + string.Join(" | ", run.ConsoleErrors));
+        Assert.Equal([new Uri(page).AbsoluteUri], run.Requests);
+
+        var size = Json(store.DbPath, ["report", "size", "--by", "day"]);
+        var expected = size.GetProperty("rows").EnumerateArray().ToList();
+        var xor = expected.Where(r => r.GetProperty("method").GetString() == PcapDht.Analysis.Reports.XorMethod).ToList();
+        Assert.Equal(3, xor.Count);
+        Assert.All(xor, r => Assert.Equal(JsonValueKind.Number, r.GetProperty("estimate").ValueKind));
+        var panel = Panel(run, ReportPanels.Size);
+        Assert.Equal("ok", panel.GetProperty("state").GetString());
+        Assert.True(panel.GetProperty("bands").GetInt32() >= 1, "the size chart has no interval band");
+        AssertTable(panel, expected, "day", "family", "method", "estimate", "ci_low", "ci_high", "lookups_used", "lookups_rejected");
+        // One point per day and estimate, at the estimate (a day without one would be a gap, not a zero).
+        var points = panel.GetProperty("marks").EnumerateArray().ToList();
+        var withEstimate = expected.Where(r => r.GetProperty("estimate").ValueKind == JsonValueKind.Number).ToList();
+        Assert.Equal(withEstimate.Count, points.Count);
+        foreach (var r in withEstimate)
+        {
+            string series = $"{r.GetProperty("family").GetString()} {r.GetProperty("method").GetString()}";
+            var point = Assert.Single(points, m => m.GetProperty("series").GetString() == series && m.GetProperty("category").GetString() == r.GetProperty("day").GetString());
+            Assert.Equal(r.GetProperty("estimate").GetInt64(), point.GetProperty("value").GetDouble());
+        }
+        AssertPopulationPanels(run, store.DbPath, []);
+        var sybil = Panel(run, ReportPanels.Sybil);
+        Assert.True(sybil.GetProperty("rows").GetArrayLength() >= 3, "the planted Sybil addresses are not listed");
+    }
+
+    /// <summary>The churn, per-day, Sybil and BEP 42 panels of a page against the JSON of their reports.</summary>
+    private static void AssertPopulationPanels(PageRun run, string db, string[] window)
+    {
+        var daily = Json(db, ["report", "daily", .. window]);
+        var churn = Panel(run, ReportPanels.Churn);
+        Assert.Equal("ok", churn.GetProperty("state").GetString());
+        AssertTable(churn, daily.GetProperty("rows").EnumerateArray().ToList(), "day", "ips", "new", "returning", "gone");
+        // The churn lines are the table's columns; "gone" has no point on the last day of data.
+        var churnMarks = churn.GetProperty("marks").EnumerateArray().ToList();
+        foreach (var row in daily.GetProperty("rows").EnumerateArray())
+            foreach (var column in new[] { "ips", "new", "returning", "gone" })
+            {
+                var points = churnMarks.Where(m => m.GetProperty("series").GetString() == column && m.GetProperty("category").GetString() == row.GetProperty("day").GetString()).ToList();
+                if (row.GetProperty(column).ValueKind == JsonValueKind.Null) Assert.Empty(points);
+                else Assert.Equal(row.GetProperty(column).GetInt64(), Assert.Single(points).GetProperty("value").GetDouble());
+            }
+
+        // Addresses per day: the "all addresses" line is report daily, each ASN line report daily --by asn --top 5.
+        var perDay = Panel(run, ReportPanels.Daily);
+        var lines = perDay.GetProperty("marks").EnumerateArray()
+            .GroupBy(m => m.GetProperty("series").GetString()!)
+            .ToDictionary(g => g.Key, g => g.ToDictionary(m => m.GetProperty("category").GetString()!, m => (long)m.GetProperty("value").GetDouble()));
+        Assert.Equal(daily.GetProperty("rows").EnumerateArray().ToDictionary(r => r.GetProperty("day").GetString()!, r => r.GetProperty("ips").GetInt64()), lines["all addresses"]);
+        var byAsn = Json(db, ["report", "daily", "--by", "asn", "--top", "5", .. window]).GetProperty("rows").EnumerateArray().ToList();
+        Assert.NotEmpty(byAsn);
+        foreach (var r in byAsn)
+        {
+            string label = PcapDht.Charts.ReportCharts.AsLabel(r.GetProperty("asn").ValueKind == JsonValueKind.Null ? null : r.GetProperty("asn").GetInt64(), r.GetProperty("as_name").GetString());
+            Assert.Equal(r.GetProperty("ips").GetInt64(), lines[label][r.GetProperty("day").GetString()!]);
+        }
+        Assert.Equal(byAsn.Select(r => r.GetProperty("asn").ToString()).Distinct().Count() + 1, lines.Count);
+
+        var sybil = Json(db, ["report", "sybil", "--top", Top, .. window]);
+        var sybilPanel = Panel(run, ReportPanels.Sybil);
+        Assert.Equal("ok", sybilPanel.GetProperty("state").GetString());
+        AssertTable(sybilPanel, sybil.GetProperty("rows").EnumerateArray().ToList(), "ip", "asn", "as_name", "node_ids", "ports", "why");
+        Assert.Equal(sybil.GetProperty("facts").GetProperty("flagged").GetInt64(), FactNumber(sybilPanel, "flagged"));
+
+        var bep42 = Json(db, ["report", "bep42", "--top", Top, .. window]);
+        var bep42Panel = Panel(run, ReportPanels.Bep42);
+        Assert.Equal("ok", bep42Panel.GetProperty("state").GetString());
+        AssertTable(bep42Panel, bep42.GetProperty("rows").EnumerateArray().ToList(), "client", "code", "pairs", "compliant", "non_compliant", "exempt", "compliant_share");
+        foreach (var fact in new[] { "pairs", "compliant", "non_compliant", "exempt" })
+            Assert.Equal(bep42.GetProperty("facts").GetProperty(fact).GetInt64(), FactNumber(bep42Panel, fact));
+    }
+
+    /// <summary>The report's JSON (run with --format json); <paramref name="exit"/> is the exit code it must have.</summary>
+    private static JsonElement Json(string db, string[] args, int exit = ExitCodes.Ok)
+    {
+        var o = CliRunner.Run([.. args, "--db", db, "--format", "json"]);
+        Assert.True(o.ExitCode == exit, $"{string.Join(' ', args)}: exit {o.ExitCode}: {o.Stderr}");
+        using var doc = JsonDocument.Parse(o.Stdout);
+        return doc.RootElement.Clone();
+    }
+
+    /// <summary>A fact the panel prints as "1,786" or "1,786 (80.2%)": its count.</summary>
+    private static long FactNumber(JsonElement panel, string key) =>
+        long.Parse(panel.GetProperty("facts").GetProperty(key).GetString()!.Split(' ')[0], NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+
+    private static JsonElement Panel(PageRun run, string id) =>
+        run.State.GetProperty("panels").EnumerateArray().Single(p => p.GetProperty("id").GetString() == id);
+
+    /// <summary>The panel's table, row by row and cell by cell, is the JSON rows: numbers as the page prints them, shares in percent.</summary>
+    private static void AssertTable(JsonElement panel, List<JsonElement> expected, params string[] columns)
+    {
+        var shown = panel.GetProperty("rows").EnumerateArray().ToList();
+        Assert.Equal(expected.Count, shown.Count);
+        for (int i = 0; i < expected.Count; i++)
+            foreach (var column in columns)
+            {
+                var e = expected[i].GetProperty(column);
+                string s = shown[i].GetProperty(column).GetString()!;
+                switch (e.ValueKind)
+                {
+                    case JsonValueKind.Null: Assert.Equal("", s); break;
+                    case JsonValueKind.String: Assert.Equal(e.GetString(), s); break;
+                    case JsonValueKind.Number when s.EndsWith('%'):
+                        Assert.Equal(Math.Round(e.GetDouble() * 100, 2), double.Parse(s.TrimEnd('%'), CultureInfo.InvariantCulture));
+                        break;
+                    default: Assert.Equal(e.GetInt64(), long.Parse(s, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)); break;
+                }
+            }
     }
 
     private static long Int(JsonElement row, string column) =>
@@ -140,6 +283,11 @@ internal sealed record PageRun(JsonElement State, List<string> ConsoleErrors, Li
             svgSizes: [...s.querySelectorAll('svg.chart')].map(v => { const r = v.getBoundingClientRect(); return [r.width, r.height]; }),
             visibleMarks: [...s.querySelectorAll('svg.chart .mark')].filter(visible).length,
             tiles: [...s.querySelectorAll('.tile')].map(t => ({ metric: t.dataset.metric, value: t.querySelector('.value').textContent })),
+            unavailable: s.querySelector('.unavailable')?.textContent ?? null,
+            facts: Object.fromEntries([...s.querySelectorAll('[data-fact]')].map(f => [f.dataset.fact, f.querySelector('b').textContent])),
+            rows: [...s.querySelectorAll('table.data tbody tr')].map(tr => Object.fromEntries([...tr.cells].map(td => [td.dataset.column, td.textContent]))),
+            marks: [...s.querySelectorAll('svg.chart .mark')].map(m => ({ category: m.dataset.category ?? null, series: m.dataset.series ?? null, value: Number(m.dataset.value) })),
+            bands: s.querySelectorAll('svg.chart .band').length,
           }));
           const asnRows = [...document.querySelectorAll('#table-asn tbody tr')].map(tr => Object.fromEntries([...tr.cells].map(td => [td.dataset.column, td.textContent])));
           const asnBars = [...document.querySelectorAll('#asn svg.chart .mark')].map(m => ({ category: m.dataset.category, series: m.dataset.series, value: Number(m.dataset.value) }));
