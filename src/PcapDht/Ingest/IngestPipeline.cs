@@ -361,8 +361,8 @@ public sealed class IngestPipeline
                 if (!owner._stored.Sizes.Contains(size)) return false;
                 var result = owner._results[index];
                 var existing = HashFirst(index);
+                result.ExistingCaptureId = existing; // with --force: the capture to replace (maybe found by its file hash)
                 if (existing == null || owner._options.Force) return false;
-                result.ExistingCaptureId = existing;
                 result.Bytes = size;
                 Interlocked.Add(ref owner.Progress._bytesRead, size);
                 owner.Finish(index, IngestOutcome.Skipped);
@@ -454,7 +454,7 @@ public sealed class IngestPipeline
                     lock (owner._runHashes) seen = owner._runSizes.Contains(size);
                     int? existing = null;
                     if (seen && result.Sha256 == null) existing = HashFirst(index);
-                    else if (result.Sha256 != null) existing = Existing(result.Sha256);
+                    else if (result.Sha256 != null) existing = Existing(result.Sha256) ?? result.ExistingCaptureId;
                     if (existing != null && !owner._options.Force)
                     {
                         DropRow(captureId);

@@ -96,6 +96,34 @@ public class IngestHashTests
     }
 
     [Fact]
+    public void IngestFile_StoredByAnEarlierBuildWithTheFileHash_SkippedAndForceReplacesIt()
+    {
+        using var dir = new TempDir();
+        string a = dir.File("a.pcap");
+        IngestTestFiles.WriteRawPcap(a, 120, IngestTestFiles.FindNodeResponse);
+        using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+        Assert.Equal(IngestOutcome.Ingested, new IngestPipeline(db).IngestFile(a).Outcome);
+        // What builds before content hashes stored: the sha256 of the file's bytes.
+        string fileSha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(a)));
+        using (var cmd = db.Connection.CreateCommand())
+        {
+            cmd.CommandText = $"UPDATE pcapdht_store.capture SET sha256 = '{fileSha}'";
+            cmd.ExecuteNonQuery();
+        }
+
+        var again = new IngestPipeline(db).IngestFile(a);
+        Assert.Equal(IngestOutcome.Skipped, again.Outcome);
+        Assert.Equal(1, again.ExistingCaptureId);
+
+        var forced = new IngestPipeline(db, new IngestOptions { Force = true }).IngestFile(a);
+        Assert.Equal(IngestOutcome.Ingested, forced.Outcome);
+        Assert.Equal(1, forced.ExistingCaptureId);
+        Assert.Equal(1L, Sql.Long(db.Connection, "SELECT count(*) FROM captures"));
+        Assert.Equal(120L, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
+        Assert.Equal(FramesSha(a), Sql.Scalar(db.Connection, "SELECT sha256 FROM captures"));
+    }
+
+    [Fact]
     public void IngestFiles_SameContentTwiceInOneRun_OneIngestedOneSkipped()
     {
         using var dir = new TempDir();
