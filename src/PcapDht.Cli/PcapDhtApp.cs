@@ -93,6 +93,10 @@ public static class PcapDhtApp
                 .WithDescription("Write a deterministic synthetic DHT capture (public addresses from ASN ranges) and its ground-truth JSON.")
                 .WithExample("synth", "--out", "synthetic.pcap", "--seed", "7", "--packets", "40000", "--asn-ranges", "asn-ipv4.csv", "--asn-ranges", "asn-ipv6.csv");
 
+            config.AddCommand<CheckCommand>("check")
+                .WithDescription("Read every block of the database and verify the store (counters equal rows, no dead writer); --compact rewrites it without free space.")
+                .WithExample("check", "--db", "dht.duckdb", "--compact");
+
             config.AddCommand<QueryCommand>("query")
                 .WithDescription("Run SQL against the database (read-only unless --write).")
                 .WithExample("query", "\"SELECT count(DISTINCT ip) FROM node_sightings\"", "--format", "csv");

@@ -1,35 +1,60 @@
 using PcapDht.Fuzz;
 using SharpFuzz;
 
-// scripts/fuzz.sh runs this under afl-fuzz; the other modes write seeds and replay findings.
-if (args.Length == 2 && args[0] == "--write-seeds")
+// scripts/fuzz.sh runs `PcapDht.Fuzz TARGET` under afl-fuzz; the other modes write seeds and replay findings.
+//   PcapDht.Fuzz TARGET                        the AFL++ persistent loop
+//   PcapDht.Fuzz --write-seeds TARGET DIR      the target's seed inputs
+//   PcapDht.Fuzz --replay TARGET PATH...       runs files (or every file of directories) through the target
+Action<byte[]> Target(string name) => name switch
 {
-    Seeds.Write(args[1]);
+    "krpc" => KrpcTarget.Check,
+    "capture" => CaptureTarget.Check,
+    "net" => NetTarget.Check,
+    "ranges" => RangeTarget.Check,
+    "anonymize" => AnonymizeTarget.Check,
+    _ => throw new ArgumentException($"unknown fuzz target '{name}' (krpc, capture, net, ranges, anonymize)"),
+};
+
+if (args.Length == 3 && args[0] == "--write-seeds")
+{
+    Seeds.Write(args[1], args[2]);
     return 0;
 }
-if (args.Length == 2 && args[0] == "--replay")
+if (args.Length >= 3 && args[0] == "--replay")
 {
-    int failures = 0;
-    foreach (string file in Directory.EnumerateFiles(args[1]))
+    var check = Target(args[1]);
+    int failures = 0, inputs = 0;
+    foreach (string path in args.Skip(2))
     {
-        try
+        var files = Directory.Exists(path) ? Directory.EnumerateFiles(path).Order() : (IEnumerable<string>)[path];
+        foreach (string file in files)
         {
-            DecoderTarget.Check(File.ReadAllBytes(file));
-        }
-        catch (Exception e)
-        {
-            failures++;
-            Console.Error.WriteLine($"{file}: {e.GetType().Name}: {e.Message}");
+            if (Path.GetFileName(file) == "README.txt") continue;
+            inputs++;
+            try
+            {
+                check(File.ReadAllBytes(file));
+            }
+            catch (Exception e)
+            {
+                failures++;
+                Console.Error.WriteLine($"{file}: {e.GetType().Name}: {e.Message}");
+            }
         }
     }
-    Console.WriteLine($"replayed: {failures} failing input(s)");
+    Console.WriteLine($"replayed {inputs} input(s): {failures} failing");
     return failures == 0 ? 0 : 1;
 }
-
-Fuzzer.OutOfProcess.Run(stream =>
+if (args.Length == 1)
 {
-    using var buffer = new MemoryStream();
-    stream.CopyTo(buffer);
-    DecoderTarget.Check(buffer.ToArray());
-});
-return 0;
+    var check = Target(args[0]);
+    Fuzzer.OutOfProcess.Run(stream =>
+    {
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        check(buffer.ToArray());
+    });
+    return 0;
+}
+Console.Error.WriteLine("usage: PcapDht.Fuzz TARGET | --write-seeds TARGET DIR | --replay TARGET PATH...");
+return 2;

@@ -27,6 +27,13 @@ public sealed class IngestSettings : CommandSettings
     [DefaultValue("table")]
     public string Format { get; init; } = "table";
 
+    [CommandOption("--flush-interval <T>")]
+    [Description("Standard input and named pipes (streams) commit what they delivered at this interval, like sniff; Ctrl-C keeps it. Default 5s.")]
+    public string? FlushInterval { get; init; }
+
+    /// <summary>The parsed <see cref="FlushInterval"/>.</summary>
+    public TimeSpan StreamCommitInterval { get; private set; } = PcapDht.Live.LiveCaptureOptions.DefaultFlushInterval;
+
     [CommandOption("--verbose")]
     [Description("One line per file, and stack traces on errors.")]
     public bool Verbose { get; init; }
@@ -35,6 +42,12 @@ public sealed class IngestSettings : CommandSettings
     {
         if (Paths.Length == 0) return ValidationResult.Error("give at least one capture file, directory or glob");
         if (Format is not ("table" or "json")) return ValidationResult.Error($"--format must be table or json, not '{Format}'");
+        if (FlushInterval != null)
+        {
+            if (!PcapDht.Live.LiveUnits.TryParseDuration(FlushInterval, out var flush) || flush < TimeSpan.FromMilliseconds(100))
+                return ValidationResult.Error($"--flush-interval '{FlushInterval}' is not a duration of at least 100ms (e.g. 5s)");
+            StreamCommitInterval = flush;
+        }
         return ValidationResult.Success();
     }
 
@@ -62,7 +75,18 @@ public sealed class IngestCommand : Command<IngestSettings>
         try
         {
             db = PcapDhtDatabase.Open(settings.DatabasePath, PcapDhtDatabase.LockWait, viewsInBackground: true);
+            try
+            {
+                StoreCheck.VerifyLength(db.Connection, settings.DatabasePath); // never append to a file that was cut short
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
             db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(Math.Min(files.Count, new IngestOptions().MaxParallelFiles)));
+            if (db.RecoveredCaptures > 0)
+                Console.Error.WriteLine($"pcapdht ingest: {db.RecoveredCaptures} capture(s) whose writer died were marked failed or interrupted; pcapdht check --compact gives back the disk space they used");
         }
         catch (StoreException ex)
         {
@@ -84,6 +108,7 @@ public sealed class IngestCommand : Command<IngestSettings>
             var pipeline = new IngestPipeline(db, new IngestOptions
             {
                 Force = settings.Force,
+                StreamCommitInterval = settings.StreamCommitInterval,
                 FileDone = new SyncProgress<IngestFileResult>(r =>
                 {
                     if (!bar) { ReportFile(r, true, lines, settings.Verbose); return; }
@@ -131,7 +156,7 @@ public sealed class IngestCommand : Command<IngestSettings>
                 var task = ctx.AddTask("ingest", maxValue: 1);
                 var work = Task.Run(() => results = pipeline.IngestFiles(files, ct));
                 var sw = Stopwatch.StartNew();
-                while (!work.Wait(250))
+                while (!WaitOrAbandon(work, TimeSpan.FromMilliseconds(250), ct))
                     Update(task, p, sw.Elapsed, problems());
                 Update(task, p, sw.Elapsed, problems());
                 work.GetAwaiter().GetResult();
@@ -154,9 +179,37 @@ public sealed class IngestCommand : Command<IngestSettings>
         var p = pipeline.Progress;
         var work = Task.Run(() => pipeline.IngestFiles(files, ct));
         var sw = Stopwatch.StartNew();
-        while (!work.Wait(TimeSpan.FromSeconds(10)))
+        while (!WaitOrAbandon(work, TimeSpan.FromSeconds(10), ct))
             lines.WriteLine($"ingest: {p.BytesRead / 1e6:N0}/{p.TotalBytes / 1e6:N0} MB, {p.Frames:N0} frames, {p.Messages:N0} messages, {p.FilesDone}/{p.TotalFiles} files, {sw.Elapsed:hh\\:mm\\:ss}");
         return work.GetAwaiter().GetResult();
+    }
+
+    /// <summary>How long an interrupted ingest may take to roll back before the process ends without it.</summary>
+    private static readonly TimeSpan InterruptGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Waits up to <paramref name="step"/> for the ingest. After Ctrl-C/SIGTERM the pipeline stops by itself (it checks
+    /// while reading and waiting for input); should it not within <see cref="InterruptGrace"/> — a read the kernel
+    /// will not end, a named pipe with no writer — the process exits 130 without it: every capture it was writing is
+    /// uncommitted, and the next open marks it failed.
+    /// </summary>
+    private static bool WaitOrAbandon(Task work, TimeSpan step, CancellationToken ct)
+    {
+        if (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                return work.Wait((int)step.TotalMilliseconds, ct);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+        if (work.Wait(InterruptGrace)) return true;
+        Console.Error.WriteLine("pcapdht ingest: interrupted; the files being read were not stored (a stream keeps what it committed before)");
+        Console.Out.Flush();
+        Environment.Exit(ExitCodes.Interrupted);
+        return true;
     }
 
     private static void ReportFile(IngestFileResult r, bool perFileLine, TextWriter lines, bool verbose)
@@ -312,7 +365,10 @@ internal sealed class IngestSummary
                 case IngestOutcome.Ingested: s.FilesIngested++; break;
                 case IngestOutcome.Skipped: s.FilesSkipped++; continue;
                 case IngestOutcome.Partial: s.FilesPartial++; break;
-                case IngestOutcome.Interrupted: s.FilesInterrupted++; continue;
+                case IngestOutcome.Interrupted:
+                    s.FilesInterrupted++;
+                    if (r.CaptureId == null) continue;
+                    break; // a stream keeps what it read: its rows are stored, so they count
                 default: s.FilesFailed++; continue;
             }
             var st = r.Stats;

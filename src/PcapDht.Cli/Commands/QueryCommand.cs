@@ -25,8 +25,12 @@ public sealed class QuerySettings : CommandSettings
     public string Db { get; init; } = DatabaseOpener.DefaultPath;
 
     [CommandOption("--write")]
-    [Description("Open the database read-write (default is read-only, so a typo cannot change data).")]
+    [Description("Open the database read-write (default is read-only, so a typo cannot change data). Also allows --allow-files.")]
     public bool Write { get; init; }
+
+    [CommandOption("--allow-files")]
+    [Description("Let the SQL read and write files other than the database (read_csv, read_parquet, glob, COPY ... TO, EXPORT DATABASE, ATTACH). Without it (and without --write) the query touches no file but the database.")]
+    public bool AllowFiles { get; init; }
 
     [CommandOption("--format <FORMAT>")]
     [Description("Output: " + OutputFormats.Help + ".")]
@@ -72,18 +76,44 @@ public sealed class QueryCommand : Command<QuerySettings>
             Console.Error.WriteLine($"pcapdht query: {error}");
             return ExitCodes.DatabaseError;
         }
-        ResultTable result;
+        bool restricted = !settings.Write && !settings.AllowFiles;
+        if (restricted) SqlQuery.RestrictToDatabase(db);
+        // Every statement runs, in order. Tables and Markdown show each result as its statement completes; CSV and
+        // JSON print the last statement's result only, so the output stays one document a program can parse.
+        bool each = format is OutputFormat.Table or OutputFormat.Markdown;
+        ResultTable? last = null;
+        int shown = 0;
         try
         {
-            result = SqlQuery.Run(db, sql);
+            foreach (var (_, results) in SqlQuery.RunScript(db, sql))
+            {
+                foreach (var result in results)
+                {
+                    if (!each)
+                    {
+                        last = result;
+                        continue;
+                    }
+                    if (shown++ > 0) Console.Out.WriteLine();
+                    ResultRenderer.Render(result, format, Console.Out, Console.Error, withMetadata: false);
+                }
+            }
         }
-        catch (DuckDBException e)
+        catch (SqlScriptException e)
         {
-            string line = ReadOnlyHint.Add(DatabaseOpener.OneLine(e.Message), sql, settings.Write);
+            if (PcapDht.Store.PcapDhtDatabase.IsCorruption(e.Message))
+            {
+                Console.Error.WriteLine($"pcapdht query: {PcapDht.Store.PcapDhtDatabase.Translate(e.InnerException ?? e, settings.Db).Message}");
+                return ExitCodes.DatabaseError;
+            }
+            string line = DatabaseOpener.OneLine(e.Message);
+            if (restricted && SqlQuery.IsFileAccessRefusal(line))
+                line += " (query reads only the database; add --allow-files to let SQL use other files)";
+            else line = ReadOnlyHint.Add(line, sql, settings.Write);
             Console.Error.WriteLine($"pcapdht query: {line}");
             return ExitCodes.Failure;
         }
-        ResultRenderer.Render(result, format, Console.Out, Console.Error, withMetadata: false);
+        if (last != null) ResultRenderer.Render(last, format, Console.Out, Console.Error, withMetadata: false);
         return ExitCodes.Ok;
     }
 

@@ -195,7 +195,9 @@ internal static class ReportRunner
         }
         catch (DuckDBException e)
         {
-            Console.Error.WriteLine($"pcapdht {verb}: database error: {DatabaseOpener.OneLine(e.Message)}");
+            Console.Error.WriteLine(PcapDht.Store.PcapDhtDatabase.IsCorruption(e.Message)
+                ? $"pcapdht {verb}: {PcapDht.Store.PcapDhtDatabase.Translate(e, settings.Db).Message}"
+                : $"pcapdht {verb}: database error: {DatabaseOpener.OneLine(e.Message)}");
             return ExitCodes.DatabaseError;
         }
     }

@@ -4,25 +4,88 @@ using DuckDB.NET.Data;
 
 namespace PcapDht.Analysis;
 
-/// <summary>Runs user SQL and turns the result into a <see cref="ResultTable"/> of displayable values.</summary>
+/// <summary>Runs user SQL and turns the results into <see cref="ResultTable"/>s of displayable values.</summary>
 public static class SqlQuery
 {
+    /// <summary>
+    /// Runs every statement of <paramref name="sql"/> in order, each in its own autocommit (unless the script
+    /// says BEGIN), and yields one entry per statement as it completes: its results (none for a statement that
+    /// returns no rows, such as DELETE or CREATE). The whole script is parsed first, so a syntax error anywhere
+    /// runs nothing; a statement that fails stops the script. Both throw <see cref="SqlScriptException"/> naming
+    /// the statement's position; what ran before it stays done.
+    /// </summary>
+    public static IEnumerable<(SqlStatement Statement, IReadOnlyList<ResultTable> Results)> RunScript(DuckDBConnection db, string sql)
+    {
+        var statements = SqlScript.Split(sql);
+        foreach (var s in statements)
+            if (SqlScript.CountStatements(db, s.Text, out string? error) is null)
+                throw new SqlScriptException(s, statements.Count, error!);
+        foreach (var s in statements)
+        {
+            List<ResultTable> results;
+            try
+            {
+                results = RunStatements(db, s.Text);
+            }
+            catch (DuckDBException e)
+            {
+                throw new SqlScriptException(s, statements.Count, e.Message, e);
+            }
+            yield return (s, results);
+        }
+    }
+
+    /// <summary>Runs every statement of <paramref name="sql"/>; the last result that has columns (an empty one when none has).</summary>
     public static ResultTable Run(DuckDBConnection db, string sql)
+    {
+        ResultTable? last = null;
+        foreach (var (_, results) in RunScript(db, sql))
+            if (results.Count > 0) last = results[^1];
+        return last ?? new ResultTable { Title = "query", Columns = [] };
+    }
+
+    /// <summary>The results of every statement in <paramref name="sql"/> that returns columns (all of them run).</summary>
+    private static List<ResultTable> RunStatements(DuckDBConnection db, string sql)
     {
         using var cmd = db.CreateCommand();
         cmd.CommandText = sql;
         using var r = cmd.ExecuteReader();
-        var columns = new List<ResultColumn>(r.FieldCount);
-        for (int i = 0; i < r.FieldCount; i++) columns.Add(new ResultColumn(r.GetName(i), KindOf(r.GetFieldType(i))));
-        var table = new ResultTable { Title = "query", Columns = columns };
-        while (r.Read())
+        var tables = new List<ResultTable>();
+        // DuckDB.NET runs the statements of a command as the reader reaches them: without NextResult() the ones
+        // after the first that returns rows never ran.
+        do
         {
-            var row = new object?[r.FieldCount];
-            for (int i = 0; i < row.Length; i++) row[i] = r.IsDBNull(i) ? null : Display(r.GetValue(i));
-            table.Rows.Add(row);
+            if (r.FieldCount == 0) continue;
+            var columns = new List<ResultColumn>(r.FieldCount);
+            for (int i = 0; i < r.FieldCount; i++) columns.Add(new ResultColumn(r.GetName(i), KindOf(r.GetFieldType(i))));
+            var table = new ResultTable { Title = "query", Columns = columns };
+            while (r.Read())
+            {
+                var row = new object?[r.FieldCount];
+                for (int i = 0; i < row.Length; i++) row[i] = r.IsDBNull(i) ? null : Display(r.GetValue(i));
+                table.Rows.Add(row);
+            }
+            tables.Add(table);
         }
-        return table;
+        while (r.NextResult());
+        return tables;
     }
+
+    /// <summary>
+    /// From here on, SQL on this connection touches no file but the database (and DuckDB's own temporary files):
+    /// no read_csv('/etc/shadow'), glob('/root/*'), COPY ... TO, EXPORT DATABASE, ATTACH or INSTALL; and the
+    /// setting cannot be changed back. Connections opened without it (reports, a Parquet lake) are unaffected.
+    /// </summary>
+    public static void RestrictToDatabase(DuckDBConnection db)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SET enable_external_access = false; SET lock_configuration = true;";
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>True for DuckDB's refusal of a file access that <see cref="RestrictToDatabase"/> disabled.</summary>
+    public static bool IsFileAccessRefusal(string message) =>
+        message.Contains("disabled by configuration", StringComparison.OrdinalIgnoreCase);
 
     private static ColumnKind KindOf(Type t) =>
         t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(sbyte) || t == typeof(byte)

@@ -50,11 +50,11 @@ public sealed class CaptureReader : IDisposable
     private int _interfaceCount;
     private bool _sawSection;
 
-    private CaptureReader(Stream stream, string name, long? length, byte[]? buffer = null)
+    private CaptureReader(Stream stream, string name, long? length, byte[]? buffer = null, int initialBuffer = BufferSize)
     {
         // A caller reading many files lends one buffer for all: a fresh 1 MiB array per file is a large-object
         // allocation, and on the 100-file benchmark each one triggered a full (gen2) collection.
-        _buf = buffer is { Length: >= BufferSize } ? buffer : new byte[BufferSize];
+        _buf = buffer is { Length: >= BufferSize } ? buffer : new byte[initialBuffer];
         Name = name;
         Length = length;
         _raw = new CountingStream(stream);
@@ -72,16 +72,18 @@ public sealed class CaptureReader : IDisposable
     }
 
     /// <summary>Opens a file, or standard input when <paramref name="path"/> is "-".</summary>
+    /// <param name="path">The file, or "-".</param>
+    /// <param name="cancellation">Becomes <see cref="Cancellation"/>; for standard input it also ends a wait for data.</param>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="CaptureFormatException">Not a pcap/pcapng (or compressed) capture.</exception>
-    public static CaptureReader Open(string path)
+    public static CaptureReader Open(string path, CancellationToken cancellation = default)
     {
-        if (path == "-") return new CaptureReader(Console.OpenStandardInput(), "-", null);
+        if (path == "-") return new CaptureReader(new StandardInputStream(cancellation), "-", null) { Cancellation = cancellation };
         // Unbuffered: the reader's own 1 MiB buffer is the only copy between page cache and parser.
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         try
         {
-            return new CaptureReader(file, path, file.Length);
+            return new CaptureReader(file, path, file.Length) { Cancellation = cancellation };
         }
         catch
         {
@@ -110,6 +112,25 @@ public sealed class CaptureReader : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         return new CaptureReader(stream, name, length, buffer);
+    }
+
+    /// <summary>Reads from a stream whose stored size is known although it cannot seek (a hashing wrapper around a file).</summary>
+    internal static CaptureReader Open(Stream stream, string name, long? length, int initialBuffer = BufferSize)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return new CaptureReader(stream, name, length, null, initialBuffer);
+    }
+
+    /// <summary>
+    /// Checked on every read from the input (at most every 1 MiB of it, and while a pipe is idle when the input
+    /// is <see cref="StandardInputStream"/>): a cancelled token makes <see cref="TryRead"/> throw
+    /// <see cref="OperationCanceledException"/> even when the input holds no frames at all (a pcapng stream of
+    /// nothing but non-packet blocks).
+    /// </summary>
+    public CancellationToken Cancellation
+    {
+        get => _raw.Cancellation;
+        set => _raw.Cancellation = value;
     }
 
     public string Name { get; }
@@ -297,6 +318,7 @@ public sealed class CaptureReader : IDisposable
             SnapLength = U32(body[4..]),
             Multiplier = 1000, // default if_tsresol 6: microseconds
             Divisor = 1,
+            Resolution = 6,
         };
         var options = body[8..];
         while (options.Length >= 4)
@@ -306,7 +328,7 @@ public sealed class CaptureReader : IDisposable
             if (code == 0 || 4 + olen > options.Length) break;
             var value = options.Slice(4, olen);
             if (code == 9 && olen >= 1) SetResolution(ref iface, value[0]);
-            else if (code == 14 && olen >= 8) iface.OffsetNs = unchecked((long)U64(value) * 1_000_000_000L);
+            else if (code == 14 && olen >= 8) iface.OffsetSeconds = (long)U64(value); // signed (pcapng §4.2)
             options = options[Math.Min(options.Length, 4 + ((olen + 3) & ~3))..];
         }
         if (_interfaceCount == _interfaces.Length) Array.Resize(ref _interfaces, _interfaces.Length * 2);
@@ -316,6 +338,7 @@ public sealed class CaptureReader : IDisposable
 
     private static void SetResolution(ref Interface iface, byte tsresol)
     {
+        iface.Resolution = tsresol;
         int exponent = tsresol & 0x7f;
         if ((tsresol & 0x80) != 0)
         {
@@ -359,7 +382,13 @@ public sealed class CaptureReader : IDisposable
         if (id >= _interfaceCount) return Fail($"packet for undefined interface {id}");
         ref var iface = ref _interfaces[id];
         ulong ticks = ((ulong)U32(body[4..]) << 32) | U32(body[8..]);
-        frame = new Frame(++_frameNumber, iface.ToNanoseconds(ticks), iface.LinkType,
+        if (!iface.TryToNanoseconds(ticks, out long ns))
+        {
+            // A wrapped time would file the frame decades away; the rest of the file is as suspect as a bad length.
+            return Fail($"timestamp out of range: {ticks} ticks at if_tsresol 0x{iface.Resolution:x2} with if_tsoffset {iface.OffsetSeconds} s " +
+                "is not between 1970 and 2262");
+        }
+        frame = new Frame(++_frameNumber, ns, iface.LinkType,
             (int)Math.Min(U32(body[16..]), int.MaxValue), body.Slice(20, (int)capLen));
         return true;
     }
@@ -386,15 +415,22 @@ public sealed class CaptureReader : IDisposable
         public long Multiplier; // 0: binary resolution, use Pow2Shift
         public long Divisor;
         public int Pow2Shift;
-        public long OffsetNs;
+        public long OffsetSeconds;
+        public byte Resolution;
 
-        public readonly long ToNanoseconds(ulong ticks)
+        /// <summary>
+        /// Nanoseconds since 1970, computed without overflow: false when the time lies before 1970 or beyond
+        /// what 64-bit nanoseconds hold (2262-04-11), which only a corrupt timestamp or option produces.
+        /// </summary>
+        public readonly bool TryToNanoseconds(ulong ticks, out long ns)
         {
-            long ns;
-            if (Multiplier == 0) ns = (long)(((UInt128)ticks * 1_000_000_000UL) >> Pow2Shift);
-            else if (Divisor == 1) ns = unchecked((long)ticks * Multiplier);
-            else ns = (long)(ticks / (ulong)Divisor);
-            return unchecked(ns + OffsetNs);
+            Int128 t;
+            if (Multiplier == 0) t = (Int128)(((UInt128)ticks * 1_000_000_000UL) >> Pow2Shift);
+            else if (Divisor == 1) t = (Int128)ticks * Multiplier;
+            else t = ticks / (ulong)Divisor;
+            t += (Int128)OffsetSeconds * 1_000_000_000L;
+            ns = unchecked((long)t);
+            return t >= 0 && t <= long.MaxValue;
         }
     }
 
@@ -463,20 +499,25 @@ public sealed class CaptureReader : IDisposable
             _pos = 0;
             _end = have;
         }
-        if (count > _buf.Length)
-        {
-            var bigger = new byte[Math.Max(count, Math.Min(_buf.Length * 2, MaxRecordBytes + 64))];
-            Buffer.BlockCopy(_buf, 0, bigger, 0, have);
-            _buf = bigger;
-        }
         while (_end < count)
         {
+            if (_end == _buf.Length)
+            {
+                // Grow only as data arrives (doubling while the buffer is full): a corrupt length in a short input
+                // must not allocate 256 MiB up front.
+                var bigger = new byte[Math.Min(_buf.Length * 2, MaxRecordBytes + 64)];
+                Buffer.BlockCopy(_buf, 0, bigger, 0, _end);
+                _buf = bigger;
+            }
+            // Also here, not only on reads of the stored input: a gzip or zstd bomb yields gigabytes of blocks
+            // from a few reads of it.
+            _raw.Cancellation.ThrowIfCancellationRequested();
             int r;
             try
             {
                 r = _data.Read(_buf, _end, _buf.Length - _end);
             }
-            catch (Exception e) when (e is not OutOfMemoryException)
+            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
             {
                 // Broken gzip/zstd data or an I/O error: everything before it has been delivered.
                 _readError = FirstLine(e.Message);

@@ -14,6 +14,9 @@ internal sealed class CountingStream : ForwardReadStream
 
     public long BytesRead { get; private set; }
 
+    /// <summary>Checked before every read of the input: a stream with nothing in it but skipped blocks still stops.</summary>
+    public CancellationToken Cancellation { get; set; }
+
     /// <summary>The last up-to-8 bytes read from the input (a gzip member's CRC32 and ISIZE trailer at its end).</summary>
     public ReadOnlySpan<byte> Tail => _tail.AsSpan(8 - _tailLength);
 
@@ -37,6 +40,7 @@ internal sealed class CountingStream : ForwardReadStream
             _prefixPos += n;
             return n;
         }
+        Cancellation.ThrowIfCancellationRequested();
         int r = _inner.Read(buffer);
         if (r > 0)
         {

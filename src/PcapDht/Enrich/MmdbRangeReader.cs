@@ -11,11 +11,16 @@ namespace PcapDht.Enrich;
 /// </summary>
 internal static class MmdbRangeReader
 {
+    /// <remarks>
+    /// Open fuzz finding (docs/fuzzing.md, ranges #3): MaxMind.Db 5.2.0 copies the content into an anonymous memory
+    /// map before it reads the metadata, and leaks that map (its pointer stays acquired) when the metadata does not
+    /// deserialize. One map per refused file: nothing for a CLI run, fatal after ~65,000 refusals in one process.
+    /// </remarks>
     public static RangeFile Read(byte[] content, string name)
     {
         Reader reader;
         try { reader = new Reader(new MemoryStream(content, writable: false)); }
-        catch (Exception e) when (e is InvalidDatabaseException or IOException or ArgumentException)
+        catch (Exception e) when (e is InvalidDatabaseException or DeserializationException or IOException or ArgumentException)
         {
             throw new RangeFormatException($"{name}: damaged MMDB file ({FirstLine(e.Message)})");
         }
@@ -35,7 +40,9 @@ internal static class MmdbRangeReader
             long record = 0;
             try
             {
-                foreach (var node in reader.FindAll<Dictionary<string, object>>(cacheSize: 1 << 16))
+                // As object, not as a map: a record whose data is a string or a number (a damaged or foreign file)
+                // is then one bad row, where a typed read threw and ended the whole import (fuzz finding).
+                foreach (var node in reader.FindAll<object>(cacheSize: 1 << 16))
                 {
                     record++;
                     var start = IpAddr.FromIPAddress(node.Start);
@@ -46,7 +53,11 @@ internal static class MmdbRangeReader
                     int hostBits = bits - node.PrefixLength;
                     UInt128 hostMask = hostBits == 128 ? UInt128.MaxValue : (((UInt128)1 << hostBits) - 1);
                     var end = new IpAddr(start.Value | hostMask);
-                    var data = node.Data;
+                    if (node.Data is not Dictionary<string, object> data)
+                    {
+                        file.AddBad(record, $"network {node.Start}/{node.PrefixLength}: data is a {Describe(node.Data)}, not a map");
+                        continue;
+                    }
                     if (!TryGetAsn(data, out uint? asn)) { file.AddBad(record, $"network {node.Start}/{node.PrefixLength}: unreadable AS number"); continue; }
                     string? asName = GetString(data, "autonomous_system_organization") ?? GetString(data, "as_name");
                     string? country = GetCountry(data);
@@ -54,7 +65,7 @@ internal static class MmdbRangeReader
                     rows.Add((start, end, asn, asName, country));
                 }
             }
-            catch (InvalidDatabaseException e)
+            catch (Exception e) when (e is InvalidDatabaseException or DeserializationException)
             {
                 file.AddBad(record + 1, $"damaged search tree or data section ({FirstLine(e.Message)})");
             }
@@ -101,6 +112,14 @@ internal static class MmdbRangeReader
 
     private static string? GetString(Dictionary<string, object> data, string key) =>
         data.TryGetValue(key, out var v) && v is string s ? RangeParsing.NullIfEmpty(s) : null;
+
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string => "string",
+        System.Collections.IList => "list",
+        _ => "number",
+    };
 
     private static string FirstLine(string s)
     {

@@ -18,29 +18,37 @@ public static class RangeFileReader
     public static RangeFile Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file");
-        string name = Path.GetFileName(path);
-        byte[] head = ReadHead(path, out bool gzip);
+        var file = Read(() => File.OpenRead(path), Path.GetFileName(path));
+        SourceDates.Find(file, path);
+        return file;
+    }
+
+    /// <summary>
+    /// Reads the content <paramref name="open"/> returns (called once per pass: a sniff of the head, then the
+    /// rows). The source date is the content's own (an MMDB build epoch) or none.
+    /// </summary>
+    internal static RangeFile Read(Func<Stream> open, string name)
+    {
+        byte[] head = ReadHead(open, name, out bool gzip);
         if (LooksBinary(head))
         {
-            byte[] all = gzip ? Decompress(path) : File.ReadAllBytes(path);
+            byte[] all = gzip ? Decompress(open, name) : ReadAll(open);
             if (!ContainsMarker(all)) throw Unknown(name, "binary content that is not an MMDB file (no MaxMind.com metadata marker)");
             var mmdb = MmdbRangeReader.Read(all, name);
-            SourceDates.Find(mmdb, path);
             return mmdb;
         }
         var format = DetectText(head, name, out char separator, out bool hasHeader);
-        using var stream = OpenText(path, gzip);
+        using var stream = OpenText(open, gzip);
         var file = ReadText(stream, name, format, separator, hasHeader);
-        SourceDates.Find(file, path);
         return file;
     }
 
     private static RangeFormatException Unknown(string name, string why) =>
         new($"{name}: not a known ASN/country range format ({why}); expected iptoasn TSV, IPinfo Lite CSV, ip-location-db CSV, GeoLite2-ASN CSV or MMDB");
 
-    private static byte[] ReadHead(string path, out bool gzip)
+    private static byte[] ReadHead(Func<Stream> open, string name, out bool gzip)
     {
-        using var fs = File.OpenRead(path);
+        using var fs = open();
         Span<byte> magic = stackalloc byte[2];
         int m = fs.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
         gzip = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
@@ -49,24 +57,32 @@ public static class RangeFileReader
         var buffer = new byte[SniffBytes];
         int n;
         try { n = s.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false); }
-        catch (InvalidDataException) { throw new RangeFormatException($"{Path.GetFileName(path)}: damaged gzip data"); }
+        catch (InvalidDataException) { throw new RangeFormatException($"{name}: damaged gzip data"); }
         finally { if (gzip) s.Dispose(); }
         return buffer[..n];
     }
 
-    private static Stream OpenText(string path, bool gzip)
+    private static Stream OpenText(Func<Stream> open, bool gzip)
     {
-        var fs = File.OpenRead(path);
+        var fs = open();
         return gzip ? new GZipStream(fs, CompressionMode.Decompress) : fs;
     }
 
-    private static byte[] Decompress(string path)
+    private static byte[] ReadAll(Func<Stream> open)
     {
-        using var fs = File.OpenRead(path);
+        using var fs = open();
+        using var ms = new MemoryStream();
+        fs.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    private static byte[] Decompress(Func<Stream> open, string name)
+    {
+        using var fs = open();
         using var gz = new GZipStream(fs, CompressionMode.Decompress);
         using var ms = new MemoryStream();
         try { gz.CopyTo(ms); }
-        catch (InvalidDataException) { throw new RangeFormatException($"{Path.GetFileName(path)}: damaged gzip data"); }
+        catch (InvalidDataException) { throw new RangeFormatException($"{name}: damaged gzip data"); }
         return ms.ToArray();
     }
 

@@ -35,6 +35,13 @@ public sealed class IngestOptions
 
     /// <summary>A worker takes files (in input order) up to this many bytes at a time: they are registered in one commit.</summary>
     public long BatchBytes { get; init; } = 256L << 20;
+
+    /// <summary>
+    /// A stream (standard input, a named pipe: <c>tcpdump -w - | pcapdht ingest -</c>) has no end to wait for: what it
+    /// delivered is committed at this interval, like <c>sniff</c>'s flush, with the capture <c>running</c>. Ctrl-C,
+    /// SIGTERM or a crash keep what was committed (status <c>interrupted</c>); the end of the stream completes it.
+    /// </summary>
+    public TimeSpan StreamCommitInterval { get; init; } = Live.LiveCaptureOptions.DefaultFlushInterval;
 }
 
 public enum IngestOutcome
@@ -110,6 +117,7 @@ public sealed class IngestPipeline
     private IngestFileResult[] _results = [];
     private long[] _sizes = [];
     private bool[] _done = [];
+    private bool[] _streams = [];
     private StoredCaptures _stored = new();
 
     public IngestPipeline(PcapDhtDatabase db, IngestOptions? options = null)
@@ -128,12 +136,14 @@ public sealed class IngestPipeline
         _results = new IngestFileResult[paths.Count];
         _sizes = new long[paths.Count];
         _done = new bool[paths.Count];
+        _streams = new bool[paths.Count];
         Progress.TotalFiles = paths.Count;
         long total = 0;
         for (int i = 0; i < paths.Count; i++)
         {
             _results[i] = new IngestFileResult { Path = paths[i] };
-            _sizes[i] = paths[i] != "-" && File.Exists(paths[i]) ? new FileInfo(paths[i]).Length : -1;
+            _streams[i] = StandardInputStream.IsStream(paths[i]);
+            _sizes[i] = !_streams[i] && File.Exists(paths[i]) ? new FileInfo(paths[i]).Length : -1;
             if (_sizes[i] > 0) total += _sizes[i];
         }
         Progress.TotalBytes = total;
@@ -266,7 +276,9 @@ public sealed class IngestPipeline
         r.Outcome = outcome;
         if (error != null) r.Error = error;
         if (exception != null) r.Exception = exception;
-        if (outcome is IngestOutcome.InputError or IngestOutcome.DatabaseError or IngestOutcome.Interrupted or IngestOutcome.Skipped) r.CaptureId = null;
+        // An interrupted stream keeps what it committed: its capture stays.
+        if (outcome is IngestOutcome.InputError or IngestOutcome.DatabaseError or IngestOutcome.Skipped
+            || (outcome == IngestOutcome.Interrupted && !_streams[index])) r.CaptureId = null;
         Interlocked.Increment(ref Progress._filesDone);
         _options.FileDone?.Report(r);
     }
@@ -297,13 +309,15 @@ public sealed class IngestPipeline
             foreach (int i in files)
             {
                 string path = owner._paths[i];
+                bool stream = owner._streams[i];
                 if (path != "-" && Directory.Exists(path)) owner.Finish(i, IngestOutcome.InputError, $"{path} is a directory");
-                else if (path != "-" && owner._sizes[i] < 0) owner.Finish(i, IngestOutcome.InputError, $"{path}: no such file");
-                else if (path != "-" && SkipStored(i)) { }
+                else if (!stream && owner._sizes[i] < 0) owner.Finish(i, IngestOutcome.InputError, $"{path}: no such file");
+                else if (!stream && SkipStored(i)) { }
                 else
                 {
                     registered.Add(i);
-                    sources.Add(path == "-" ? new CaptureSource("-", CaptureKind.File) : new CaptureSource(Path.GetFullPath(path), CaptureKind.File, null, owner._sizes[i]));
+                    sources.Add(stream ? new CaptureSource(path == "-" ? "-" : Path.GetFullPath(path), CaptureKind.Stream)
+                        : new CaptureSource(Path.GetFullPath(path), CaptureKind.File, null, owner._sizes[i]));
                 }
             }
             if (registered.Count == 0) return;
@@ -324,6 +338,17 @@ public sealed class IngestPipeline
                     ct.ThrowIfCancellationRequested();
                     IngestOne(i, ids[next], ct);
                     if (_rowsSinceCommit >= owner._options.CommitRows || next == registered.Count - 1) Commit();
+                }
+                catch (OperationCanceledException) when (owner._streams[i] && owner._results[i].CaptureId != null && !owner._done[i])
+                {
+                    // A stream has no end to reach: Ctrl-C or SIGTERM is how it stops. Keep what was read.
+                    StopStream(i, ids[next]);
+                    for (int k = next + 1; k < registered.Count; k++)
+                    {
+                        DropRow(ids[k]);
+                        owner.Finish(registered[k], IngestOutcome.Interrupted, $"{owner._paths[registered[k]]}: interrupted before it was read");
+                    }
+                    return;
                 }
                 catch (OperationCanceledException)
                 {
@@ -404,6 +429,45 @@ public sealed class IngestPipeline
         {
             pipeline.Encoder.SubmitAll();
             session.Commit();
+            Committed();
+        }
+
+        /// <summary>A stream's periodic commit: its rows so far and counters, the capture still <c>running</c>.</summary>
+        private void Checkpoint(int captureId)
+        {
+            pipeline.Encoder.SubmitAll();
+            session.Checkpoint(captureId, pipeline.Totals());
+            Committed(); // files of this batch completed before the stream are now committed too
+        }
+
+        /// <summary>
+        /// Commits what an interrupted stream read (status <c>interrupted</c>, as a sniff whose process died), or,
+        /// when the store fails, keeps what its earlier commits stored.
+        /// </summary>
+        private void StopStream(int index, int captureId)
+        {
+            var result = owner._results[index];
+            try
+            {
+                pipeline.EndOfInput();
+                var totals = pipeline.Totals();
+                result.Totals = totals;
+                result.Stats = totals.Stats;
+                result.Error = $"{result.Path}: interrupted; the {totals.Stats.Frames:N0} frames read before were stored (capture {captureId}, status interrupted)";
+                session.CompleteCapture(captureId, totals, "interrupted", "interrupted: the stream was stopped before its end; what was read is stored");
+                _uncommitted.Remove(index);
+                Commit();
+                owner.Finish(index, IngestOutcome.Interrupted);
+            }
+            catch (StoreException ex)
+            {
+                Abort(ex.Message, IngestOutcome.DatabaseError, ex);
+                owner.Finish(index, IngestOutcome.DatabaseError, ex.Message, ex);
+            }
+        }
+
+        private void Committed()
+        {
             foreach (int i in _uncommitted)
             {
                 var r = owner._results[i];
@@ -416,7 +480,7 @@ public sealed class IngestPipeline
         private void Abort(string error, IngestOutcome outcome, Exception? ex)
         {
             pipeline.Encoder.DropAllRows();
-            session.Rollback(error, status: outcome == IngestOutcome.Interrupted ? "interrupted" : "failed");
+            session.Rollback(ex is StoreException se ? StoreSession.CaptureError(se) : error, status: outcome == IngestOutcome.Interrupted ? "interrupted" : "failed");
             foreach (int i in _uncommitted) Unclaim(i);
             foreach (int i in _uncommitted)
                 owner.Finish(i, outcome, outcome == IngestOutcome.Interrupted ? $"{owner._paths[i]}: interrupted, nothing of this file was stored" : error, ex);
@@ -439,10 +503,14 @@ public sealed class IngestPipeline
             bool started = false;
             try
             {
-                if (path == "-")
+                if (owner._streams[index])
                 {
-                    using var reader = CaptureReader.Open(Console.OpenStandardInput(), "-", null, reading.Buffer);
-                    Read(index, captureId, reader, null, ref started, ct);
+                    // Polls while the pipe is idle, so Ctrl-C ends `tcpdump -w - | pcapdht ingest -` on a quiet link too.
+                    Stream input = path == "-" ? new StandardInputStream(ct) : StandardInputStream.OpenStream(path, ct);
+                    CaptureReader reader;
+                    try { reader = CaptureReader.Open(input, path, null, reading.Buffer); }
+                    catch { input.Dispose(); throw; }
+                    using (reader) Read(index, captureId, reader, null, ref started, ct, stream: true);
                 }
                 else
                 {
@@ -531,11 +599,13 @@ public sealed class IngestPipeline
                 if (owner._runHashes.TryGetValue(r.Sha256, out int claimed) && claimed == id) owner._runHashes.Remove(r.Sha256);
         }
 
-        private void Read(int index, int captureId, CaptureReader reader, int? replaces, ref bool started, CancellationToken ct)
+        private void Read(int index, int captureId, CaptureReader reader, int? replaces, ref bool started, CancellationToken ct, bool stream = false)
         {
             var result = owner._results[index];
             result.Bytes = reader.Length ?? 0;
             result.CaptureId = captureId;
+            // The reader checks too: a stream of blocks that are not packets yields no frame to count.
+            reader.Cancellation = ct;
             session.StartCapture(captureId);
             pipeline.StartCapture(captureId);
             started = true;
@@ -544,12 +614,19 @@ public sealed class IngestPipeline
             long lastBytes = 0, lastFrames = 0, lastMessages = 0;
             int untilProgress = ProgressEvery;
             var stats = pipeline.Stats;
+            long commitEvery = (long)(owner._options.StreamCommitInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            long nextCommit = System.Diagnostics.Stopwatch.GetTimestamp() + commitEvery;
             var digest = reading.Digest;
             digest.Reset();
             while (reader.TryRead(out var frame))
             {
                 digest.Add(frame);
                 pipeline.Process(frame, out _);
+                if (stream && System.Diagnostics.Stopwatch.GetTimestamp() >= nextCommit)
+                {
+                    Checkpoint(captureId);
+                    nextCommit = System.Diagnostics.Stopwatch.GetTimestamp() + commitEvery;
+                }
                 if (--untilProgress == 0)
                 {
                     untilProgress = ProgressEvery;

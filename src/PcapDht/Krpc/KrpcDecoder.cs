@@ -290,7 +290,10 @@ public static class KrpcDecoder
                     if (number is >= 0 and <= ushort.MaxValue)
                         m.Port = (int)number;
                     else if (ok && r.TokenType == BencodeTokenType.Integer)
+                    {
                         m.Flags |= KrpcFlags.PortOutOfRange;
+                        m.RawPort = number; // kept: the store shows it (msg extra, messages.port)
+                    }
                     break;
                 case InnerKey.ImpliedPort:
                     ok = ExpectInteger(ref r, ref s, out number);
@@ -397,7 +400,11 @@ public static class KrpcDecoder
         return false;
     }
 
-    /// <summary>`e` (BEP 5): [integer code, string message]; more elements are skipped.</summary>
+    /// <summary>
+    /// `e` (BEP 5): "a list. The first element is an integer representing the error code. The second element is a
+    /// string containing the error message." A list that lacks either (empty, or only a code) or has either of the
+    /// wrong type is malformed; elements after the message are skipped.
+    /// </summary>
     private static bool ReadErrorList(scoped ref BencodeReader r, scoped ref KrpcMessage m, scoped ref State s)
     {
         if (r.TokenType != BencodeTokenType.StartList)
@@ -406,7 +413,11 @@ public static class KrpcDecoder
         while (r.Read())
         {
             if (r.TokenType == BencodeTokenType.EndList)
+            {
+                if (index < 2)
+                    s.Record(KrpcErrorReason.InvalidErrorList, r.TokenStartIndex);
                 return true;
+            }
             if (index == 0 && r.TokenType == BencodeTokenType.Integer)
             {
                 m.ErrorCode = r.GetInt64();

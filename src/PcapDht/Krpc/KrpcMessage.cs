@@ -60,7 +60,8 @@ public ref struct KrpcMessage
     public ReadOnlySpan<byte> Target;       // target (find_node, get)
     public ReadOnlySpan<byte> InfoHash;     // info_hash (get_peers, announce_peer)
     public ReadOnlySpan<byte> Token;        // token
-    public int Port;                        // port (announce_peer); -1 when absent
+    public int Port;                        // port (announce_peer); -1 when absent or outside 0..65535
+    public long RawPort;                    // port as sent when it is outside 0..65535 (PortOutOfRange); 0 otherwise
     public int ImpliedPort;                 // implied_port; -1 when absent
     public ReadOnlySpan<byte> Nodes;        // nodes: 26-byte records (20 id + 4 ip + 2 port)
     public ReadOnlySpan<byte> Nodes6;       // nodes6: 38-byte records (BEP 32)

@@ -15,17 +15,6 @@ internal static unsafe class NativePcap
     private static nint s_selectableFd;
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
-
-    [DllImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static extern int Poll(PollFd* fds, nuint count, int timeoutMs);
-
-    [StructLayout(LayoutKind.Sequential)]
     internal struct PcapStat
     {
         public uint Received;
@@ -69,8 +58,7 @@ internal static unsafe class NativePcap
             Thread.Sleep(Math.Min(timeoutMs, 10));
             return;
         }
-        var p = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
-        Poll(&p, 1, timeoutMs);
+        Capture.PosixPoll.WaitReadable(fd, timeoutMs);
     }
 
     /// <summary>pcap_stats on an open handle; false if libpcap reports an error.</summary>

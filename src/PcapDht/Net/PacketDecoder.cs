@@ -55,6 +55,9 @@ public sealed class PacketDecoder
     /// <summary>Datagrams waiting for more fragments.</summary>
     public int PendingReassembly => _reassembler.Pending;
 
+    /// <summary>Bytes of buffers held for datagrams waiting for fragments.</summary>
+    public long PendingReassemblyBytes => _reassembler.PendingBytes;
+
     /// <summary>
     /// Decodes one frame. False when it does not complete a UDP datagram (why is in <see cref="Counters"/>).
     /// The payload is valid until the next call.

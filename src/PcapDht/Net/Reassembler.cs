@@ -8,7 +8,9 @@ namespace PcapDht.Net;
 /// duplicate and ignored; any other overlap, or a second "last fragment" with a different end,
 /// drops the whole datagram and every later fragment of it (as RFC 5722 requires for IPv6).
 /// Timeouts run on capture time (the largest timestamp seen), so replaying an old file behaves
-/// like the live network did.
+/// like the live network did. Every fragment given to <see cref="Add"/> that does not complete a
+/// datagram ends in exactly one frame-outcome counter of <see cref="NetCounters"/>: held, duplicate,
+/// malformed, overlapping or over the limit.
 /// </summary>
 public sealed class Reassembler
 {
@@ -64,13 +66,19 @@ public sealed class Reassembler
         {
             if (_entries.Count >= _limits.MaxDatagrams) DropOldest();
             e = _free.Count > 0 ? _free.Pop() : new Entry();
+            // A recycled buffer counts against the byte limit like a new one: when it does not fit, Grow makes room.
+            if (_bytes + e.Buffer.Length > _limits.MaxBytes) e.Buffer = [];
             e.Reset(timestampNs);
             _entries.Add(key, e);
             _bytes += e.Buffer.Length;
             if (_order.Count > 4 * _limits.MaxDatagrams + 64) CompactOrder();
             _order.Enqueue((key, e, e.Generation));
         }
-        if (e.Dropped) return false;
+        if (e.Dropped)
+        {
+            _counters.OverlappingFragments++;
+            return false;
+        }
 
         for (int i = 0; i < e.PartCount; i++)
         {
@@ -82,11 +90,13 @@ public sealed class Reassembler
                 return false;
             }
             DropOverlap(e);
+            _counters.OverlappingFragments++;
             return false;
         }
         if ((!more && e.TotalLength >= 0 && e.TotalLength != end) || (e.TotalLength >= 0 && end > e.TotalLength) || e.PartCount == MaxParts)
         {
             DropOverlap(e);
+            _counters.OverlappingFragments++;
             return false;
         }
         if (!more)
@@ -97,13 +107,18 @@ public sealed class Reassembler
                 if (e.Parts[i].Offset + e.Parts[i].Length > end)
                 {
                     DropOverlap(e);
+                    _counters.OverlappingFragments++;
                     return false;
                 }
             }
             e.TotalLength = end;
         }
 
-        if (e.Buffer.Length < end && !Grow(key, e, end)) return false;
+        if (e.Buffer.Length < end && !Grow(key, e, end))
+        {
+            _counters.FragmentsOverLimit++;
+            return false;
+        }
         data.CopyTo(e.Buffer.AsSpan(offset));
         e.Parts[e.PartCount++] = (offset, data.Length);
         e.Received += data.Length;
@@ -111,7 +126,11 @@ public sealed class Reassembler
         {
             e.Protocol = protocol;
         }
-        if (e.TotalLength < 0 || e.Received != e.TotalLength) return false;
+        if (e.TotalLength < 0 || e.Received != e.TotalLength)
+        {
+            _counters.FragmentsHeld++;
+            return false;
+        }
 
         _entries.Remove(key);
         _bytes -= e.Buffer.Length;

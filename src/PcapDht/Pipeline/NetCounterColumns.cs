@@ -26,6 +26,10 @@ public static class NetCounterColumns
         ("reassembly_dropped_overlap", c => c.ReassemblyDroppedOverlap),
         ("reassembly_dropped_limit", c => c.ReassemblyDroppedLimit),
         ("reassembly_incomplete_at_end", c => c.ReassemblyIncompleteAtEnd),
+        // The fragment outcomes: with the frame outcomes above and udp_datagrams, every frame in exactly one.
+        ("fragments_held", c => c.FragmentsHeld),
+        ("overlapping_fragments", c => c.OverlappingFragments),
+        ("fragments_over_limit", c => c.FragmentsOverLimit),
     ];
 
     /// <summary>

@@ -238,6 +238,7 @@ internal sealed class RowEncoder : IDisposable
             if (m.Port <= ushort.MaxValue) { ports |= (uint)m.Port; info |= 1UL << HasPortBit; }
             else Extra().Number("port", m.Port);
         }
+        else if (m.RawPort != 0) Extra().Number("port", m.RawPort); // out of range as sent (PortOutOfRange)
         if (m.ImpliedPort >= 0) info |= 1UL << HasImpliedPortBit | (m.ImpliedPort != 0 ? 1UL << ImpliedPortBit : 0);
         if (m.Kind == KrpcKind.Error)
         {

@@ -7,7 +7,7 @@ namespace PcapDht.Store;
 /// Opens (or creates) a PcapDht DuckDB file, applies the schema and repairs what an interrupted
 /// writer left behind. DuckDB lets one process open a file for writing, so a <c>running</c> capture
 /// found at open time belongs to a process that died: it is marked failed (file ingest commits a
-/// capture's rows only together with its final status, so such a capture has no rows) or partial
+/// capture's rows only together with its final status, so such a capture has no rows) or interrupted
 /// (live capture commits periodically, so its committed rows stay).
 /// </summary>
 public sealed class PcapDhtDatabase : IDisposable
@@ -25,7 +25,7 @@ public sealed class PcapDhtDatabase : IDisposable
     /// <summary>The connection used for bookkeeping and queries. Writers get their own via <see cref="OpenConnection"/>.</summary>
     public DuckDBConnection Connection { get; }
 
-    /// <summary>Number of captures found <c>running</c> at open time and marked failed/partial.</summary>
+    /// <summary>Number of captures found <c>running</c> at open time and marked failed/interrupted.</summary>
     public int RecoveredCaptures { get; private set; }
 
     /// <summary>
@@ -63,22 +63,11 @@ public sealed class PcapDhtDatabase : IDisposable
     {
         if (!create && !File.Exists(path))
             throw new NoDatabaseException($"no database at '{path}' (create one with pcapdht ingest or pcapdht asn import, or pass --db FILE)");
-        var connection = RetryLocked(() =>
-        {
-            var c = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
-            try
-            {
-                c.Open();
-                return c;
-            }
-            catch
-            {
-                c.Dispose();
-                throw;
-            }
-        }, path);
+        var connection = OpenPlain(path, readOnly);
         try
         {
+            // A file cut short opens and answers from its metadata (count(*)); refuse it as every writing verb does.
+            StoreCheck.VerifyLength(connection, path);
             if (SchemaMismatch(connection, path) is { } mismatch)
             {
                 // The repair below and the reports speak this build's schema only.
@@ -93,6 +82,26 @@ public sealed class PcapDhtDatabase : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// A DuckDB connection to the file and nothing more (no schema, no repair: <c>pcapdht check</c> changes nothing),
+    /// retried while another process holds the file like every open.
+    /// </summary>
+    internal static DuckDBConnection OpenPlain(string path, bool readOnly, TimeSpan? lockWait = null) =>
+        RetryLocked(() =>
+        {
+            var c = new DuckDBConnection($"Data Source={path}{(readOnly ? ";ACCESS_MODE=READ_ONLY" : "")}");
+            try
+            {
+                c.Open();
+                return c;
+            }
+            catch
+            {
+                c.Dispose();
+                throw;
+            }
+        }, path, lockWait);
 
     /// <summary>
     /// Runs an open, retrying while another process holds the file (a running <c>sniff</c> holds it only while
@@ -341,7 +350,7 @@ public sealed class PcapDhtDatabase : IDisposable
         return dead;
     }
 
-    /// <summary>Marks what <see cref="FindInterruptedCaptures"/> finds: live → <c>interrupted</c> (its committed rows stay), file → <c>failed</c>.</summary>
+    /// <summary>Marks what <see cref="FindInterruptedCaptures"/> finds: live or stream → <c>interrupted</c> (its committed rows stay), file → <c>failed</c>.</summary>
     public static int RecoverInterruptedCaptures(DuckDBConnection connection)
     {
         var dead = FindInterruptedCaptures(connection);
@@ -349,20 +358,28 @@ public sealed class PcapDhtDatabase : IDisposable
         {
             using var cmd = connection.CreateCommand();
             // A file capture is written in transactions that commit at its end (its sightings may have
-            // committed just before a crash): none of its rows may stay. A live capture keeps what it committed.
+            // committed just before a crash): none of its rows may stay. A live capture or a stream keeps what it committed.
             cmd.CommandText = "BEGIN; " + DeleteRowsSql("(SELECT capture_id FROM pcapdht_store.capture WHERE capture_id = $id AND kind = 'file' AND status = 'running')") + """
                 UPDATE pcapdht_store.capture SET
-                    status = CASE kind WHEN 'live' THEN 'interrupted' ELSE 'failed' END,
-                    error = coalesce(error, 'interrupted: the writing process ended before this capture was completed'),
+                    status = CASE WHEN kind IN ('live', 'stream') THEN 'interrupted' ELSE 'failed' END,
+                    error = coalesce(error, $message),
                     ingested_at = coalesce(ingested_at, now())
                 WHERE capture_id = $id AND status = 'running';
                 COMMIT;
                 """;
             cmd.Parameters.Add(new DuckDBParameter("id", id));
+            cmd.Parameters.Add(new DuckDBParameter("message", InterruptedMessage));
             cmd.ExecuteNonQuery();
         }
         return dead.Count;
     }
+
+    /// <summary>
+    /// The error of a capture whose writer died (kill -9, power loss, OOM). Its uncommitted rows leave free space in
+    /// the file that DuckDB reuses but never gives back: the message says how to get it back.
+    /// </summary>
+    public const string InterruptedMessage =
+        "interrupted: the writing process ended before this capture was completed; pcapdht check --compact gives back the disk space it used";
 
     /// <summary>Whether the pid runs pcapdht (a reused pid of another program does not count).</summary>
     private static bool LiveWriterAlive(int pid)
@@ -476,7 +493,7 @@ public sealed class PcapDhtDatabase : IDisposable
                     sql.Append(i == 0 ? "" : ", ").Append($"($id{n}, $source{n}, $kind{n}, $sha{n}::VARCHAR, $size{n}::BIGINT, 'running', now(), $tool)");
                     cmd.Parameters.Add(new DuckDBParameter("id" + n, ids[i]));
                     cmd.Parameters.Add(new DuckDBParameter("source" + n, source.Source));
-                    cmd.Parameters.Add(new DuckDBParameter("kind" + n, source.Kind == CaptureKind.Live ? "live" : "file"));
+                    cmd.Parameters.Add(new DuckDBParameter("kind" + n, source.Kind switch { CaptureKind.Live => "live", CaptureKind.Stream => "stream", _ => "file" }));
                     cmd.Parameters.Add(new DuckDBParameter("sha" + n, (object?)source.Sha256 ?? DBNull.Value));
                     cmd.Parameters.Add(new DuckDBParameter("size" + n, (object?)source.FileSize ?? DBNull.Value));
                 }
@@ -516,7 +533,7 @@ public sealed class PcapDhtDatabase : IDisposable
             }
             catch (DbException)
             {
-                // The next open turns the row into 'failed' anyway (it is still 'running').
+                // The next open settles the row anyway (it is still 'running').
             }
         }
     }
@@ -561,9 +578,28 @@ public sealed class PcapDhtDatabase : IDisposable
         if (msg.Contains("No space left", StringComparison.OrdinalIgnoreCase) || msg.Contains("disk is full", StringComparison.OrdinalIgnoreCase)
             || (ex is IOException io && (io.HResult & 0xFFFF) == 28))
             return new DiskFullException($"{what}: no space left on the device holding the database; free space or use another --db (the database was left as it was before this capture)", ex);
+        if (IsCorruption(ex.Message))
+            return new CorruptDatabaseException($"{what}: the database file is damaged ({msg}); {CorruptionAdvice}", ex);
         if (ex is StoreException se) return se;
         return new StoreException($"{what}: {msg}", ex);
     }
+
+    /// <summary>What to do about a damaged file, in the one-line message of every verb that meets one.</summary>
+    public const string CorruptionAdvice =
+        "restore it from a backup, or copy out what still reads (pcapdht query --allow-files \"COPY messages TO 'messages.parquet'\"); pcapdht check shows what is damaged";
+
+    /// <summary>
+    /// DuckDB's words for a damaged file: a block whose checksum does not match, a file shorter than its blocks,
+    /// metadata that does not deserialize, a file that is not DuckDB's, or an instance invalidated by one of these.
+    /// </summary>
+    public static bool IsCorruption(string message) =>
+        message.Contains("Corrupt database file", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("does not match stored checksum", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Could not read enough bytes from file", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("is not a valid DuckDB database file", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Failed to deserialize", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Serialization Error", StringComparison.OrdinalIgnoreCase)
+        || (message.Contains("invalidated", StringComparison.OrdinalIgnoreCase) && message.Contains("fatal", StringComparison.OrdinalIgnoreCase));
 
     internal static string FirstLine(string s)
     {

@@ -179,7 +179,7 @@ public static partial class StoreSchema
             CASE WHEN d.tok_hi IS NOT NULL THEN pcapdht_short_blob(pcapdht_u128(d.tok_hi, d.tok_lo), (d.info >> 32) & 255)
                 ELSE unhex(json_extract_string(d.extra, '$.token')) END AS token,
             CASE WHEN (d.info >> 51) & 1 = 1 THEN (d.ports & 65535)::INTEGER
-                ELSE json_extract_string(d.extra, '$.port')::INTEGER END AS port,
+                ELSE TRY_CAST(json_extract_string(d.extra, '$.port') AS INTEGER) END AS port,
             CASE WHEN (d.info >> 52) & 1 = 1 THEN (d.info >> 53) & 1 = 1 END AS implied_port,
             json_extract_string(d.extra, '$.error_code')::BIGINT AS error_code,
             json_extract_string(d.extra, '$.error_msg') AS error_msg,

@@ -12,7 +12,11 @@ public sealed record CaptureSource(string Source, CaptureKind Kind, string? Sha2
     public static CaptureSource Live(string iface) => new("live:" + iface, CaptureKind.Live);
 }
 
-public enum CaptureKind { File, Live }
+/// <summary>
+/// File: a capture file, committed with its final status. Live: <c>sniff</c>. Stream: standard input or a named
+/// pipe, committed at a flush interval like live capture (a crash or Ctrl-C keeps what was committed: <c>interrupted</c>).
+/// </summary>
+public enum CaptureKind { File, Live, Stream }
 
 public sealed class StoreSessionOptions
 {
@@ -159,6 +163,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     public int RegisterLiveCapture(string iface, int pid, string host, TimeSpan lockWait)
     {
         using var db = PcapDhtDatabase.Open(_path, lockWait);
+        StoreCheck.VerifyLength(db.Connection, _path); // never append to a file that was cut short
         int id = db.InsertRunningCaptures([CaptureSource.Live(iface)])[0];
         db.SetLiveProcess(id, pid, host);
         _kinds[id] = CaptureKind.Live;
@@ -257,7 +262,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         catch (Exception ex)
         {
             var se = ex as StoreException ?? PcapDhtDatabase.Translate(ex, $"writing to {_path} failed");
-            Rollback(se.Message, sightingsCommitted);
+            Rollback(CaptureError(se), sightingsCommitted);
             throw se;
         }
     }
@@ -273,6 +278,10 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         Commit();
     }
 
+    /// <summary>The <c>error</c> a capture records for a failure of the store: says "disk full" when that is what it was.</summary>
+    public static string CaptureError(StoreException error) =>
+        error is DiskFullException ? "disk full: no space left on the device holding the database" : error.Message;
+
     /// <summary>
     /// Rolls back the open transaction and marks every capture written in it <paramref name="status"/>
     /// (<c>failed</c>, or <c>interrupted</c> when the user stopped it) with <paramref name="error"/>, deleting rows a
@@ -287,8 +296,10 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         var db = _db ?? _flushDb;
         foreach (int id in _inTransaction)
         {
-            bool file = _kinds.GetValueOrDefault(id) == CaptureKind.File;
-            db?.MarkAborted(id, status, error, deleteRows: sightingsCommitted && file);
+            var kind = _kinds.GetValueOrDefault(id);
+            // A stream keeps what its earlier commits stored, as a live capture whose process died does.
+            if (kind == CaptureKind.Stream) db?.MarkAborted(id, "interrupted", error);
+            else db?.MarkAborted(id, status, error, deleteRows: sightingsCommitted && kind == CaptureKind.File);
         }
         _inTransaction.Clear();
     }

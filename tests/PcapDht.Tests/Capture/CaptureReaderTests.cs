@@ -355,4 +355,152 @@ public sealed class CaptureReaderTests
             Assert.Equal(cut == file.Length, fileReader.Damage == null);
         }
     }
+
+    /// <summary>
+    /// Issue 19 #6: the time of a frame is computed without overflow. if_tsresol 2^0 (seconds) with 2^63+5 ticks, or an
+    /// if_tsoffset of 2^62 s, used to wrap into 1970 or 1969; a time before 1970 or past 2262 is damage, named with
+    /// its frame and offset, and the frames before it are kept.
+    /// </summary>
+    [Theory]
+    [InlineData((byte)0x80, 0L, (1UL << 63) + 5)]
+    [InlineData((byte)6, 1L << 62, 5UL)]
+    [InlineData((byte)9, 0L, (ulong)long.MaxValue + 1)]
+    [InlineData((byte)0, 0L, ulong.MaxValue)]
+    [InlineData((byte)6, -1_000L, 5UL)]
+    [InlineData((byte)0x80, long.MinValue, 1UL)]
+    public void PcapNg_TimestampOutOfRange_IsDamageNeverWrapped(byte tsresol, long offsetSeconds, ulong ticks)
+    {
+        var b = CaptureBuilder.PcapNg().Section(false).Interface(101)
+            .Interface(101, tsresol: tsresol, tsoffsetSeconds: offsetSeconds)
+            .Enhanced(0, 1_700_000_000_000_000, Data(20, 1));
+        long offset = b.Length;
+        b.Enhanced(1, ticks, Data(20, 2)).Enhanced(0, 1_700_000_000_000_001, Data(20, 3));
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        var only = Assert.Single(frames);
+        Assert.Equal(1_700_000_000_000_000_000, only.TimestampNs);
+        Assert.NotNull(reader.Damage);
+        Assert.Equal((2L, offset), (reader.Damage!.FrameNumber, reader.Damage.ByteOffset));
+        Assert.StartsWith("timestamp out of range", reader.Damage.Reason);
+    }
+
+    /// <summary>The edges that are in range stay exact: 2262-04-11T23:47:16.854775807Z and a negative offset back to 1970.</summary>
+    [Fact]
+    public void PcapNg_TimestampsAtTheEdgesOfTheRange_AreExact()
+    {
+        var b = CaptureBuilder.PcapNg().Section(false)
+            .Interface(101, tsresol: 9)
+            .Interface(101, tsresol: 0, tsoffsetSeconds: -1_000)
+            .Interface(101, tsresol: 0x80 | 30)
+            .Enhanced(0, long.MaxValue, Data(4, 1))
+            .Enhanced(1, 1_000, Data(4, 2))
+            .Enhanced(2, 3UL << 30, Data(4, 3));
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.Null(reader.Damage);
+        Assert.Equal([long.MaxValue, 0L, 3_000_000_000L], frames.Select(f => f.TimestampNs));
+    }
+
+    /// <summary>
+    /// Issue 19 #1: a pcapng stream of nothing but non-packet blocks never yields a frame, so a check every N frames
+    /// never ran and the ingest could not be stopped. The reader checks its token on every read of the input.
+    /// </summary>
+    [Fact]
+    public async Task EndlessNonPacketBlocks_StopWhenCancelled()
+    {
+        var head = CaptureBuilder.PcapNg().Section(false).Interface(1).ToArray();
+        var stream = new EndlessBlocks(head, CaptureBuilder.PcapNg().Block(0x0BAD, []).ToArray());
+        using var cts = new CancellationTokenSource();
+        using var reader = CaptureReader.Open(stream, "endless");
+        reader.Cancellation = cts.Token;
+        cts.CancelAfter(TimeSpan.FromMilliseconds(300));
+
+        await AssertReadIsCancelled(reader, TimeSpan.FromSeconds(30));
+        Assert.True(stream.Position > 1 << 20, "the test should have read many blocks before it was cancelled");
+    }
+
+    /// <summary>A read that finds no frame ends by the reader's cancellation, within <paramref name="limit"/>, without damage.</summary>
+    private static async Task AssertReadIsCancelled(CaptureReader reader, TimeSpan limit)
+    {
+        var read = Task.Run(() => reader.TryRead(out _));
+        Assert.Same(read, await Task.WhenAny(read, Task.Delay(limit)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
+        Assert.Null(reader.Damage);
+    }
+
+    /// <summary>
+    /// A gzip or zstd bomb of skipped blocks without end: members (frames) of 64 MiB of blocks from 128 KiB or less of
+    /// stored bytes each, one after another for ever. Only the cancellation ends the read.
+    /// </summary>
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("zstd")]
+    public async Task EndlessCompressedBombOfNonPacketBlocks_StopsWhenCancelled(string compression)
+    {
+        var head = CaptureBuilder.PcapNg().Section(false).Interface(1).ToArray();
+        var block = CaptureBuilder.PcapNg().Block(0x0BAD, new byte[65_524]).ToArray(); // 64 KiB of zeros per block
+        byte[] Compress(bool withHead)
+        {
+            var raw = new MemoryStream();
+            using (Stream z = compression == "gzip"
+                ? new GZipStream(raw, CompressionLevel.SmallestSize, leaveOpen: true)
+                : new ZstdSharp.CompressionStream(raw, 19, leaveOpen: true))
+            {
+                if (withHead) z.Write(head);
+                for (int i = 0; i < 1 << 10; i++) z.Write(block); // 64 MiB
+            }
+            return raw.ToArray();
+        }
+        byte[] first = Compress(withHead: true), next = Compress(withHead: false);
+        Assert.True(next.Length <= 128 << 10, $"a member is {next.Length} bytes");
+        var stream = new EndlessBlocks(first, next);
+        using var cts = new CancellationTokenSource();
+        using var reader = CaptureReader.Open(stream, "bomb");
+        reader.Cancellation = cts.Token;
+        cts.CancelAfter(TimeSpan.FromMilliseconds(500));
+
+        await AssertReadIsCancelled(reader, TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>A corrupt length in a short input is damage without first allocating what it claims.</summary>
+    [Fact]
+    public void Pcap_ClaimedLengthBeyondTheInput_DoesNotAllocateIt()
+    {
+        var b = CaptureBuilder.Pcap(101).PcapRecord(1, 0, Data(20, 1));
+        var bad = new byte[16];
+        BitConverter.TryWriteBytes(bad.AsSpan(8), (uint)CaptureReader.MaxRecordBytes);
+        b.Bytes(bad).Bytes(Data(100, 2));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var (frames, reader) = ReadAll(b.ToArray());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 8 << 20, "the reader allocated what a corrupt length claimed");
+        Assert.Single(frames);
+        Assert.Contains("truncated record", reader.Damage!.Reason);
+    }
+
+    /// <summary>A header followed by the same block forever: what `python3 -c` piped into `pcapdht ingest -` did.</summary>
+    private sealed class EndlessBlocks(byte[] head, byte[] block) : Stream
+    {
+        private long _pos;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            for (int i = 0; i < count; i++, _pos++)
+                buffer[offset + i] = _pos < head.Length ? head[_pos] : block[(_pos - head.Length) % block.Length];
+            return count;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => Interlocked.Read(ref _pos); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

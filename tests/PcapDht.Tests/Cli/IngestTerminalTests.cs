@@ -80,9 +80,13 @@ public class IngestTerminalTests
         Assert.True(line.Success, "no whole interruption line in: " + screen[Math.Max(0, screen.Length - 2000)..]);
         Assert.True(screen.LastIndexOf("frames/s", StringComparison.Ordinal) < line.Index, "the bar was drawn again after the line");
         Assert.Matches(@"│ \d+ / 0 / 0 / 1 / 0 │", screen); // files ingested / skipped / partial / interrupted / failed
+        // A named pipe is a stream (issue 19 #7): Ctrl-C keeps what it read.
+        Assert.Contains("frames read before were stored (capture 1, status interrupted)", line.Value);
 
         using var store = PcapDhtDatabase.Open(db);
         Assert.Equal("interrupted", Sql.String(store.Connection, "SELECT status FROM captures"));
+        Assert.True(Sql.Long(store.Connection, "SELECT frames FROM captures") > 0, "the stream's frames were not kept");
+        Assert.Equal(Sql.Long(store.Connection, "SELECT krpc_messages FROM captures"), Sql.Long(store.Connection, "SELECT count(*) FROM messages"));
     }
 
     private static void Feed(string fifo, CancellationToken stop)

@@ -74,4 +74,65 @@ public class MmdbImportTests
         var e = Assert.Throws<RangeFormatException>(() => RangeFileReader.Read(t.WriteBytes("cut.mmdb", bytes[..40])));
         Assert.Contains("cut.mmdb", e.Message);
     }
+
+    /// <summary>
+    /// Fuzz finding (ranges target): a record whose data is not a map, or metadata of the wrong shape, threw MaxMind.Db's
+    /// DeserializationException out of the import. A record is now one bad row, the metadata a one-line refusal.
+    /// </summary>
+    [Fact]
+    public void Read_RecordWhoseDataIsNotAMap_IsOneBadRow()
+    {
+        var bytes = new TestMmdbWriter("GeoLite2-ASN")
+            .Add("1.0.0.0/24", new() { ["autonomous_system_number"] = 13335u, ["autonomous_system_organization"] = "CLOUDFLARENET" })
+            .AddValue("2.0.0.0/24", "just a string")
+            .AddValue("3.0.0.0/24", 7u)
+            .Add("2a02:6b8::/29", new() { ["autonomous_system_number"] = 13238u })
+            .Build(new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero));
+        using var t = new TempFiles();
+        var f = RangeFileReader.Read(t.WriteBytes("odd.mmdb", bytes));
+        Assert.Equal([13238u, 13335u], f.Ranges.Select(r => r.Asn!.Value).Order());
+        Assert.Equal(2, f.BadRowCount);
+        Assert.Contains(f.BadRows, b => b.Reason.EndsWith("data is a string, not a map", StringComparison.Ordinal));
+        Assert.Contains(f.BadRows, b => b.Reason.EndsWith("data is a number, not a map", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("mmdb-metadata-array-of-number.bin")]
+    public void Read_MetadataOfTheWrongShape_IsAOneLineRefusal(string finding)
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fuzz", "Findings", "ranges", finding));
+        using var t = new TempFiles();
+        var e = Assert.Throws<RangeFormatException>(() => RangeFileReader.Read(t.WriteBytes("bad.mmdb", bytes)));
+        Assert.Contains("damaged MMDB file", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+
+    /// <summary>
+    /// Fuzz finding (ranges #3): MaxMind.Db's Reader(Stream) copies the content into an anonymous memory map that it
+    /// does not release when the metadata then fails to read; 65,000 refused files in one process exhausted the
+    /// kernel's map count and the runtime died. Refusals must leave no mapping behind. OPEN: reading through a
+    /// temporary file in FileAccessMode.Memory did not help (5.2.0 maps that mode anonymously too; this test showed
+    /// 406 maps left after 400 refusals); the fix is to validate the metadata before MaxMind.Db sees the file.
+    /// </summary>
+    [Fact(Skip = "open fuzz finding ranges #3 (docs/fuzzing.md): MaxMind.Db 5.2.0 leaks a memory map per file whose metadata does not deserialize")]
+    public void Read_RefusedMmdb_LeavesNoMemoryMapBehind()
+    {
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fuzz", "Findings", "ranges", "mmdb-metadata-array-of-number.bin"));
+        static string[] Maps() => File.ReadAllLines("/proc/self/maps");
+        for (int i = 0; i < 5; i++) Refuse();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var before = Maps();
+        for (int i = 0; i < 400; i++) Refuse();
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        var after = Maps();
+        int grown = after.Length - before.Length;
+        Assert.True(grown < 100, $"400 refused MMDB files left {grown} more memory maps: {string.Join(" | ", after.Except(before).Take(6))}");
+
+        void Refuse() => Assert.Throws<RangeFormatException>(() => RangeFileReader.Read(() => new MemoryStream(bytes, writable: false), "bad.mmdb"));
+    }
 }

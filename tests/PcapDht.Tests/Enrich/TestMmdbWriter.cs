@@ -17,7 +17,10 @@ public sealed class TestMmdbWriter(string databaseType)
     private const int DataTag = 1 << 30;
 
     /// <summary>Adds a network (IPv4 or IPv6 CIDR) with a data map.</summary>
-    public TestMmdbWriter Add(string cidr, Dictionary<string, object> data)
+    public TestMmdbWriter Add(string cidr, Dictionary<string, object> data) => AddValue(cidr, data);
+
+    /// <summary>Adds a network whose data is any value (a string, a number: what a damaged or foreign file holds).</summary>
+    public TestMmdbWriter AddValue(string cidr, object data)
     {
         var parts = cidr.Split('/');
         var address = IPAddress.Parse(parts[0]);
@@ -32,7 +35,9 @@ public sealed class TestMmdbWriter(string databaseType)
         {
             bits = BinaryPrimitives.ReadUInt128BigEndian(address.GetAddressBytes());
         }
-        _data.Add(EncodeMap(data));
+        var encoded = new MemoryStream();
+        Encode(encoded, data);
+        _data.Add(encoded.ToArray());
         Insert(bits, prefix, DataTag | (_data.Count - 1));
         return this;
     }

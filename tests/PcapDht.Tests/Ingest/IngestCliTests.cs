@@ -263,6 +263,8 @@ public class IngestCliTests
         using var c = Open(dir.File("out/t.duckdb"));
         Assert.Equal(20, Sql.Long(c, "SELECT count(*) FROM messages"));
         Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM captures WHERE status = 'complete' AND source LIKE '%big.pcap'"));
+        // Issue 19 #9: the capture's error said "aborted before the capture was completed".
+        Assert.StartsWith("disk full", Sql.String(c, "SELECT error FROM captures WHERE source LIKE '%big.pcap'"));
     }
 
     private static DuckDBConnection Open(string path)

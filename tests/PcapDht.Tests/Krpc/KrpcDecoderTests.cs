@@ -153,6 +153,7 @@ public class KrpcDecoderTests
         Assert.Equal(KrpcFlags.IdNot20Bytes | KrpcFlags.NodesTrailingBytes | KrpcFlags.Nodes6TrailingBytes | KrpcFlags.PortOutOfRange
             | KrpcFlags.SamplesTrailingBytes | KrpcFlags.ValuesOddEntry, m.Flags);
         Assert.Equal(-1, m.Port);
+        Assert.Equal(70000L, m.RawPort);
         Assert.Equal(1, CompactLists.Nodes(m.Nodes).Count);
         Assert.Equal(1, CompactLists.Nodes6(m.Nodes6).Count);
         Assert.Equal(1, CompactLists.Samples(m.Samples).Count);
@@ -269,6 +270,9 @@ public class KrpcDecoderTests
         { "d1:rd6:valuesli1eee1:t2:aa1:y1:re", KrpcErrorReason.WrongType, BencodeErrorKind.None, 14 },
         { "d1:eli201ei202ee1:t2:aa1:y1:ee", KrpcErrorReason.InvalidErrorList, BencodeErrorKind.None, 10 },
         { "d1:el3:bad3:msge1:t2:aa1:y1:ee", KrpcErrorReason.InvalidErrorList, BencodeErrorKind.None, 5 },
+        // issue 19 #9: one rule, BEP 5's: a missing code or message is malformed like a wrong-typed one
+        { "d1:ele1:t2:aa1:y1:ee", KrpcErrorReason.InvalidErrorList, BencodeErrorKind.None, 5 },
+        { "d1:eli201ee1:t2:aa1:y1:ee", KrpcErrorReason.InvalidErrorList, BencodeErrorKind.None, 10 },
         // bencode errors once the payload looks like KRPC
         { "d1:t2:aa1:y1:qe\n", KrpcErrorReason.InvalidBencode, BencodeErrorKind.TrailingBytes, 15 },
         { "d1:t2:aa1:y1:q", KrpcErrorReason.InvalidBencode, BencodeErrorKind.UnterminatedContainer, 14 },

@@ -175,6 +175,30 @@ public sealed class ReassemblyTests
         Assert.Equal(50 - decoder.PendingReassembly, decoder.Counters.ReassemblyDroppedLimit);
     }
 
+    /// <summary>
+    /// Fuzz finding (net target): a datagram that starts on a recycled buffer took it without checking the byte limit,
+    /// so a 16 KiB buffer left by an earlier datagram pushed the held bytes past the limit.
+    /// </summary>
+    [Fact]
+    public void RecycledBuffer_StaysWithinTheByteLimit()
+    {
+        var limits = new ReassemblyLimits(100, 20_000, 60 * Second);
+        var decoder = new PacketDecoder(limits);
+        // X grows its buffer to 16 KiB; Y's growth to 4 KiB evicts X, whose buffer is recycled; Z starts on it.
+        var x = FragmentV4(Udp(6881, 1234, Payload(12_000, 1)), 1480, id: 1)[..^1];
+        var y = V4(2);
+        var z = V4(3);
+        long n = 0;
+        foreach (var f in x.Concat([y[0], y[1], z[0]]))
+        {
+            Assert.False(decoder.TryDecode(new Frame(++n, n * 1000, 101, f.Length, f), out _));
+            Assert.InRange(decoder.PendingReassemblyBytes, 0, limits.MaxBytes);
+        }
+        Assert.Equal(1, decoder.Counters.ReassemblyDroppedLimit);
+        Assert.Equal(2, decoder.PendingReassembly);
+        Assert.Equal(decoder.Counters.Frames, decoder.Counters.OutcomeTotal);
+    }
+
     [Theory]
     [InlineData(100, true)] // more-fragments with a length not a multiple of 8
     [InlineData(65528, false)] // ends beyond 65535

@@ -9,7 +9,7 @@ namespace PcapDht.Fuzz;
 /// with the scalar reference, a span points outside the input, or the reader accepts something it
 /// then cannot account for. Exceptions of the decoder itself are findings too.
 /// </summary>
-internal static class DecoderTarget
+public static class KrpcTarget
 {
     public static void Check(byte[] data)
     {

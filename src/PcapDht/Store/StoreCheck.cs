@@ -1,0 +1,340 @@
+using DuckDB.NET.Data;
+
+namespace PcapDht.Store;
+
+/// <summary>What kind of problem a check found.</summary>
+public enum CheckProblem
+{
+    /// <summary>The file does not read: a block fails its checksum, the file is cut short, metadata does not deserialize.</summary>
+    Damaged,
+    /// <summary>The file reads but breaks the store's invariants (counters that disagree with rows, rows of no capture).</summary>
+    Inconsistent,
+    /// <summary>A capture is still <c>running</c> although its writer died: a crash, settled by the next write or by --compact.</summary>
+    Unfinished,
+}
+
+public sealed record CheckFinding(CheckProblem Kind, string Message);
+
+/// <summary>What <see cref="StoreCheck"/> read and found.</summary>
+public sealed class StoreCheckReport
+{
+    public required string Path { get; init; }
+    /// <summary>Every table of the file with the rows read from it (every column of every row, so every block).</summary>
+    public List<(string Table, long Rows)> Tables { get; } = [];
+    public List<CheckFinding> Findings { get; } = [];
+    public int CapturesChecked { get; internal set; }
+    /// <summary>Size of the file (and its WAL) when the check began.</summary>
+    public long FileBytes { get; internal set; }
+    /// <summary>After <see cref="StoreCheck.Compact"/>: the size of the rewritten file.</summary>
+    public long? CompactedBytes { get; internal set; }
+    public bool Damaged => Findings.Exists(f => f.Kind == CheckProblem.Damaged);
+    public bool Inconsistent => Findings.Exists(f => f.Kind == CheckProblem.Inconsistent);
+    public bool Healthy => Findings.Count == 0;
+}
+
+/// <summary>
+/// <c>pcapdht check</c>: reads every block of a database (a full scan of every column of every table: DuckDB
+/// verifies each block's checksum as it reads it) and verifies the store's invariants — each capture's counters
+/// equal its rows, no rows without a capture, no <c>running</c> capture without a live writer. It opens the file
+/// read-only and changes nothing. <see cref="Compact"/> then rewrites the file without its free blocks: after a
+/// crash the space of uncommitted rows stays in the file (DuckDB reuses it but never gives it back).
+/// </summary>
+public static class StoreCheck
+{
+    private const string CompactAlias = "pcapdht_compact";
+
+    public static StoreCheckReport Run(string path, TimeSpan lockWait, CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(path)) throw new StoreException($"no database at '{path}' (pass --db FILE)");
+        var report = new StoreCheckReport { Path = path, FileBytes = FileBytes(path) };
+        DuckDBConnection connection;
+        try
+        {
+            connection = Open(path, readOnly: true, lockWait);
+        }
+        catch (CorruptDatabaseException e)
+        {
+            report.Findings.Add(new CheckFinding(CheckProblem.Damaged, $"the file does not open: {PcapDhtDatabase.FirstLine(e.InnerException!.Message)}"));
+            return report;
+        }
+        try
+        {
+            try
+            {
+                VerifyLength(connection, path);
+            }
+            catch (CorruptDatabaseException e)
+            {
+                report.Findings.Add(new CheckFinding(CheckProblem.Damaged, PcapDhtDatabase.FirstLine(e.InnerException!.Message)));
+            }
+            ScanTables(ref connection, path, lockWait, report, cancellationToken);
+            if (!report.Damaged) CheckInvariants(connection, report);
+        }
+        finally
+        {
+            connection.Dispose();
+        }
+        return report;
+    }
+
+    /// <summary>
+    /// Checks, then rewrites the file into a fresh one (same tables, views, macros, sequences and constraints) and
+    /// puts it in place of the old one; the database is held exclusively meanwhile. Refused for a damaged file
+    /// (the copy would silently drop what does not read) and while a sniffer writes the file.
+    /// </summary>
+    public static StoreCheckReport Compact(string path, TimeSpan lockWait, CancellationToken cancellationToken = default)
+    {
+        var report = Run(path, lockWait, cancellationToken);
+        if (report.Damaged) return report;
+        string full = System.IO.Path.GetFullPath(path);
+        string temp = full + ".compact";
+        DeleteWithWal(temp);
+        var connection = Open(full, readOnly: false, lockWait);
+        try
+        {
+            // A dead writer's capture is settled first (as any open for writing does): its rows are not worth copying.
+            int recovered = PcapDhtDatabase.RecoverInterruptedCaptures(connection);
+            if (recovered > 0) report.Findings.RemoveAll(f => f.Kind == CheckProblem.Unfinished);
+            if (LiveWriters(connection) is { Count: > 0 } live)
+                throw new StoreException($"cannot compact {path}: a sniff is writing capture {live[0]} into it; stop it first");
+            string name = Scalar<string>(connection, "SELECT current_database()")!;
+            var counts = TableCounts(connection);
+            Execute(connection, "CHECKPOINT");
+            cancellationToken.ThrowIfCancellationRequested();
+            Execute(connection, $"ATTACH '{Sql(temp)}' AS {CompactAlias}; COPY FROM DATABASE \"{name.Replace("\"", "\"\"")}\" TO {CompactAlias}; DETACH {CompactAlias};");
+            using (var copy = new DuckDBConnection($"Data Source={temp};ACCESS_MODE=READ_ONLY"))
+            {
+                copy.Open();
+                var copied = TableCounts(copy);
+                if (!counts.OrderBy(c => c.Key).SequenceEqual(copied.OrderBy(c => c.Key)))
+                    throw new StoreException($"cannot compact {path}: the copy does not hold the same rows; the original is unchanged");
+            }
+            FlushToDisk(temp);
+            // Still holding the database: no writer can commit into the old file between the copy and the swap.
+            File.Move(temp, full, overwrite: true);
+        }
+        catch (Exception ex) when (ex is not StoreException and not OperationCanceledException)
+        {
+            DeleteWithWal(temp);
+            throw PcapDhtDatabase.Translate(ex, $"cannot compact {path}");
+        }
+        catch
+        {
+            DeleteWithWal(temp);
+            throw;
+        }
+        finally
+        {
+            connection.Dispose();
+        }
+        report.CompactedBytes = FileBytes(full);
+        return report;
+    }
+
+    /// <summary>
+    /// The cheap part of a check, for every open that is about to write: a file shorter than its last used block was
+    /// cut (a copy that stopped, a full disk during a copy). DuckDB opens such a file for writing and appends to it;
+    /// only reading the lost blocks fails, much later. Reads block numbers from the tables' storage metadata only.
+    /// </summary>
+    /// <exception cref="CorruptDatabaseException">The file is shorter than its blocks.</exception>
+    public static void VerifyLength(DuckDBConnection connection, string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        if (path == ":memory:" || !File.Exists(full)) return;
+        var tables = TableNames(connection);
+        if (tables.Count == 0) return;
+        string blocks = string.Join(" UNION ALL ", tables.Select(t =>
+            $"SELECT max(greatest(block_id, coalesce(list_max(additional_block_ids), -1))) AS b FROM pragma_storage_info('{Sql(t)}')"));
+        long maxBlock = Scalar<long>(connection, $"SELECT coalesce(max(b), -1) FROM ({blocks})");
+        if (maxBlock < 0) return;
+        long blockSize = Scalar<long>(connection, "SELECT block_size FROM pragma_database_size()");
+        long needed = HeaderBytes + (maxBlock + 1) * blockSize;
+        long actual = new FileInfo(full).Length;
+        if (actual < needed)
+            throw new CorruptDatabaseException(
+                $"{path}: the database file is damaged (it is {actual:N0} bytes, but its block {maxBlock} ends at {needed:N0}: the file was cut short); {PcapDhtDatabase.CorruptionAdvice}",
+                new IOException($"file shorter than its blocks: {actual} < {needed}"));
+    }
+
+    /// <summary>DuckDB's file starts with three 4 KiB headers (the main one and two alternating database headers).</summary>
+    private const long HeaderBytes = 3 * 4096;
+
+    private static void ScanTables(ref DuckDBConnection connection, string path, TimeSpan lockWait, StoreCheckReport report, CancellationToken ct)
+    {
+        foreach (string table in TableNames(connection))
+        {
+            ct.ThrowIfCancellationRequested();
+            try
+            {
+                // hash() of the whole row reads every column: count(*) alone is answered from metadata.
+                using var cmd = connection.CreateCommand();
+                cmd.CommandText = $"SELECT count(*), sum(hash(t)) FROM {table} AS t";
+                using var r = cmd.ExecuteReader();
+                r.Read();
+                report.Tables.Add((table.Replace("\"", ""), r.GetInt64(0)));
+            }
+            catch (DuckDBException e)
+            {
+                report.Findings.Add(new CheckFinding(CheckProblem.Damaged, $"table {table.Replace("\"", "")} does not read: {PcapDhtDatabase.FirstLine(e.Message)}"));
+                // A checksum error may invalidate the database instance; the next table gets a fresh one.
+                connection.Dispose();
+                try
+                {
+                    connection = Open(path, readOnly: true, lockWait);
+                }
+                catch (StoreException reopen)
+                {
+                    report.Findings.Add(new CheckFinding(CheckProblem.Damaged, $"the file does not open again: {PcapDhtDatabase.FirstLine(reopen.Message)}"));
+                    connection = new DuckDBConnection("Data Source=:memory:");
+                    connection.Open();
+                    return;
+                }
+            }
+        }
+    }
+
+    private static void CheckInvariants(DuckDBConnection c, StoreCheckReport report)
+    {
+        if (Scalar<long>(c, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'pcapdht_store' AND table_name = 'capture'") == 0)
+            return; // no captures (an ASN-only database): nothing to hold together
+        if (PcapDhtDatabase.SchemaMismatch(c, report.Path) is { } mismatch)
+        {
+            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{mismatch} (blocks were read; the store's invariants are those of its own version)"));
+            return;
+        }
+        using (var cmd = c.CreateCommand())
+        {
+            // node_ips: sender sightings from msg plus the nodes and nodes6 contacts, without joins (rows as stored).
+            cmd.CommandText = """
+                WITH m AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.msg GROUP BY ALL),
+                     b AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.malformed GROUP BY ALL),
+                     s AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.node_ips GROUP BY ALL),
+                     p AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.peer GROUP BY ALL)
+                SELECT c.capture_id, c.status, c.kind,
+                       c.krpc_messages, coalesce(m.n, 0), c.malformed_krpc, coalesce(b.n, 0),
+                       c.node_sightings, coalesce(s.n, 0), c.peer_sightings, coalesce(p.n, 0),
+                       c.first_ts_ns, c.last_ts_ns
+                FROM pcapdht_store.capture c
+                LEFT JOIN m USING (capture_id) LEFT JOIN b USING (capture_id) LEFT JOIN s USING (capture_id) LEFT JOIN p USING (capture_id)
+                ORDER BY c.capture_id
+                """;
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                report.CapturesChecked++;
+                int id = r.GetInt32(0);
+                string status = r.GetString(1);
+                var pairs = new (string Name, long Counter, long Rows)[]
+                {
+                    ("krpc_messages", r.GetInt64(3), r.GetInt64(4)),
+                    ("malformed_krpc", r.GetInt64(5), r.GetInt64(6)),
+                    ("node_sightings", r.GetInt64(7), r.GetInt64(8)),
+                    ("peer_sightings", r.GetInt64(9), r.GetInt64(10)),
+                };
+                foreach (var (name, counter, rows) in pairs)
+                {
+                    bool ok = status switch
+                    {
+                        "complete" or "partial" => counter == rows,
+                        // A live capture that died between its two commits keeps that interval's sightings, not its messages.
+                        "interrupted" => name is "node_sightings" or "peer_sightings" ? rows >= counter : counter == rows,
+                        "failed" => rows == 0,
+                        _ => true, // running: between commits (a dead writer is reported below)
+                    };
+                    if (!ok)
+                        report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, status == "failed"
+                            ? $"capture {id} failed but still has {rows} {name} rows"
+                            : $"capture {id} ({status}) records {counter} {name} but has {rows} rows"));
+                }
+                if (status is not ("complete" or "partial" or "interrupted" or "failed" or "running"))
+                    report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"capture {id} has unknown status '{status}'"));
+                if (!r.IsDBNull(11) && !r.IsDBNull(12) && r.GetInt64(11) > r.GetInt64(12))
+                    report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"capture {id} ends before it begins (first_ts_ns > last_ts_ns)"));
+            }
+        }
+        foreach (string table in StoreSchema.DataTables)
+        {
+            long orphans = Scalar<long>(c, $"SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture)");
+            if (orphans > 0)
+                report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{orphans} rows of pcapdht_store.{table} belong to no capture"));
+        }
+        foreach (int id in PcapDhtDatabase.FindInterruptedCaptures(c))
+            report.Findings.Add(new CheckFinding(CheckProblem.Unfinished,
+                $"capture {id} is 'running' but no pcapdht process writes it: its writer died (check --compact, or the next ingest or sniff, marks it failed or interrupted)"));
+    }
+
+    /// <summary>Running live captures whose sniffer is alive.</summary>
+    private static List<int> LiveWriters(DuckDBConnection c)
+    {
+        var dead = PcapDhtDatabase.FindInterruptedCaptures(c).ToHashSet();
+        var live = new List<int>();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT capture_id FROM pcapdht_store.capture WHERE status = 'running'";
+        try
+        {
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) if (!dead.Contains(r.GetInt32(0))) live.Add(r.GetInt32(0));
+        }
+        catch (DuckDBException)
+        {
+            // No store in this file.
+        }
+        return live;
+    }
+
+    private static Dictionary<string, long> TableCounts(DuckDBConnection c)
+    {
+        var counts = new Dictionary<string, long>();
+        foreach (string t in TableNames(c)) counts[t] = Scalar<long>(c, $"SELECT count(*) FROM {t}");
+        return counts;
+    }
+
+    /// <summary>Every table of the connection's database, as quoted "schema"."table", in name order.</summary>
+    private static List<string> TableNames(DuckDBConnection c)
+    {
+        var names = new List<string>();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT '"' || replace(schema_name, '"', '""') || '"."' || replace(table_name, '"', '""') || '"'
+            FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary ORDER BY schema_name, table_name
+            """;
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) names.Add(r.GetString(0));
+        return names;
+    }
+
+    private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait) =>
+        PcapDhtDatabase.OpenPlain(System.IO.Path.GetFullPath(path), readOnly, lockWait);
+
+    private static long FileBytes(string path) =>
+        new FileInfo(path).Length + (File.Exists(path + ".wal") ? new FileInfo(path + ".wal").Length : 0);
+
+    private static void DeleteWithWal(string path)
+    {
+        File.Delete(path);
+        File.Delete(path + ".wal");
+    }
+
+    private static void FlushToDisk(string path)
+    {
+        using var f = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        f.Flush(flushToDisk: true);
+    }
+
+    private static string Sql(string s) => s.Replace("'", "''");
+
+    private static void Execute(DuckDBConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static T? Scalar<T>(DuckDBConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        object? v = cmd.ExecuteScalar();
+        return v is null or DBNull ? default : (T)Convert.ChangeType(v, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
