@@ -19,7 +19,7 @@ public sealed class IngestSettings : CommandSettings
     public string? Database { get; init; }
 
     [CommandOption("--force")]
-    [Description("Re-ingest files already stored (same sha256), replacing their rows in one transaction.")]
+    [Description("Re-ingest files whose frames are already stored (in any container or compression), replacing their rows in one transaction.")]
     public bool Force { get; init; }
 
     [CommandOption("--format <FORMAT>")]
@@ -221,7 +221,7 @@ public sealed class IngestCommand : Command<IngestSettings>
                 WarnUnsupported(r);
                 break;
             case IngestOutcome.Skipped:
-                lines.WriteLine($"skipped {r.Path}: already stored as capture {r.ExistingCaptureId} (same sha256); use --force to replace it");
+                lines.WriteLine($"skipped {r.Path}: its frames are already stored as capture {r.ExistingCaptureId}; nothing of it was written (use --force to replace it)");
                 break;
             case IngestOutcome.Partial:
                 Console.Error.WriteLine($"pcapdht ingest: {r.Error}");

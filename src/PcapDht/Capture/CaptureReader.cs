@@ -50,9 +50,11 @@ public sealed class CaptureReader : IDisposable
     private int _interfaceCount;
     private bool _sawSection;
 
-    private CaptureReader(Stream stream, string name, long? length, int initialBuffer = BufferSize)
+    private CaptureReader(Stream stream, string name, long? length, byte[]? buffer = null, int initialBuffer = BufferSize)
     {
-        _buf = new byte[initialBuffer];
+        // A caller reading many files lends one buffer for all: a fresh 1 MiB array per file is a large-object
+        // allocation, and on the 100-file benchmark each one triggered a full (gen2) collection.
+        _buf = buffer is { Length: >= BufferSize } ? buffer : new byte[initialBuffer];
         Name = name;
         Length = length;
         _raw = new CountingStream(stream);
@@ -102,11 +104,21 @@ public sealed class CaptureReader : IDisposable
         return new CaptureReader(stream, name, length);
     }
 
+    /// <summary>
+    /// Reads from a stream whose stored size is known although it may not seek, into <paramref name="buffer"/>
+    /// (at least <see cref="BufferSize"/> bytes; the caller must not use it until the reader is disposed).
+    /// </summary>
+    internal static CaptureReader Open(Stream stream, string name, long? length, byte[]? buffer)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return new CaptureReader(stream, name, length, buffer);
+    }
+
     /// <summary>Reads from a stream whose stored size is known although it cannot seek (a hashing wrapper around a file).</summary>
     internal static CaptureReader Open(Stream stream, string name, long? length, int initialBuffer = BufferSize)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return new CaptureReader(stream, name, length, initialBuffer);
+        return new CaptureReader(stream, name, length, null, initialBuffer);
     }
 
     /// <summary>

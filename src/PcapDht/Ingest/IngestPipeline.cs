@@ -26,10 +26,12 @@ public sealed class IngestOptions
     /// <summary>
     /// Small files share a commit until this many message rows are written (each file's rows still commit
     /// together with its final status). DuckDB writes a commit of less than a row group (122,880 rows) per
-    /// table through its WAL and rewrites it at the next checkpoint, and every commit costs fsyncs:
-    /// docs/pipeline.md has the measurements.
+    /// table through its WAL and rewrites it at the next checkpoint, and every commit costs fsyncs and a flush of
+    /// each table's partial row group: 16 row groups (the 100-file benchmark: one commit per 256 MB batch) took
+    /// 15 % less CPU than 4 (8.4 against 9.9 CPU-s, median of 3 alternating, load ~20). A crash still loses at
+    /// most one batch (<see cref="BatchBytes"/>). docs/pipeline.md has the measurements.
     /// </summary>
-    public long CommitRows { get; init; } = 4 * 122_880;
+    public long CommitRows { get; init; } = 16 * 122_880;
 
     /// <summary>A worker takes files (in input order) up to this many bytes at a time: they are registered in one commit.</summary>
     public long BatchBytes { get; init; } = 256L << 20;
@@ -109,14 +111,14 @@ public sealed class IngestPipeline
     private readonly PcapDhtDatabase _db;
     private readonly IngestOptions _options;
     private readonly Queue<List<int>> _units = new();
-    private readonly Dictionary<string, int> _runHashes = []; // sha256 -> capture id of files completed in this run
+    private readonly Dictionary<string, int> _runHashes = []; // content hash -> capture id of files of this run (claimed when read)
     private readonly HashSet<long> _runSizes = [];
     private IReadOnlyList<string> _paths = [];
     private IngestFileResult[] _results = [];
     private long[] _sizes = [];
     private bool[] _done = [];
     private bool[] _streams = [];
-    private HashSet<long> _storedSizes = [];
+    private StoredCaptures _stored = new();
 
     public IngestPipeline(PcapDhtDatabase db, IngestOptions? options = null)
     {
@@ -147,7 +149,7 @@ public sealed class IngestPipeline
         Progress.TotalBytes = total;
         try
         {
-            _storedSizes = _db.StoredFileSizes();
+            _stored = _db.StoredCaptures();
         }
         catch (StoreException ex)
         {
@@ -233,6 +235,7 @@ public sealed class IngestPipeline
     {
         StoreSession? session = null;
         CapturePipeline? pipeline = null;
+        using var reading = new Reading();
         try
         {
             while (TakeBatch() is { } batch)
@@ -255,7 +258,7 @@ public sealed class IngestPipeline
                         continue;
                     }
                 }
-                new Batch(this, session, pipeline!, batch).Run(ct);
+                new Batch(this, session, pipeline!, reading, batch).Run(ct);
             }
         }
         finally
@@ -280,11 +283,19 @@ public sealed class IngestPipeline
         _options.FileDone?.Report(r);
     }
 
+    /// <summary>What a worker reuses for every file it reads: the reader's buffer and the content hash.</summary>
+    private sealed class Reading : IDisposable
+    {
+        public byte[] Buffer { get; } = new byte[CaptureReader.BufferSize];
+        public FrameDigest Digest { get; } = new();
+        public void Dispose() => Digest.Dispose();
+    }
+
     /// <summary>The capture row's error of a file the user stopped (Ctrl-C, SIGTERM) before its commit; its status is <c>interrupted</c>.</summary>
     internal const string InterruptedError = "interrupted (Ctrl-C or SIGTERM) before the capture was complete; nothing of it was stored, ingest it again";
 
     /// <summary>The files one worker took at once: registered in one commit, their rows in as few commits as fit.</summary>
-    private sealed class Batch(IngestPipeline owner, StoreSession session, CapturePipeline pipeline, List<int> files)
+    private sealed class Batch(IngestPipeline owner, StoreSession session, CapturePipeline pipeline, Reading reading, List<int> files)
     {
         private readonly List<int> _uncommitted = []; // files whose rows and status wait for the next commit
         private long _rowsSinceCommit;
@@ -372,22 +383,46 @@ public sealed class IngestPipeline
             long size = owner._sizes[index];
             try
             {
-                if (!owner._storedSizes.Contains(size)) return false;
+                if (!owner._stored.Sizes.Contains(size)) return false;
                 var result = owner._results[index];
-                string sha = Sha256Of(result.Path);
-                result.Sha256 = sha;
-                var existing = owner._db.FindBySha256(sha);
+                var existing = HashFirst(index);
+                result.ExistingCaptureId = existing; // with --force: the capture to replace (maybe found by its file hash)
                 if (existing == null || owner._options.Force) return false;
-                result.ExistingCaptureId = existing.CaptureId;
                 result.Bytes = size;
                 Interlocked.Add(ref owner.Progress._bytesRead, size);
                 owner.Finish(index, IngestOutcome.Skipped);
                 return true;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CaptureFormatException)
             {
                 return false; // reading it again reports the error
             }
+        }
+
+        /// <summary>
+        /// Hashes a file before decoding it (sets the result's content hash) and returns the stored or earlier
+        /// capture of the same content. One pass computes both the content hash and the sha256 of the file's
+        /// bytes, which is what builds before content hashes stored.
+        /// </summary>
+        private int? HashFirst(int index)
+        {
+            var result = owner._results[index];
+            var file = new FileStream(result.Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+            var raw = new HashingStream(file);
+            string fileSha;
+            CaptureReader reader;
+            try { reader = CaptureReader.Open(raw, result.Path, owner._sizes[index], reading.Buffer); }
+            catch { raw.Dispose(); throw; }
+            using (reader) // disposes raw
+            {
+                var digest = reading.Digest;
+                digest.Reset();
+                while (reader.TryRead(out var frame)) digest.Add(frame);
+                result.Sha256 = digest.HexDigestAndReset();
+                raw.ReadToEnd();
+                fileSha = raw.HexDigest();
+            }
+            return Existing(result.Sha256) ?? Existing(fileSha);
         }
 
         private void Commit()
@@ -446,6 +481,7 @@ public sealed class IngestPipeline
         {
             pipeline.Encoder.DropAllRows();
             session.Rollback(ex is StoreException se ? StoreSession.CaptureError(se) : error, status: outcome == IngestOutcome.Interrupted ? "interrupted" : "failed");
+            foreach (int i in _uncommitted) Unclaim(i);
             foreach (int i in _uncommitted)
                 owner.Finish(i, outcome, outcome == IngestOutcome.Interrupted ? $"{owner._paths[i]}: interrupted, nothing of this file was stored" : error, ex);
             _uncommitted.Clear();
@@ -470,47 +506,39 @@ public sealed class IngestPipeline
                 if (owner._streams[index])
                 {
                     // Polls while the pipe is idle, so Ctrl-C ends `tcpdump -w - | pcapdht ingest -` on a quiet link too.
-                    var hashing = new HashingStream(path == "-" ? new StandardInputStream(ct) : StandardInputStream.OpenStream(path, ct));
+                    Stream input = path == "-" ? new StandardInputStream(ct) : StandardInputStream.OpenStream(path, ct);
                     CaptureReader reader;
-                    try { reader = CaptureReader.Open(hashing, path); }
-                    catch { hashing.Dispose(); throw; }
-                    using (reader) Read(index, captureId, reader, null, hashing, ref started, ct, stream: true);
+                    try { reader = CaptureReader.Open(input, path, null, reading.Buffer); }
+                    catch { input.Dispose(); throw; }
+                    using (reader) Read(index, captureId, reader, null, ref started, ct, stream: true);
                 }
                 else
                 {
                     long size = owner._sizes[index];
-                    // Hashing first costs a second pass over the file (0.35 CPU-s for 455 MB); it is only needed to
-                    // skip a duplicate, and a duplicate has the size of a stored capture (or of an earlier file of this run).
+                    // A duplicate is found after reading (its content hash comes from the decoding pass). Only a file
+                    // of the size of a stored capture or of an earlier file of this run is hashed first, so a copy
+                    // of the same file is skipped without decoding it.
                     bool seen;
                     lock (owner._runHashes) seen = owner._runSizes.Contains(size);
-                    if (seen || result.Sha256 != null)
+                    int? existing = null;
+                    if (seen && result.Sha256 == null) existing = HashFirst(index);
+                    else if (result.Sha256 != null) existing = Existing(result.Sha256) ?? result.ExistingCaptureId;
+                    if (existing != null && !owner._options.Force)
                     {
-                        string sha = result.Sha256 ??= Sha256Of(path);
-                        result.Sha256 = sha;
-                        int? existing = Existing(sha);
-                        if (existing != null && !owner._options.Force)
-                        {
-                            DropRow(captureId);
-                            result.ExistingCaptureId = existing;
-                            result.Bytes = size;
-                            Interlocked.Add(ref owner.Progress._bytesRead, size);
-                            owner.Finish(index, IngestOutcome.Skipped);
-                            return;
-                        }
+                        DropRow(captureId);
                         result.ExistingCaptureId = existing;
-                        using var reader = CaptureReader.Open(path);
-                        Read(index, captureId, reader, existing, null, ref started, ct);
+                        result.Bytes = size;
+                        Interlocked.Add(ref owner.Progress._bytesRead, size);
+                        owner.Finish(index, IngestOutcome.Skipped);
+                        return;
                     }
-                    else
-                    {
-                        // Unbuffered: the reader's own 1 MiB buffer is the only copy between page cache and parser.
-                        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
-                        var hashing = new HashingStream(file);
-                        CaptureReader reader;
-                        try { reader = CaptureReader.Open(hashing, path, size); }
-                        catch { hashing.Dispose(); throw; }
-                        using (reader) Read(index, captureId, reader, null, hashing, ref started, ct);
-                    }
+                    result.ExistingCaptureId = existing;
+                    // Unbuffered: the reader's 1 MiB buffer is the only copy between page cache and parser.
+                    var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+                    CaptureReader reader;
+                    try { reader = CaptureReader.Open(file, path, size, reading.Buffer); }
+                    catch { file.Dispose(); throw; }
+                    using (reader) Read(index, captureId, reader, existing, ref started, ct);
                 }
             }
             catch (Exception ex) when (ex is InputException or CaptureFormatException or UnauthorizedAccessException or IOException)
@@ -544,11 +572,34 @@ public sealed class IngestPipeline
         {
             lock (owner._runHashes)
                 if (owner._runHashes.TryGetValue(sha, out int id)) return id;
-            return owner._db.FindBySha256(sha)?.CaptureId;
+            return owner._stored.ByHash.TryGetValue(sha, out int stored) ? stored : null;
         }
 
-        private void Read(int index, int captureId, CaptureReader reader, int? replaces, HashingStream? hashAtEnd,
-            ref bool started, CancellationToken ct, bool stream = false)
+        /// <summary>
+        /// The stored or earlier capture of this content; unless that is a duplicate to skip, claims the content for
+        /// <paramref name="captureId"/> in the same step (two workers reading two copies at once store one).
+        /// </summary>
+        private int? ExistingOrClaim(string sha, int captureId)
+        {
+            lock (owner._runHashes)
+            {
+                int? existing = owner._runHashes.TryGetValue(sha, out int id) ? id
+                    : owner._stored.ByHash.TryGetValue(sha, out int stored) ? stored : null;
+                if (existing == null || owner._options.Force) owner._runHashes[sha] = captureId;
+                return existing;
+            }
+        }
+
+        /// <summary>A file whose transaction was rolled back no longer holds its content: a later copy is stored.</summary>
+        private void Unclaim(int index)
+        {
+            var r = owner._results[index];
+            if (r.Sha256 == null || r.CaptureId is not int id) return;
+            lock (owner._runHashes)
+                if (owner._runHashes.TryGetValue(r.Sha256, out int claimed) && claimed == id) owner._runHashes.Remove(r.Sha256);
+        }
+
+        private void Read(int index, int captureId, CaptureReader reader, int? replaces, ref bool started, CancellationToken ct, bool stream = false)
         {
             var result = owner._results[index];
             result.Bytes = reader.Length ?? 0;
@@ -565,8 +616,11 @@ public sealed class IngestPipeline
             var stats = pipeline.Stats;
             long commitEvery = (long)(owner._options.StreamCommitInterval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
             long nextCommit = System.Diagnostics.Stopwatch.GetTimestamp() + commitEvery;
+            var digest = reading.Digest;
+            digest.Reset();
             while (reader.TryRead(out var frame))
             {
+                digest.Add(frame);
                 pipeline.Process(frame, out _);
                 if (stream && System.Diagnostics.Stopwatch.GetTimestamp() >= nextCommit)
                 {
@@ -590,26 +644,25 @@ public sealed class IngestPipeline
             Interlocked.Add(ref progress._frames, reader.FramesRead - lastFrames);
             Interlocked.Add(ref progress._messages, stats.KrpcMessages - lastMessages);
 
-            if (hashAtEnd != null)
+            // The content hash covers the frames read (up to the damage of a partial file), whatever the container.
+            string sha = digest.HexDigestAndReset();
+            result.Sha256 = sha;
+            int? existing = ExistingOrClaim(sha, captureId);
+            if (existing != null && !owner._options.Force)
             {
-                // Damage stops the reader early; the stored hash is still that of the whole input.
-                hashAtEnd.ReadToEnd();
-                result.Sha256 = hashAtEnd.HexDigest();
-                int? existing = Existing(result.Sha256);
-                if (existing != null && !owner._options.Force)
-                {
-                    pipeline.Encoder.DropCaptureRows();
-                    session.DiscardCapture(captureId, null);
-                    result.ExistingCaptureId = existing;
-                    result.Stats = new CaptureStats();
-                    owner.Finish(index, IngestOutcome.Skipped);
-                    return;
-                }
-                if (existing is int old2)
-                {
-                    result.ExistingCaptureId = old2;
-                    session.ReplaceCapture(old2);
-                }
+                // Another file of the same frames (x.pcap.gz after x.pcap, a pcapng of the same packets) is known only
+                // now: this file's rows leave the open transaction and its capture row goes; nothing of it is committed.
+                pipeline.Encoder.DropCaptureRows();
+                session.DiscardCapture(captureId, null);
+                result.ExistingCaptureId = existing;
+                result.Stats = new CaptureStats();
+                owner.Finish(index, IngestOutcome.Skipped);
+                return;
+            }
+            if (existing is int old2 && old2 != replaces)
+            {
+                result.ExistingCaptureId = old2;
+                session.ReplaceCapture(old2);
             }
             var totals = pipeline.Totals();
             result.Totals = totals;
@@ -624,24 +677,16 @@ public sealed class IngestPipeline
             else session.CompleteCapture(captureId, totals, "complete", null, null, result.Sha256);
             _uncommitted.Add(index);
             _rowsSinceCommit += totals.Stats.KrpcMessages;
-            if (result.Sha256 != null)
-                lock (owner._runHashes) owner._runHashes[result.Sha256] = captureId;
             if (owner._sizes[index] is long size and >= 0)
                 lock (owner._runHashes) owner._runSizes.Add(size);
         }
-    }
-
-    private static string Sha256Of(string path)
-    {
-        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 }
 
 /// <summary>An input problem (missing file, directory, ...) with a one-line message.</summary>
 public sealed class InputException(string message) : Exception(message);
 
-/// <summary>Hashes what is read through it (stdin cannot be read twice).</summary>
+/// <summary>Hashes the bytes read through it: a file's sha256, the identity builds before content hashes stored.</summary>
 internal sealed class HashingStream(Stream inner) : ForwardReadStream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -26,11 +26,22 @@ public sealed class CaptureAnonymizerFixture : IDisposable
     {
         Key = AnonymizationKey.Parse(KeyHex);
         string samples = Path.Combine(CaptureTestFiles.RepoRoot, "samples-pcap");
+        // The nanosecond pcap and the pcapng hold the loopback recording's frames: ingested beside it they would be one
+        // capture (a capture is identified by its frames). Time-shifted copies (1 s, 2 s; same container, resolution and
+        // compression) keep the three containers as three captures.
+        Directory.CreateDirectory(_dir.File("orig"));
+        string ns = _dir.File(Path.Combine("orig", "dht-loopback-ns.pcap"));
+        CaptureTestFiles.Run("editcap", "-F", "nsecpcap", "-t", "1", Path.Combine(samples, "dht-loopback-ns.pcap"), ns);
+        string ng = _dir.File("loopback.pcapng"), ngShifted = _dir.File("loopback-shifted.pcapng");
+        File.WriteAllBytes(ng, new ZstdSharp.Decompressor().Unwrap(File.ReadAllBytes(Path.Combine(samples, "dht-loopback.pcapng.zst"))).ToArray());
+        CaptureTestFiles.Run("editcap", "-F", "pcapng", "-t", "2", ng, ngShifted);
+        string zst = _dir.File(Path.Combine("orig", "dht-loopback.pcapng.zst"));
+        File.WriteAllBytes(zst, new ZstdSharp.Compressor(3).Wrap(File.ReadAllBytes(ngShifted)).ToArray());
         var originals = new List<string>
         {
             Path.Combine(samples, "dht-loopback.pcap"),
-            Path.Combine(samples, "dht-loopback-ns.pcap"),
-            Path.Combine(samples, "dht-loopback.pcapng.zst"),
+            ns,
+            zst,
             Path.Combine(samples, "dht-any-sll2.pcap"),
             Path.Combine(samples, "synthetic-dht.pcap"),
         };

@@ -85,6 +85,37 @@ public class IngestCliTests
     }
 
     [Fact]
+    public void Ingest_CompressedCopyOfStoredFile_SkippedAfterReadingWithOneLine_StdinToo()
+    {
+        using var dir = new TempDir();
+        IngestTestFiles.WriteRawPcap(dir.File("a.pcap"), 150, IngestTestFiles.FindNodeResponse);
+        File.WriteAllBytes(dir.File("a.pcap.zst"), new ZstdSharp.Compressor(3).Wrap(File.ReadAllBytes(dir.File("a.pcap"))).ToArray());
+        Assert.Equal(0, Ingest(dir, "a.pcap", "--db", "t.duckdb").ExitCode);
+
+        var copy = Ingest(dir, "a.pcap.zst", "--db", "t.duckdb", "--format", "json");
+        Assert.Equal(0, copy.ExitCode);
+        Assert.Contains("\"files_skipped\": 1", copy.Stdout);
+        Assert.Contains("\"krpc_messages\": 0", copy.Stdout);
+        var line = Assert.Single(copy.Stderr.Split('\n'), l => l.StartsWith("skipped ", StringComparison.Ordinal));
+        Assert.Contains("a.pcap.zst: its frames are already stored as capture 1; nothing of it was written", line);
+
+        // Standard input hashes the same frames.
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir.Path };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add($"dotnet '{CliRunner.DllPath}' ingest - --db t.duckdb < a.pcap.zst");
+        using (var p = Process.Start(psi)!)
+        {
+            string stdout = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+            Assert.Contains("skipped -: its frames are already stored as capture 1", stdout);
+        }
+        using var c = Open(dir.File("t.duckdb"));
+        Assert.Equal(1, Sql.Long(c, "SELECT count(*) FROM captures"));
+        Assert.Equal(150, Sql.Long(c, "SELECT count(*) FROM messages"));
+    }
+
+    [Fact]
     public void Ingest_DashReadsGzipFromStdin_IntoDefaultDatabaseFromEnvironment()
     {
         using var dir = new TempDir();

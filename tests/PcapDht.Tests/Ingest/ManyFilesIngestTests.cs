@@ -36,11 +36,13 @@ public class ManyFilesIngestTests
             IngestTestFiles.WriteRawPcap(f, 40 + i * 7, IngestTestFiles.FindNodeResponse, first: i * 1000);
             files.Add(f);
         }
-        // The real recording twice under two names (same content) and once as pcapng.
+        // The real recording twice under two names (same content) and once changed in one byte.
         File.Copy(Sample("dht-loopback.pcap"), dir.File("in/swarm-a.pcap"));
         File.Copy(Sample("dht-loopback.pcap"), dir.File("in/swarm-b.pcap"));
-        File.Copy(Sample("dht-loopback-ns.pcap"), dir.File("in/swarm-ns.pcap")); // same size, other content
-        files.AddRange([dir.File("in/swarm-a.pcap"), dir.File("in/swarm-b.pcap"), dir.File("in/swarm-ns.pcap")]);
+        var changed = File.ReadAllBytes(Sample("dht-loopback.pcap"));
+        changed[^1] ^= 0x01; // same size, other content (the last frame's last byte)
+        File.WriteAllBytes(dir.File("in/swarm-changed.pcap"), changed);
+        files.AddRange([dir.File("in/swarm-a.pcap"), dir.File("in/swarm-b.pcap"), dir.File("in/swarm-changed.pcap")]);
 
         // Alone: one file per database.
         var alone = new List<object?[]>();
