@@ -232,7 +232,8 @@ public static partial class Reports
         string since = ToMicros(window.Since).ToString(CultureInfo.InvariantCulture), until = ToMicros(window.Until).ToString(CultureInfo.InvariantCulture);
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
-            SELECT capture_id, source, kind, status, epoch_us(first_ts), epoch_us(last_ts), frames, krpc_messages, malformed_krpc, {dropped}, error
+            SELECT capture_id, source, kind, status, epoch_us(first_ts), epoch_us(last_ts), frames, krpc_messages, malformed_krpc, {dropped}, error,
+                {CapturesWithRows} AS counted
             FROM captures
             WHERE (first_ts IS NULL AND status <> 'complete') OR (epoch_us(first_ts) <= {until} AND epoch_us(coalesce(last_ts, first_ts)) >= {since})
             ORDER BY first_ts NULLS LAST, capture_id
@@ -245,7 +246,7 @@ public static partial class Reports
             string source = r.GetString(1);
             string status = r.GetString(3);
             byStatus[status] = byStatus.GetValueOrDefault(status) + 1;
-            if (HasRows(status, r.IsDBNull(6) ? null : Convert.ToInt64(r.GetValue(6)))) withRows++;
+            if (r.GetBoolean(11)) withRows++;
             long? drop = r.IsDBNull(9) ? null : Convert.ToInt64(r.GetValue(9));
             drops += drop ?? 0;
             table.Rows.Add([

@@ -184,9 +184,12 @@ public static partial class Reports
         void Add(string metric, object? value) => table.Rows.Add([metric, value]);
         if (RangeStore.RelationExists(db, "captures"))
         {
-            Add("captures", Scalar(db, $"SELECT count(*) FROM captures WHERE {CapturesWithRows}"));
-            long without = Scalar(db, $"SELECT count(*) FROM captures WHERE NOT ({CapturesWithRows})");
-            if (without > 0) Add("captures without rows (failed or interrupted, not counted)", without);
+            using var counts = db.CreateCommand();
+            counts.CommandText = $"SELECT count(*) FILTER (WHERE {CapturesWithRows}), count(*) FILTER (WHERE NOT {CapturesWithRows}) FROM captures";
+            using var c = counts.ExecuteReader();
+            c.Read();
+            Add("captures", c.GetInt64(0));
+            if (c.GetInt64(1) > 0) Add("captures without rows (failed or interrupted, not counted)", c.GetInt64(1));
         }
         if (hasMessages)
         {
@@ -354,9 +357,6 @@ public static partial class Reports
     /// capture keeps its flushed frames and counts). docs/schema.md.
     /// </summary>
     internal const string CapturesWithRows = "NOT (status = 'failed' OR (status = 'interrupted' AND coalesce(frames, 0) = 0))";
-
-    /// <summary><see cref="CapturesWithRows"/> for one row.</summary>
-    internal static bool HasRows(string status, long? frames) => !(status == "failed" || (status == "interrupted" && (frames ?? 0) == 0));
 
     internal static long Scalar(DuckDBConnection db, string sql)
     {

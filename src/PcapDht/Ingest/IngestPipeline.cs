@@ -302,7 +302,6 @@ public sealed class IngestPipeline
 
         public void Run(CancellationToken ct)
         {
-            var db = owner._db;
             int[] ids;
             var sources = new List<CaptureSource>();
             var registered = new List<int>();
@@ -583,8 +582,7 @@ public sealed class IngestPipeline
         {
             lock (owner._runHashes)
             {
-                int? existing = owner._runHashes.TryGetValue(sha, out int id) ? id
-                    : owner._stored.ByHash.TryGetValue(sha, out int stored) ? stored : null;
+                int? existing = Existing(sha); // the same (reentrant) lock: looked up and claimed in one step
                 if (existing == null || owner._options.Force) owner._runHashes[sha] = captureId;
                 return existing;
             }
