@@ -345,8 +345,7 @@ public static partial class Reports
             if (Array.IndexOf(kinds, d.Kind) >= 0) table.Datasets.Add(d);
     }
 
-    private static bool HasColumn(DuckDBConnection db, string table, string column) =>
-        Scalar(db, $"SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = '{table}' AND column_name = '{column}'") > 0;
+    private static bool HasColumn(DuckDBConnection db, string table, string column) => RangeStore.ColumnExists(db, table, column);
 
     private static long CountryInAsnRanges(DuckDBConnection db) =>
         RangeStore.RangeCount(db, RangeKind.Asn) == 0 ? 0 : Scalar(db, "SELECT count(*) FROM asn_ranges WHERE country IS NOT NULL");

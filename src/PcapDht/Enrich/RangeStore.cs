@@ -230,7 +230,7 @@ public static class RangeStore
         return Convert.ToInt64(cmd.ExecuteScalar()) > 0;
     }
 
-    private static bool ColumnExists(DuckDBConnection connection, string table, string column)
+    internal static bool ColumnExists(DuckDBConnection connection, string table, string column)
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'main' AND table_name = $t AND column_name = $c";

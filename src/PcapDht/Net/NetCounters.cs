@@ -74,13 +74,11 @@ public sealed class NetCounters
     }
 
     /// <summary>The sum of the outcome counters: equal to <see cref="Frames"/> after every call of the decoder.</summary>
-    public long OutcomeTotal =>
-        UdpDatagrams + NonIp + NonUdp + Truncated + MalformedIp + MalformedUdp + UnknownLinkTypeFrames +
-        FragmentsHeld + DuplicateFragments + MalformedFragments + OverlappingFragments + FragmentsOverLimit;
+    public long OutcomeTotal => Outcomes().Sum(o => o.Value);
 
     /// <summary>
-    /// Every outcome counter under its stable snake_case name (the column name a store gives it), in a fixed order;
-    /// the values add up to <see cref="Frames"/>.
+    /// Every outcome counter under a stable snake_case name, in a fixed order (the store's column names are
+    /// <see cref="Pipeline.NetCounterColumns"/>); the values add up to <see cref="Frames"/>.
     /// </summary>
     public IReadOnlyList<KeyValuePair<string, long>> Outcomes() =>
     [

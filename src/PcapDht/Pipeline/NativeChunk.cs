@@ -23,7 +23,7 @@ internal sealed unsafe class NativeChunk : IDisposable
         Pool = pool;
         Layout = pool.Layout;
         _chunk = NativeMethods.DataChunks.DuckDBCreateDataChunk(Layout.TypeHandles, (ulong)Layout.TypeHandles.Length);
-        Capacity = (int)NativeMethods.Helpers.DuckDBVectorSize();
+        Capacity = VectorSize;
         int n = Layout.Leaves.Length;
         _vectors = new IntPtr[n];
         _data = new IntPtr[n];
@@ -34,6 +34,9 @@ internal sealed unsafe class NativeChunk : IDisposable
     public ChunkPool Pool { get; }
     public TableLayout Layout { get; }
     public int Capacity { get; }
+
+    /// <summary>DuckDB's vector size: the rows of one data chunk (2048 in its releases).</summary>
+    internal static readonly int VectorSize = (int)NativeMethods.Helpers.DuckDBVectorSize();
     public int Count;
     public bool IsFull => Count == Capacity;
     internal DuckDBDataChunk Handle => _chunk;
@@ -148,7 +151,7 @@ internal sealed class ChunkPool : IDisposable
     public int Limit { get; }
 
     /// <summary>Bytes of a full chunk's fixed-width columns (the spool limit counts these).</summary>
-    public long ChunkBytes => (long)Layout.RowBytes * 2048;
+    public long ChunkBytes => (long)Layout.RowBytes * NativeChunk.VectorSize;
 
     public NativeChunk Rent()
     {

@@ -37,7 +37,7 @@ internal sealed class RowEncoder : IDisposable
     private readonly NativeChunk?[] _captureChunk; // the chunk each table had when the capture started
     private readonly int[] _captureRow;             // and its row count then
     private readonly ExtraWriter _extra = new();
-    private IChunkSink _sink;
+    private readonly IChunkSink _sink;
     private int _captureId;
 
     /// <param name="chunksPerTable">
@@ -119,9 +119,6 @@ internal sealed class RowEncoder : IDisposable
             }
         }
     }
-
-    /// <summary>Submitted rows and their pools go to another sink from now on (a live flush hands over its spool).</summary>
-    public void Retarget(IChunkSink sink) => _sink = sink;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Submit(int table)

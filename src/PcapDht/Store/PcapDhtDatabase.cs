@@ -408,21 +408,6 @@ public sealed class PcapDhtDatabase : IDisposable
         }
     }
 
-    /// <summary>Live capture: libpcap's counters (pcap_stats) at the latest flush.</summary>
-    public void SetPcapCounters(int captureId, long received, long dropped, long interfaceDropped)
-    {
-        lock (_captureRows)
-        {
-            using var cmd = Connection.CreateCommand();
-            cmd.CommandText = "UPDATE pcapdht_store.capture SET pcap_received = $r, pcap_dropped = $d, if_dropped = $i WHERE capture_id = $id";
-            cmd.Parameters.Add(new DuckDBParameter("r", received));
-            cmd.Parameters.Add(new DuckDBParameter("d", dropped));
-            cmd.Parameters.Add(new DuckDBParameter("i", interfaceDropped));
-            cmd.Parameters.Add(new DuckDBParameter("id", captureId));
-            cmd.ExecuteNonQuery();
-        }
-    }
-
     internal void Execute(string sql)
     {
         using var cmd = Connection.CreateCommand();
