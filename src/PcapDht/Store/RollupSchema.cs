@@ -1,0 +1,165 @@
+using System.Globalization;
+
+namespace PcapDht.Store;
+
+/// <summary>
+/// The daily rollups (docs/schema.md, "Daily rollups"): per capture and UTC day, one row per address (and kind
+/// of sighting), per node id, per message sender (address, id, <c>v</c>), per message type, per malformed
+/// reason — each with its count and the first and last time (µs) it was seen that day. They are the contract
+/// between the writer (rows computed by the SQL below from the rows just appended, in the same transaction)
+/// and the reports (which read the public views).
+/// <para>
+/// Why first/last: a report window rarely starts at midnight. A row of the window's first day is in the window
+/// exactly when its last sighting is at or after the start; a row of its last day exactly when its first sighting
+/// is at or before the end (when start and end fall on different days; rows of the days between are inside).
+/// So distinct counts over any window of two or more calendar days are exact from rollups alone; counts of
+/// rows (messages, sightings) are exact on every day the window holds whole, and on a cut day a row is exact
+/// when it lies wholly inside or outside the window — otherwise that day needs the detail rows.
+/// </para>
+/// <para>
+/// Rows are <em>partials</em>: one commit writes the aggregate of its own rows, so the same key may have several
+/// rows per capture and day (merged by <c>pcapdht prune</c> / compaction). Readers always aggregate by key.
+/// Every row carries its capture, so a capture's rollups go with its detail rows when it is deleted.
+/// </para>
+/// </summary>
+public static class RollupSchema
+{
+    /// <summary>The rollup storage tables (in <c>pcapdht_store</c>), for the capture deletions and exports.</summary>
+    public static readonly string[] Tables = ["addr_day", "id_day", "sender_day", "msg_day", "malformed_day"];
+
+    /// <summary><c>addr_day.kind</c>: an entry of another node's <c>nodes</c>/<c>nodes6</c> list (a node sighting, reported).</summary>
+    public const int Reported = 0;
+    /// <summary><c>addr_day.kind</c>: the sender of a query or response with a 20-byte id (a node sighting, direct).</summary>
+    public const int Sender = 1;
+    /// <summary><c>addr_day.kind</c>: the sender of any other message (an error, or an id that is not 20 bytes): direct, not a node sighting.</summary>
+    public const int OtherSender = 2;
+    /// <summary><c>addr_day.kind</c>: a BitTorrent peer (a <c>values</c> entry, or an announce_peer querier's address).</summary>
+    public const int Peer = 3;
+
+    /// <summary>The names the <c>address_days</c> view gives the kinds, by number.</summary>
+    public static readonly string[] KindNames = ["reported", "sender", "other_sender", "peer"];
+
+    /// <summary>CREATE statements of the storage tables (idempotent).</summary>
+    public const string CreateTables = """
+        CREATE TABLE IF NOT EXISTS pcapdht_store.addr_day (
+            capture_id INTEGER NOT NULL, day DATE NOT NULL, ip UHUGEINT NOT NULL, kind UTINYINT NOT NULL,
+            sightings UBIGINT NOT NULL, first_us BIGINT NOT NULL, last_us BIGINT NOT NULL);
+        CREATE TABLE IF NOT EXISTS pcapdht_store.id_day (
+            capture_id INTEGER NOT NULL, day DATE NOT NULL, id_a UBIGINT NOT NULL, id_b UBIGINT NOT NULL, id_lo UINTEGER NOT NULL,
+            sender BOOLEAN NOT NULL, sightings UBIGINT NOT NULL, first_us BIGINT NOT NULL, last_us BIGINT NOT NULL);
+        CREATE TABLE IF NOT EXISTS pcapdht_store.sender_day (
+            capture_id INTEGER NOT NULL, day DATE NOT NULL, ip UHUGEINT NOT NULL,
+            id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER, odd_id BLOB,
+            version UBIGINT, version_len UTINYINT NOT NULL, odd_version BLOB,
+            messages UBIGINT NOT NULL, first_us BIGINT NOT NULL, last_us BIGINT NOT NULL);
+        CREATE TABLE IF NOT EXISTS pcapdht_store.msg_day (
+            capture_id INTEGER NOT NULL, day DATE NOT NULL, y UTINYINT NOT NULL, method UTINYINT NOT NULL, method_name VARCHAR,
+            messages UBIGINT NOT NULL, first_us BIGINT NOT NULL, last_us BIGINT NOT NULL);
+        CREATE TABLE IF NOT EXISTS pcapdht_store.malformed_day (
+            capture_id INTEGER NOT NULL, day DATE NOT NULL, reason VARCHAR,
+            datagrams UBIGINT NOT NULL, first_us BIGINT NOT NULL, last_us BIGINT NOT NULL);
+        """;
+
+    /// <summary>
+    /// The public views over the rollups (recreated with the other views). Unaggregated: one row per stored
+    /// partial, so <c>GROUP BY</c> the key. A lake defines the same views over its Parquet files.
+    /// </summary>
+    public const string Views = """
+        -- The UTC day of a timestamp, independent of the session's TimeZone.
+        CREATE OR REPLACE MACRO pcapdht_day(ts) AS (DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER));
+        CREATE OR REPLACE MACRO pcapdht_day_us(us) AS (DATE '1970-01-01' + CAST(us // 86400000000 AS INTEGER));
+
+        CREATE OR REPLACE VIEW main.address_days AS SELECT
+            capture_id, day, pcapdht_ip_text(ip) AS ip, ip AS ip_num,
+            CASE kind WHEN 0 THEN 'reported' WHEN 1 THEN 'sender' WHEN 2 THEN 'other_sender' ELSE 'peer' END AS kind,
+            kind IN (1, 2) AS direct, kind IN (0, 1) AS node, sightings, first_us, last_us,
+            make_timestamptz(first_us) AS first_ts, make_timestamptz(last_us) AS last_ts
+            FROM pcapdht_store.addr_day;
+
+        CREATE OR REPLACE VIEW main.node_id_days AS SELECT
+            capture_id, day, pcapdht_id3(id_a, id_b, id_lo) AS node_id, (id_a, id_b, id_lo::UBIGINT) AS id_key, sender,
+            sightings, first_us, last_us FROM pcapdht_store.id_day;
+
+        CREATE OR REPLACE VIEW main.sender_days AS SELECT
+            capture_id, day, pcapdht_ip_text(ip) AS ip, ip AS ip_num,
+            CASE WHEN id_a IS NOT NULL THEN pcapdht_id3(id_a, id_b, id_lo) ELSE odd_id END AS node_id,
+            CASE WHEN version IS NOT NULL THEN pcapdht_short_blob(version, version_len) ELSE odd_version END AS version,
+            messages, first_us, last_us FROM pcapdht_store.sender_day;
+
+        CREATE OR REPLACE VIEW main.message_days AS SELECT
+            capture_id, day, chr(y::INTEGER) AS y,
+            CASE method WHEN 1 THEN 'ping' WHEN 2 THEN 'find_node' WHEN 3 THEN 'get_peers' WHEN 4 THEN 'announce_peer'
+                WHEN 5 THEN 'get' WHEN 6 THEN 'put' WHEN 7 THEN 'sample_infohashes' WHEN 255 THEN method_name END AS method,
+            messages, first_us, last_us FROM pcapdht_store.msg_day;
+
+        CREATE OR REPLACE VIEW main.malformed_days AS SELECT
+            capture_id, day, reason, datagrams, first_us, last_us FROM pcapdht_store.malformed_day;
+        """;
+
+    /// <summary>
+    /// INSERT statements that add the rollups of the detail rows matching <paramref name="where"/> (a predicate on
+    /// the storage tables' <c>capture_id</c>, <c>frame_no</c> and <c>ts</c>, e.g. one capture's frames of one commit).
+    /// <paramref name="sightings"/> covers the tables of the sightings lane (node, node6, peer), <paramref name="messages"/>
+    /// those of the messages lane (msg, malformed): each lane adds its part in its own transaction.
+    /// </summary>
+    public static string InsertFromStore(string where, bool messages = true, bool sightings = true)
+    {
+        var sb = new System.Text.StringBuilder();
+        if (messages)
+        {
+            sb.Append($"""
+                INSERT INTO pcapdht_store.addr_day
+                SELECT capture_id, pcapdht_day(ts), pcapdht_u128(d.src_hi, d.src_lo),
+                    CASE WHEN d.id_a IS NOT NULL AND d.info & 255 <> 101 THEN 1 ELSE 2 END,
+                    count(*), min(epoch_us(ts)), max(epoch_us(ts))
+                FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+                INSERT INTO pcapdht_store.id_day
+                SELECT capture_id, pcapdht_day(ts), d.id_a, d.id_b, (d.lo >> 32)::UINTEGER, true,
+                    count(*), min(epoch_us(ts)), max(epoch_us(ts))
+                FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101 AND {where} GROUP BY ALL;
+                INSERT INTO pcapdht_store.sender_day
+                SELECT capture_id, pcapdht_day(ts), pcapdht_u128(d.src_hi, d.src_lo),
+                    d.id_a, d.id_b, CASE WHEN d.id_a IS NOT NULL THEN (d.lo >> 32)::UINTEGER END,
+                    CASE WHEN d.id_a IS NULL THEN unhex(json_extract_string(d.extra, '$.id')) END,
+                    d.version, CASE WHEN d.version IS NOT NULL THEN (d.info >> 24) & 255 ELSE 0 END::UTINYINT,
+                    CASE WHEN d.version IS NULL THEN unhex(json_extract_string(d.extra, '$.version')) END,
+                    count(*), min(epoch_us(ts)), max(epoch_us(ts))
+                FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+                INSERT INTO pcapdht_store.msg_day
+                SELECT capture_id, pcapdht_day(ts), (d.info & 255)::UTINYINT, ((d.info >> 8) & 255)::UTINYINT,
+                    CASE WHEN (d.info >> 8) & 255 = 255 THEN json_extract_string(d.extra, '$.method') END,
+                    count(*), min(epoch_us(ts)), max(epoch_us(ts))
+                FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+                INSERT INTO pcapdht_store.malformed_day
+                SELECT capture_id, pcapdht_day(ts), reason, count(*), min(epoch_us(ts)), max(epoch_us(ts))
+                FROM pcapdht_store.malformed WHERE {where} GROUP BY ALL;
+
+                """);
+        }
+        if (sightings)
+        {
+            sb.Append($"""
+                INSERT INTO pcapdht_store.addr_day
+                SELECT capture_id, day, ip, kind, count(*), min(us), max(us) FROM (
+                    SELECT capture_id, pcapdht_day(ts) AS day, 281470681743360::UHUGEINT | (n.ep >> 16) AS ip, 0 AS kind, epoch_us(ts) AS us
+                        FROM pcapdht_store.node WHERE {where}
+                    UNION ALL SELECT capture_id, pcapdht_day(ts), pcapdht_u128(n.ip_hi, n.ip_lo), 0, epoch_us(ts)
+                        FROM pcapdht_store.node6 WHERE {where}
+                    UNION ALL SELECT capture_id, pcapdht_day(ts), pcapdht_u128(p.ip_hi, p.ip_lo), 3, epoch_us(ts)
+                        FROM pcapdht_store.peer WHERE {where})
+                GROUP BY ALL;
+                INSERT INTO pcapdht_store.id_day
+                SELECT capture_id, day, id_a, id_b, id_lo, false, count(*), min(us), max(us) FROM (
+                    SELECT capture_id, pcapdht_day(ts) AS day, n.id_a, n.id_b, n.id_lo, epoch_us(ts) AS us FROM pcapdht_store.node WHERE {where}
+                    UNION ALL SELECT capture_id, pcapdht_day(ts), n.id_a, n.id_b, n.id_lo, epoch_us(ts) FROM pcapdht_store.node6 WHERE {where})
+                GROUP BY ALL;
+
+                """);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>A predicate on one capture's frames after <paramref name="afterFrame"/> (the rows one commit added).</summary>
+    public static string CaptureFrames(int captureId, long afterFrame) =>
+        string.Create(CultureInfo.InvariantCulture, $"capture_id = {captureId} AND frame_no > {afterFrame}");
+}
