@@ -205,17 +205,23 @@ public static class StoreCheck
         using (var cmd = c.CreateCommand())
         {
             // node_ips: sender sightings from msg plus the nodes and nodes6 contacts, without joins (rows as stored).
-            cmd.CommandText = """
+            // A pruned store (pcapdht prune, --keep-detail) counts per capture the rows it deleted: rows + pruned = counter.
+            string pruned = StoreRetention.HasPrunedTable(c)
+                ? "pcapdht_store.detail_pruned"
+                : "(SELECT NULL::INTEGER AS capture_id, 0 AS msg, 0 AS sender, 0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed WHERE false)";
+            cmd.CommandText = $"""
                 WITH m AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.msg GROUP BY ALL),
                      b AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.malformed GROUP BY ALL),
                      s AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.node_ips GROUP BY ALL),
-                     p AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.peer GROUP BY ALL)
+                     p AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.peer GROUP BY ALL),
+                     x AS (SELECT * FROM {pruned})
                 SELECT c.capture_id, c.status, c.kind,
-                       c.krpc_messages, coalesce(m.n, 0), c.malformed_krpc, coalesce(b.n, 0),
-                       c.node_sightings, coalesce(s.n, 0), c.peer_sightings, coalesce(p.n, 0),
+                       c.krpc_messages, (coalesce(m.n, 0) + coalesce(x.msg, 0))::BIGINT, c.malformed_krpc, (coalesce(b.n, 0) + coalesce(x.malformed, 0))::BIGINT,
+                       c.node_sightings, (coalesce(s.n, 0) + coalesce(x.sender + x.node + x.node6, 0))::BIGINT, c.peer_sightings, (coalesce(p.n, 0) + coalesce(x.peer, 0))::BIGINT,
                        c.first_ts_ns, c.last_ts_ns
                 FROM pcapdht_store.capture c
                 LEFT JOIN m USING (capture_id) LEFT JOIN b USING (capture_id) LEFT JOIN s USING (capture_id) LEFT JOIN p USING (capture_id)
+                LEFT JOIN x USING (capture_id)
                 ORDER BY c.capture_id
                 """;
             using var r = cmd.ExecuteReader();
