@@ -102,6 +102,11 @@ public static class PcapDhtApp
                 .WithDescription("Read every block of the database and verify the store (counters equal rows, no dead writer); --compact rewrites it without free space.")
                 .WithExample("check", "--db", "dht.duckdb", "--compact");
 
+            config.AddCommand<PruneCommand>("prune")
+                .WithDescription("Delete detail rows older than a duration before the newest message (data time); the daily rollups stay, so asn/country/overview over the whole history do not change.")
+                .WithExample("prune", "--keep-detail", "7d", "--db", "dht.duckdb")
+                .WithExample("prune", "--keep-detail", "0");
+
             config.AddCommand<QueryCommand>("query")
                 .WithDescription("Run SQL against the database (read-only unless --write).")
                 .WithExample("query", "\"SELECT count(DISTINCT ip) FROM node_sightings\"", "--format", "csv");

@@ -34,6 +34,13 @@ public sealed class IngestSettings : CommandSettings
     /// <summary>The parsed <see cref="FlushInterval"/>.</summary>
     public TimeSpan StreamCommitInterval { get; private set; } = PcapDht.Live.LiveCaptureOptions.DefaultFlushInterval;
 
+    [CommandOption("--keep-detail <DURATION>")]
+    [Description(KeepDetailOption.Help + " Files: pruned once at the end of the run; streams: also after their periodic commits. Default: keep everything.")]
+    public string? KeepDetail { get; init; }
+
+    /// <summary>The parsed <see cref="KeepDetail"/> (null: keep everything).</summary>
+    public TimeSpan? Keep { get; private set; }
+
     [CommandOption("--verbose")]
     [Description("One line per file, and stack traces on errors.")]
     public bool Verbose { get; init; }
@@ -48,6 +55,8 @@ public sealed class IngestSettings : CommandSettings
                 return ValidationResult.Error($"--flush-interval '{FlushInterval}' is not a duration of at least 100ms (e.g. 5s)");
             StreamCommitInterval = flush;
         }
+        Keep = KeepDetailOption.Parse(KeepDetail, out var keepError);
+        if (keepError != null) return ValidationResult.Error(keepError);
         return ValidationResult.Success();
     }
 
@@ -109,6 +118,7 @@ public sealed class IngestCommand : Command<IngestSettings>
             {
                 Force = settings.Force,
                 StreamCommitInterval = settings.StreamCommitInterval,
+                KeepDetail = settings.Keep,
                 FileDone = new SyncProgress<IngestFileResult>(r =>
                 {
                     if (!bar) { ReportFile(r, true, lines, settings.Verbose); return; }
@@ -138,6 +148,14 @@ public sealed class IngestCommand : Command<IngestSettings>
                 Console.Error.WriteLine($"pcapdht ingest: {viewsError}");
                 return ExitCodes.DatabaseError;
             }
+            if (pipeline.PruneError is { } pruneError)
+            {
+                Console.Error.WriteLine($"pcapdht ingest: the captures are stored, but --keep-detail failed: {pruneError.Message}");
+                if (settings.Verbose) Console.Error.WriteLine(pruneError);
+                return ExitCodes.DatabaseError;
+            }
+            if (pipeline.Retention?.Last is { } pruned)
+                lines.WriteLine("ingest --keep-detail " + settings.KeepDetail + ": " + KeepDetailOption.Describe(pruned, pipeline.Retention.DeletedTotal));
             return ExitCode(results);
         }
     }

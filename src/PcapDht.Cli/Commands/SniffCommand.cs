@@ -58,6 +58,10 @@ public sealed class SniffSettings : CommandSettings
     [Description("With --write-pcap: start a new file by size (100M, 1G) or time (10min, 1h, 1d).")]
     public string? Rotate { get; init; }
 
+    [CommandOption("--keep-detail <DURATION>")]
+    [Description(KeepDetailOption.Help + " Pruned after flushes (when the data time moved on by 1% of the duration) and after the last. Default: keep everything.")]
+    public string? KeepDetail { get; init; }
+
     [CommandOption("--quiet")]
     [Description("No progress line.")]
     public bool Quiet { get; init; }
@@ -75,7 +79,9 @@ public sealed class SniffCommand : Command<SniffSettings>
         {
             if (settings.List) return ListInterfaces();
             var options = BuildOptions(settings);
-            return Run(settings, options, cancellationToken);
+            var keep = KeepDetailOption.Parse(settings.KeepDetail, out var keepError);
+            if (keepError != null) throw Bad(keepError);
+            return Run(settings, options, keep, cancellationToken);
         }
         catch (LiveCaptureException ex)
         {
@@ -98,10 +104,10 @@ public sealed class SniffCommand : Command<SniffSettings>
         }
     }
 
-    private static int Run(SniffSettings settings, LiveCaptureOptions options, CancellationToken cancellationToken)
+    private static int Run(SniffSettings settings, LiveCaptureOptions options, TimeSpan? keepDetail, CancellationToken cancellationToken)
     {
         using var session = LiveSession.Open(options);
-        using var sink = LiveSinks.Create(settings.Database);
+        using var sink = LiveSinks.Create(settings.Database, keepDetail);
         session.Start(sink);
         using var stop = cancellationToken.Register(session.Stop);
         bool progress = !settings.Quiet && !Console.IsErrorRedirected;
@@ -124,6 +130,8 @@ public sealed class SniffCommand : Command<SniffSettings>
         var summary = string.Create(CultureInfo.InvariantCulture,
             $"sniff {options.Interface} -> {settings.Database} capture {sink.CaptureId}: {f.Frames:N0} packets, {c.UdpDatagrams:N0} UDP datagrams, {c.KrpcMessages:N0} KRPC messages ({c.MalformedKrpc:N0} malformed), {c.DistinctNodes:N0} distinct nodes; libpcap received {f.PcapReceived:N0}, dropped {f.PcapDropped:N0} (kernel) {f.InterfaceDropped:N0} (interface) in {sw.Elapsed.TotalSeconds:F1}s; {c.Flushes:N0} flushes, {c.FlushBusy.TotalSeconds:F1}s writing{Capacity(f.Frames, c.FlushBusy)}; stopped by {Describe(reason)}");
         if (!settings.Quiet) Console.Error.WriteLine(summary);
+        if (!settings.Quiet && sink.Retention?.Last is { } pruned)
+            Console.Error.WriteLine("sniff --keep-detail " + settings.KeepDetail + ": " + KeepDetailOption.Describe(pruned, sink.Retention.DeletedTotal));
         foreach (var file in session.PcapFiles)
         {
             if (!settings.Quiet) Console.Error.WriteLine($"pcap: {file}");

@@ -42,6 +42,15 @@ public sealed class IngestOptions
     /// SIGTERM or a crash keep what was committed (status <c>interrupted</c>); the end of the stream completes it.
     /// </summary>
     public TimeSpan StreamCommitInterval { get; init; } = Live.LiveCaptureOptions.DefaultFlushInterval;
+
+    /// <summary>
+    /// <c>--keep-detail</c>: detail rows older than the newest message time minus this go, the rollups stay
+    /// (<see cref="StoreRetention"/>). Files: once at the end of the run (a prune scans the day at the cutoff; after
+    /// every commit of a directory of small files that would be one scan per batch). Streams: also after their
+    /// periodic commits, so <c>tcpdump -w - | pcapdht ingest -</c> keeps only the last N days for as long as it runs.
+    /// Null (the default): everything is kept.
+    /// </summary>
+    public TimeSpan? KeepDetail { get; init; }
 }
 
 public enum IngestOutcome
@@ -124,9 +133,36 @@ public sealed class IngestPipeline
     {
         _db = db;
         _options = options ?? new IngestOptions();
+        if (_options.KeepDetail is { } keep) Retention = new DetailRetention(keep);
     }
 
     public IngestProgress Progress { get; } = new();
+
+    /// <summary>The retention of <see cref="IngestOptions.KeepDetail"/> (its last prune and totals), or null.</summary>
+    public DetailRetention? Retention { get; }
+
+    /// <summary>Why the last prune of the run failed (the ingested captures are committed regardless), or null.</summary>
+    public StoreException? PruneError { get; private set; }
+
+    /// <summary>Runs the retention on a connection of its own (workers commit in parallel); a failure is kept, not thrown.</summary>
+    private void Prune(bool final)
+    {
+        if (Retention == null) return;
+        try
+        {
+            using var c = _db.OpenConnection();
+            Retention.AfterCommit(c, final);
+            PruneError = null;
+        }
+        catch (StoreException ex)
+        {
+            PruneError = ex;
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            PruneError = PcapDhtDatabase.Translate(ex, "pruning the detail rows failed");
+        }
+    }
 
     public IngestFileResult IngestFile(string path, CancellationToken cancellationToken = default) => IngestFiles([path], cancellationToken)[0];
 
@@ -173,6 +209,7 @@ public sealed class IngestPipeline
         Run();
         foreach (var t in threads) t.Join();
         if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        if (Array.Exists(_results, r => r.CaptureId != null)) Prune(final: true);
         return _results;
     }
 
@@ -437,6 +474,7 @@ public sealed class IngestPipeline
             pipeline.Encoder.SubmitAll();
             session.Checkpoint(captureId, pipeline.Totals());
             Committed(); // files of this batch completed before the stream are now committed too
+            owner.Prune(final: false);
         }
 
         /// <summary>

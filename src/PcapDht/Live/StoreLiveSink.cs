@@ -41,12 +41,20 @@ public sealed class StoreLiveSink : ILiveSink
     /// then backs up into the kernel ring and its overflow is counted as pcap drops, instead of the process
     /// growing until the OOM killer takes it.
     /// </param>
-    public StoreLiveSink(string path, StoreSessionOptions? options = null, long spoolLimitBytes = DefaultSpoolLimit)
+    /// <param name="keepDetail">
+    /// <c>--keep-detail</c>: after flushes (and always after the last) detail rows older than the newest message time minus
+    /// this go, the rollups stay (<see cref="DetailRetention"/>). Null: everything is kept.
+    /// </param>
+    public StoreLiveSink(string path, StoreSessionOptions? options = null, long spoolLimitBytes = DefaultSpoolLimit, TimeSpan? keepDetail = null)
     {
         _session = StoreSession.Detached(path, options);
         _pipeline = new CapturePipeline(_session);
         _spoolLimit = Math.Max(1, spoolLimitBytes);
+        if (keepDetail is { } keep) Retention = new DetailRetention(keep);
     }
+
+    /// <summary>The retention of <c>--keep-detail</c> (its last prune and totals), or null.</summary>
+    public DetailRetention? Retention { get; }
 
     public const long DefaultSpoolLimit = 2L << 30;
 
@@ -139,7 +147,8 @@ public sealed class StoreLiveSink : ILiveSink
                 long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var pcap = _pendingPcap;
                 _session.FlushSpool(CaptureId, _pendingTotals, final ? (_pendingError == null ? "complete" : "partial") : "running", _pendingError,
-                    (pcap.PcapReceived, pcap.PcapDropped, pcap.InterfaceDropped), final ? FinalLockWait : FlushLockWait);
+                    (pcap.PcapReceived, pcap.PcapDropped, pcap.InterfaceDropped), final ? FinalLockWait : FlushLockWait,
+                    Retention == null ? null : db => Retention.AfterCommit(db.Connection, final));
                 Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(t0).Ticks);
                 Interlocked.Exchange(ref _committed, _pendingTotals.Stats.KrpcMessages);
                 Interlocked.Increment(ref _flushes);

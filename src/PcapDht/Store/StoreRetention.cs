@@ -168,7 +168,15 @@ public static class StoreRetention
             MergePartials(c, scope);
             Execute(c, "COMMIT");
             long rollupsAfter = RollupRows(c);
-            Execute(c, "CHECKPOINT");
+            try
+            {
+                Execute(c, "CHECKPOINT");
+            }
+            catch (DbException)
+            {
+                // Another connection of this process has a transaction open (a parallel ingest worker): DuckDB's own
+                // automatic checkpoint reuses the space later. The prune itself is committed.
+            }
             return new PruneResult
             {
                 NewestUs = newest, CutoffUs = cutoff, Deleted = deleted,
@@ -297,5 +305,51 @@ public static class StoreRetention
         if (v is null or DBNull) return default;
         var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
         return (T)Convert.ChangeType(v, type, CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>
+/// <c>--keep-detail</c> of <c>ingest</c> and <c>sniff</c>: the same prune after commits, serialized (several ingest
+/// workers commit on their own). Between commits it runs only when the data time has moved on by at least 1 % of the
+/// duration kept (a 7-day retention prunes about every 100 minutes of data, not every 5-second flush: each prune scans
+/// the day at the cutoff to verify its rollups); <see cref="AfterCommit"/> with <c>final</c> always runs.
+/// </summary>
+public sealed class DetailRetention(TimeSpan keepDetail)
+{
+    private readonly object _lock = new();
+    private long? _lastNewest;
+
+    public TimeSpan KeepDetail { get; } = keepDetail;
+
+    /// <summary>The last prune that ran (null before the first).</summary>
+    public PruneResult? Last { get; private set; }
+
+    /// <summary>Rows deleted by every prune of this retention so far, per table.</summary>
+    public Dictionary<string, long> DeletedTotal { get; } = [];
+
+    /// <summary>Prunes after a commit on <paramref name="c"/> (a connection of its own: the prune is a transaction); null when skipped.</summary>
+    /// <exception cref="StoreException">see <see cref="StoreRetention.Prune(DuckDBConnection, TimeSpan, PruneScope)"/>.</exception>
+    public PruneResult? AfterCommit(DuckDBConnection c, bool final)
+    {
+        lock (_lock)
+        {
+            if (!final && _lastNewest is long last)
+            {
+                long step = Math.Max(1, KeepDetail.Ticks / TimeSpan.TicksPerMicrosecond / 100);
+                try
+                {
+                    if (StoreRetention.NewestUs(c) is not long newest || newest - last < step) return null;
+                }
+                catch (DbException ex)
+                {
+                    throw PcapDhtDatabase.Translate(ex, "pruning the detail rows failed (nothing was deleted)");
+                }
+            }
+            var result = StoreRetention.Prune(c, KeepDetail, final ? PruneScope.AllDays : PruneScope.ClosedDays);
+            _lastNewest = result.NewestUs;
+            Last = result;
+            foreach (var (table, rows) in result.Deleted) DeletedTotal[table] = DeletedTotal.GetValueOrDefault(table) + rows;
+            return result;
+        }
     }
 }

@@ -316,7 +316,9 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     /// the chunks <see cref="CutSpool"/> set aside, writes the capture row (<paramref name="status"/>, totals and
     /// libpcap's counters), commits and closes the file again.
     /// </summary>
-    public void FlushSpool(int captureId, CaptureTotals totals, string status, string? error, (long Received, long Dropped, long IfDropped) pcap, TimeSpan lockWait)
+    /// <param name="afterCommit">Runs after the commit while the file is still open (<c>sniff --keep-detail</c> prunes there).</param>
+    public void FlushSpool(int captureId, CaptureTotals totals, string status, string? error, (long Received, long Dropped, long IfDropped) pcap, TimeSpan lockWait,
+        Action<PcapDhtDatabase>? afterCommit = null)
     {
         int appended = 0;
         try
@@ -339,6 +341,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
                 Disconnect();
                 _flushDb = null;
             }
+            afterCommit?.Invoke(db);
         }
         catch (Exception ex) when (ex is not StoreException)
         {
