@@ -303,16 +303,16 @@ internal static class RollupFixture
     public static long DuplicateKeys(DuckDBConnection c) => Layout.Sum(l =>
         Sql.Long(c, $"SELECT count(*) FROM (SELECT 1 FROM pcapdht_store.{l.Table} GROUP BY capture_id, day, {l.Keys} HAVING count(*) > 1)"));
 
-    /// <summary>Every rollup key with its summed count, first and last time, as text lines in key order.</summary>
+    /// <summary>Every rollup key with its summed count, first and last time, as text lines in key order (captures by content hash).</summary>
     public static List<string> Aggregated(DuckDBConnection c)
     {
         var lines = new List<string>();
         foreach (var (t, keys, count) in Layout)
         {
             foreach (var row in Sql.Rows(c, $"""
-                SELECT concat_ws('|', '{t}', capture_id, day, {string.Join(", ", keys.Split(", ").Select(k => $"coalesce(({k})::VARCHAR, 'null')"))},
+                SELECT concat_ws('|', '{t}', (SELECT c.sha256 FROM pcapdht_store.capture c WHERE c.capture_id = r.capture_id), day, {string.Join(", ", keys.Split(", ").Select(k => $"coalesce(({k})::VARCHAR, 'null')"))},
                     sum({count}), min(first_us), max(last_us))
-                FROM pcapdht_store.{t} GROUP BY capture_id, day, {keys} ORDER BY 1
+                FROM pcapdht_store.{t} r GROUP BY capture_id, day, {keys} ORDER BY 1
                 """))
                 lines.Add((string)row[0]!);
         }
