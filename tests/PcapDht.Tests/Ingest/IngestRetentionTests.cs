@@ -155,6 +155,6 @@ public sealed class RollupWriterFactAttribute : FactAttribute
 {
     public RollupWriterFactAttribute()
     {
-        if (StoreSchema.Version < 3) Skip = "needs ingest to write the daily rollups (store schema 3)";
+        if (!StoreSchema.Tables.Contains("pcapdht_store.addr_day", StringComparison.Ordinal)) Skip = "needs ingest to write the daily rollups (store schema 3)";
     }
 }

@@ -310,7 +310,7 @@ internal static class RollupFixture
         foreach (var (t, keys, count) in Layout)
         {
             foreach (var row in Sql.Rows(c, $"""
-                SELECT concat_ws('|', '{t}', (SELECT c.sha256 FROM pcapdht_store.capture c WHERE c.capture_id = r.capture_id), day, {string.Join(", ", keys.Split(", ").Select(k => $"coalesce(({k})::VARCHAR, 'null')"))},
+                SELECT concat_ws('|', '{t}', coalesce((SELECT c.sha256 FROM pcapdht_store.capture c WHERE c.capture_id = r.capture_id), 'no hash'), day, {string.Join(", ", keys.Split(", ").Select(k => $"coalesce(({k})::VARCHAR, 'null')"))},
                     sum({count}), min(first_us), max(last_us))
                 FROM pcapdht_store.{t} r GROUP BY capture_id, day, {keys} ORDER BY 1
                 """))
