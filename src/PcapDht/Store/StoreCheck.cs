@@ -329,18 +329,20 @@ public static class StoreCheck
 
     private static string Sql(string s) => s.Replace("'", "''");
 
-    private static void Execute(DuckDBConnection c, string sql)
+    internal static void Execute(DuckDBConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
     }
 
-    private static T? Scalar<T>(DuckDBConnection c, string sql)
+    /// <summary>The first column of the first row as <typeparamref name="T"/> (also a nullable type); default for NULL.</summary>
+    internal static T? Scalar<T>(DuckDBConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         object? v = cmd.ExecuteScalar();
-        return v is null or DBNull ? default : (T)Convert.ChangeType(v, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+        if (v is null or DBNull) return default;
+        return (T)Convert.ChangeType(v, Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T), System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -100,14 +100,14 @@ public static class StoreRetention
 
     /// <summary>The newest message time in the store (µs), from the rollups (they cover every detail row, also pruned ones).</summary>
     public static long? NewestUs(DuckDBConnection c) =>
-        Scalar<long?>(c, "SELECT greatest((SELECT max(last_us) FROM pcapdht_store.msg_day), (SELECT max(last_us) FROM pcapdht_store.addr_day))");
+        StoreCheck.Scalar<long?>(c, "SELECT greatest((SELECT max(last_us) FROM pcapdht_store.msg_day), (SELECT max(last_us) FROM pcapdht_store.addr_day))");
 
     /// <summary>The largest cutoff recorded by any prune (µs since the epoch), or null when the store was never pruned.</summary>
     public static long? PrunedBeforeUs(DuckDBConnection c)
     {
         try
         {
-            return Scalar<string>(c, $"SELECT value FROM pcapdht_store.meta WHERE key = '{MetaKey}'") is { } s
+            return StoreCheck.Scalar<string>(c, $"SELECT value FROM pcapdht_store.meta WHERE key = '{MetaKey}'") is { } s
                 ? long.Parse(s, CultureInfo.InvariantCulture) : null;
         }
         catch (DbException)
@@ -124,7 +124,7 @@ public static class StoreRetention
         foreach (var table in RollupSchema.Tables)
             if (!TableExists(c, table))
                 throw new StoreException("this store has no daily rollups (it was written by a pcapdht without them): pruning would lose data; ingest the captures into a new database first");
-        Execute(c, PrunedTable);
+        StoreCheck.Execute(c, PrunedTable);
         long rollupsBefore = RollupRows(c);
         if (NewestUs(c) is not long newest)
             return new PruneResult { Deleted = EmptyCounts(), RollupRowsBefore = rollupsBefore, RollupRowsAfter = rollupsBefore };
@@ -133,10 +133,10 @@ public static class StoreRetention
         string cut = cutoff.ToString(CultureInfo.InvariantCulture);
         string before = $"ts < make_timestamptz({cut})";
 
-        Execute(c, "BEGIN TRANSACTION");
+        StoreCheck.Execute(c, "BEGIN TRANSACTION");
         try
         {
-            Execute(c, $"""
+            StoreCheck.Execute(c, $"""
                 CREATE OR REPLACE TEMP TABLE pcapdht_prune AS
                 SELECT capture_id, sum(msg)::UBIGINT AS msg, sum(sender)::UBIGINT AS sender, sum(node)::UBIGINT AS node,
                     sum(node6)::UBIGINT AS node6, sum(peer)::UBIGINT AS peer, sum(malformed)::UBIGINT AS malformed FROM (
@@ -157,7 +157,7 @@ public static class StoreRetention
                 deleted.Add((table, cmd.ExecuteNonQuery()));
             }
             string sums = string.Join(", ", PrunedColumns.Select(n => $"coalesce(o.{n}, 0) + p.{n}"));
-            Execute(c, $"""
+            StoreCheck.Execute(c, $"""
                 INSERT OR REPLACE INTO pcapdht_store.detail_pruned
                 SELECT p.capture_id, greatest(o.before_us, {cut}), {sums}
                 FROM pcapdht_prune p LEFT JOIN pcapdht_store.detail_pruned o USING (capture_id);
@@ -166,11 +166,11 @@ public static class StoreRetention
                 DROP TABLE pcapdht_prune;
                 """);
             MergePartials(c, scope);
-            Execute(c, "COMMIT");
+            StoreCheck.Execute(c, "COMMIT");
             long rollupsAfter = RollupRows(c);
             try
             {
-                Execute(c, "CHECKPOINT");
+                StoreCheck.Execute(c, "CHECKPOINT");
             }
             catch (DbException)
             {
@@ -185,7 +185,7 @@ public static class StoreRetention
         }
         catch
         {
-            try { Execute(c, "ROLLBACK"); } catch (DbException) { /* the transaction is gone with the error */ }
+            try { StoreCheck.Execute(c, "ROLLBACK"); } catch (DbException) { /* the transaction is gone with the error */ }
             throw;
         }
     }
@@ -238,14 +238,14 @@ public static class StoreRetention
     private static void MergePartials(DuckDBConnection c, PruneScope scope)
     {
         string open = scope == PruneScope.ClosedDays ? "WHERE day < (SELECT max(day) FROM pcapdht_store.msg_day)" : "";
-        Execute(c, $"""
+        StoreCheck.Execute(c, $"""
             CREATE OR REPLACE TEMP TABLE pcapdht_merge_days AS
             SELECT DISTINCT capture_id, day FROM (
                 SELECT capture_id, day FROM pcapdht_store.msg_day {open} GROUP BY capture_id, day, y, method, method_name HAVING count(*) > 1
                 UNION ALL
                 SELECT capture_id, day FROM pcapdht_store.malformed_day {open} GROUP BY capture_id, day, reason HAVING count(*) > 1);
             """);
-        if (Scalar<long>(c, "SELECT count(*) FROM pcapdht_merge_days") > 0)
+        if (StoreCheck.Scalar<long>(c, "SELECT count(*) FROM pcapdht_merge_days") > 0)
         {
             foreach (string table in RollupSchema.Tables)
             {
@@ -253,7 +253,7 @@ public static class StoreRetention
                 string count = columns.First(CountColumns.Contains);
                 var keys = columns.Where(k => k is not ("capture_id" or "day" or "first_us" or "last_us") && k != count).ToList();
                 string keyList = string.Concat(keys.Select(k => ", " + Quote(k)));
-                Execute(c, $"""
+                StoreCheck.Execute(c, $"""
                     CREATE OR REPLACE TEMP TABLE pcapdht_merged AS
                     SELECT capture_id, day{keyList}, sum({count})::UBIGINT AS {count}, min(first_us) AS first_us, max(last_us) AS last_us
                     FROM pcapdht_store.{table} SEMI JOIN pcapdht_merge_days USING (capture_id, day) GROUP BY ALL;
@@ -264,14 +264,14 @@ public static class StoreRetention
                     """);
             }
         }
-        Execute(c, "DROP TABLE pcapdht_merge_days");
+        StoreCheck.Execute(c, "DROP TABLE pcapdht_merge_days");
     }
 
     /// <summary>The UTC day of <c>ts</c> (RollupSchema's pcapdht_day, inline: the macro may not be defined in the file yet).</summary>
     private const string Day = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))";
 
     private static long RollupRows(DuckDBConnection c) =>
-        Scalar<long>(c, "SELECT " + string.Join(" + ", RollupSchema.Tables.Select(t => $"(SELECT count(*) FROM pcapdht_store.{t})")));
+        StoreCheck.Scalar<long>(c, "SELECT " + string.Join(" + ", RollupSchema.Tables.Select(t => $"(SELECT count(*) FROM pcapdht_store.{t})")));
 
     private static List<(string, long)> EmptyCounts() => [.. StoreSchema.DataTables.Select(t => (t, 0L))];
 
@@ -286,26 +286,9 @@ public static class StoreRetention
     }
 
     private static bool TableExists(DuckDBConnection c, string table) =>
-        Scalar<long>(c, $"SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'pcapdht_store' AND table_name = '{table}'") > 0;
+        StoreCheck.Scalar<long>(c, $"SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'pcapdht_store' AND table_name = '{table}'") > 0;
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
-
-    private static void Execute(DuckDBConnection c, string sql)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
-
-    private static T? Scalar<T>(DuckDBConnection c, string sql)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        object? v = cmd.ExecuteScalar();
-        if (v is null or DBNull) return default;
-        var type = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
-        return (T)Convert.ChangeType(v, type, CultureInfo.InvariantCulture);
-    }
 }
 
 /// <summary>
