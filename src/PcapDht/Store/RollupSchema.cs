@@ -66,7 +66,7 @@ public static class RollupSchema
     /// </summary>
     public const string Views = """
         -- The UTC day of a timestamp, independent of the session's TimeZone.
-        CREATE OR REPLACE MACRO pcapdht_day(ts) AS (DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER));
+        CREATE OR REPLACE MACRO {Day} AS (DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER));
         CREATE OR REPLACE MACRO pcapdht_day_us(us) AS (DATE '1970-01-01' + CAST(us // 86400000000 AS INTEGER));
 
         CREATE OR REPLACE VIEW main.address_days AS SELECT
@@ -109,16 +109,16 @@ public static class RollupSchema
         {
             sb.Append($"""
                 INSERT INTO pcapdht_store.addr_day
-                SELECT capture_id, pcapdht_day(ts), pcapdht_u128(d.src_hi, d.src_lo),
+                SELECT capture_id, {Day}, {U128("d.src_hi", "d.src_lo")},
                     CASE WHEN d.id_a IS NOT NULL AND d.info & 255 <> 101 THEN 1 ELSE 2 END,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.id_day
-                SELECT capture_id, pcapdht_day(ts), d.id_a, d.id_b, (d.lo >> 32)::UINTEGER, true,
+                SELECT capture_id, {Day}, d.id_a, d.id_b, (d.lo >> 32)::UINTEGER, true,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101 AND {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.sender_day
-                SELECT capture_id, pcapdht_day(ts), pcapdht_u128(d.src_hi, d.src_lo),
+                SELECT capture_id, {Day}, {U128("d.src_hi", "d.src_lo")},
                     d.id_a, d.id_b, CASE WHEN d.id_a IS NOT NULL THEN (d.lo >> 32)::UINTEGER END,
                     CASE WHEN d.id_a IS NULL THEN unhex(json_extract_string(d.extra, '$.id')) END,
                     d.version, CASE WHEN d.version IS NOT NULL THEN (d.info >> 24) & 255 ELSE 0 END::UTINYINT,
@@ -126,12 +126,12 @@ public static class RollupSchema
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.msg_day
-                SELECT capture_id, pcapdht_day(ts), (d.info & 255)::UTINYINT, ((d.info >> 8) & 255)::UTINYINT,
+                SELECT capture_id, {Day}, (d.info & 255)::UTINYINT, ((d.info >> 8) & 255)::UTINYINT,
                     CASE WHEN (d.info >> 8) & 255 = 255 THEN json_extract_string(d.extra, '$.method') END,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.malformed_day
-                SELECT capture_id, pcapdht_day(ts), reason, count(*), min(epoch_us(ts)), max(epoch_us(ts))
+                SELECT capture_id, {Day}, reason, count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.malformed WHERE {where} GROUP BY ALL;
 
                 """);
@@ -141,22 +141,56 @@ public static class RollupSchema
             sb.Append($"""
                 INSERT INTO pcapdht_store.addr_day
                 SELECT capture_id, day, ip, kind, count(*), min(us), max(us) FROM (
-                    SELECT capture_id, pcapdht_day(ts) AS day, 281470681743360::UHUGEINT | (n.ep >> 16) AS ip, 0 AS kind, epoch_us(ts) AS us
+                    SELECT capture_id, {Day} AS day, 281470681743360::UHUGEINT | (n.ep >> 16) AS ip, 0 AS kind, epoch_us(ts) AS us
                         FROM pcapdht_store.node WHERE {where}
-                    UNION ALL SELECT capture_id, pcapdht_day(ts), pcapdht_u128(n.ip_hi, n.ip_lo), 0, epoch_us(ts)
+                    UNION ALL SELECT capture_id, {Day}, {U128("n.ip_hi", "n.ip_lo")}, 0, epoch_us(ts)
                         FROM pcapdht_store.node6 WHERE {where}
-                    UNION ALL SELECT capture_id, pcapdht_day(ts), pcapdht_u128(p.ip_hi, p.ip_lo), 3, epoch_us(ts)
+                    UNION ALL SELECT capture_id, {Day}, {U128("p.ip_hi", "p.ip_lo")}, 3, epoch_us(ts)
                         FROM pcapdht_store.peer WHERE {where})
                 GROUP BY ALL;
                 INSERT INTO pcapdht_store.id_day
                 SELECT capture_id, day, id_a, id_b, id_lo, false, count(*), min(us), max(us) FROM (
-                    SELECT capture_id, pcapdht_day(ts) AS day, n.id_a, n.id_b, n.id_lo, epoch_us(ts) AS us FROM pcapdht_store.node WHERE {where}
-                    UNION ALL SELECT capture_id, pcapdht_day(ts), n.id_a, n.id_b, n.id_lo, epoch_us(ts) FROM pcapdht_store.node6 WHERE {where})
+                    SELECT capture_id, {Day} AS day, n.id_a, n.id_b, n.id_lo, epoch_us(ts) AS us FROM pcapdht_store.node WHERE {where}
+                    UNION ALL SELECT capture_id, {Day}, n.id_a, n.id_b, n.id_lo, epoch_us(ts) FROM pcapdht_store.node6 WHERE {where})
                 GROUP BY ALL;
 
                 """);
         }
         return sb.ToString();
+    }
+
+    // The writer's statements spell out the views' pcapdht_day and pcapdht_u128 macros: a writer's transaction may begin
+    // before an open that creates the macros in the background (ingest) has committed them, and would not see them.
+    private const string Day = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))";
+
+    private static string U128(string hi, string lo) => $"(({hi})::UHUGEINT << 64 | ({lo})::UHUGEINT)";
+
+    /// <summary>
+    /// DELETE statements for one capture's rollup rows (<paramref name="id"/> is SQL), split like
+    /// <see cref="InsertFromStore"/>: the messages lane's part (its kinds of addr_day, the senders of id_day, and
+    /// sender_day, msg_day, malformed_day) and the sightings lane's part, so two lanes deleting in two transactions
+    /// never touch the same row.
+    /// </summary>
+    public static string DeleteSql(string id, bool messages = true, bool sightings = true)
+    {
+        if (messages && sightings)
+            return string.Concat(Tables.Select(t => $"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}; "));
+        if (messages)
+            return $"""
+                DELETE FROM pcapdht_store.addr_day WHERE capture_id = {id} AND kind IN ({Sender}, {OtherSender});
+                DELETE FROM pcapdht_store.id_day WHERE capture_id = {id} AND sender;
+                DELETE FROM pcapdht_store.sender_day WHERE capture_id = {id};
+                DELETE FROM pcapdht_store.msg_day WHERE capture_id = {id};
+                DELETE FROM pcapdht_store.malformed_day WHERE capture_id = {id};
+
+                """;
+        if (sightings)
+            return $"""
+                DELETE FROM pcapdht_store.addr_day WHERE capture_id = {id} AND kind IN ({Reported}, {Peer});
+                DELETE FROM pcapdht_store.id_day WHERE capture_id = {id} AND NOT sender;
+
+                """;
+        return "";
     }
 
     /// <summary>A predicate on one capture's frames after <paramref name="afterFrame"/> (the rows one commit added).</summary>
