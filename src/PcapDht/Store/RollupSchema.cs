@@ -66,7 +66,7 @@ public static class RollupSchema
     /// </summary>
     public const string Views = """
         -- The UTC day of a timestamp, independent of the session's TimeZone.
-        CREATE OR REPLACE MACRO {Day} AS (DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER));
+        CREATE OR REPLACE MACRO pcapdht_day(ts) AS (DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER));
         CREATE OR REPLACE MACRO pcapdht_day_us(us) AS (DATE '1970-01-01' + CAST(us // 86400000000 AS INTEGER));
 
         CREATE OR REPLACE VIEW main.address_days AS SELECT
