@@ -309,7 +309,7 @@ public sealed class PcapDhtDatabase : IDisposable
                 while (r.Read()) ids.Add(r.GetInt32(0));
             }
             foreach (int id in ids)
-                Execute(RollupSchema.InsertFromStore(RollupSchema.CaptureFrames(id, long.MinValue)));
+                Execute(RollupSchema.InsertFromCommit(RollupSchema.CaptureFrames(id, long.MinValue)));
             Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
             Execute("COMMIT");
         }

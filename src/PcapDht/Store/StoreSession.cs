@@ -325,11 +325,11 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         string where = sql.Length == 0 ? "false" : "(" + sql + ")";
         if (_b == _a)
         {
-            _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromStore(where)); });
+            _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); });
             return;
         }
-        _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromStore(where, messages: true, sightings: false)); });
-        _b.Run(c => { _b.FlushAppenders(); Execute(c, RollupSchema.InsertFromStore(where, messages: false, sightings: true)); });
+        _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where, messages: true, sightings: false)); });
+        _b.Run(c => { _b.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where, messages: false, sightings: true)); });
     }
 
     /// <summary>After a commit: captures that go on are rolled up to the frames just committed; ended ones are forgotten.</summary>
