@@ -63,13 +63,7 @@ public sealed class RollupDatabaseFixture : IDisposable
     private static string Sample(string name) => Path.Combine(RepoPaths.Root, "samples-pcap", name);
 
     /// <summary>A read-write connection with the enriched views, as a report's open makes them.</summary>
-    public static DuckDBConnection Open(string path)
-    {
-        var c = new DuckDBConnection($"Data Source={path}");
-        c.Open();
-        RangeStore.EnsureEnrichedViews(c);
-        return c;
-    }
+    public static DuckDBConnection Open(string path) => LakeFixture.Open(path);
 
     public void Dispose() => _temp.Dispose();
 }
