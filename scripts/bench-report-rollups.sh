@@ -36,7 +36,7 @@ fi
 echo "store: $db ($(du -h "$db" | cut -f1)); $("${cli[@]}" query "SELECT count(*) || ' messages, ' || (SELECT count(*) FROM address_days) || ' address_days rows over ' || (SELECT count(DISTINCT day) FROM address_days) || ' days' FROM messages" --db "$db" --format csv | tail -n 1)"
 echo "load before: $(uptime | sed 's/.*load average: //')"
 declare -A times
-wall() { local t0 t1; t0=$(date +%s%N); "${cli[@]}" "$@" >/dev/null; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+wall() { local t0 t1; t0=$(date +%s%N); "${cli[@]}" "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
 for i in $(seq "$runs"); do
   for report in asn overview; do
     for source in detail rollups; do
