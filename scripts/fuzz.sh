@@ -15,9 +15,10 @@
 # artifacts/fuzz/TARGET/died/, counts it as a finding and resumes the target for the rest of its SECONDS.
 # --throughput compares executions per second of that loop against SharpFuzz's out-of-process loop: from the
 # target's seeds, in fresh output directories, SECONDS per run in the order out, in, in, out (drift cancels).
-# Run it at idle priority, the machine is shared (autogroup scheduling: nice alone does not yield to other sessions):
-#   setsid bash -c 'echo 19 > /proc/self/autogroup; exec chrt -i 0 nice -n 19 scripts/fuzz.sh 3600 capture' &
-# Two targets can run at once from two invocations.
+# The machine is shared: the build runs like any build, the fuzzing at idle priority in its own session (with
+# autogroup scheduling nice alone does not yield to other sessions), so `scripts/fuzz.sh 3600 capture &` takes only
+# what is idle. --throughput runs at the caller's priority (a measurement needs the CPU it measures). Two targets can
+# run at once from two invocations.
 set -euo pipefail
 throughput=0
 if [ "${1:-}" = --throughput ]; then throughput=1; shift; fi
@@ -47,6 +48,9 @@ trap 'rm -rf "$build" "$build.plain"' EXIT
 
 export AFL_SKIP_BIN_CHECK=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1
 export AFL_NO_AFFINITY=1
+
+# idle COMMAND...: runs it at idle priority in a session (and autogroup) of its own, and waits for it.
+idle() { setsid -w bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null || true; exec chrt -i 0 nice -n 19 "$@"' idle "$@"; }
 
 # afl_stat FILE KEY: one value of an AFL++ fuzzer_stats file.
 afl_stat() { sed -nE "s/^$2 *: *([0-9.]+).*/\1/p" "$1"; }
@@ -88,12 +92,12 @@ for target in "${targets[@]}"; do
   dotnet "$dir/bin/PcapDht.Fuzz.dll" --write-seeds "$target" "$dir/seeds"
   if ls "$dir/findings/default"/crashes*/id:* "$dir/died"/* >/dev/null 2>&1; then
     echo "fuzz $target: replaying earlier crashes"
-    dotnet "$build.plain/PcapDht.Fuzz.dll" --replay "$target" "$dir/findings/default"/crashes* $(ls -d "$dir/died" 2>/dev/null) || true
+    idle dotnet "$build.plain/PcapDht.Fuzz.dll" --replay "$target" "$dir/findings/default"/crashes* $(ls -d "$dir/died" 2>/dev/null) || true
   fi
   deadline=$((SECONDS + secs))
   died=0
   while ((SECONDS < deadline - 5)); do
-    if afl-fuzz -V "$((deadline - SECONDS))" -i "$dir/seeds" -o "$dir/findings" -t 10000 -m none -- \
+    if idle afl-fuzz -V "$((deadline - SECONDS))" -i "$dir/seeds" -o "$dir/findings" -t 10000 -m none -- \
       dotnet "$dir/bin/PcapDht.Fuzz.dll" "$target" >"$dir/afl.log" 2>&1; then
       break
     fi
