@@ -2,7 +2,10 @@ using PcapDht.Fuzz;
 using SharpFuzz;
 
 // scripts/fuzz.sh runs `PcapDht.Fuzz TARGET` under afl-fuzz; the other modes write seeds and replay findings.
-//   PcapDht.Fuzz TARGET                        the AFL++ persistent loop
+//   PcapDht.Fuzz TARGET                        the AFL++ persistent loop in this process (SharpFuzz's Fuzzer.Run)
+//   PcapDht.Fuzz --out-of-process TARGET       the loop in a child process that SharpFuzz restarts when it dies
+//                                              (survives a hang or a stack overflow, but costs a second process
+//                                              and two pipe round-trips per execution: docs/fuzzing.md, Throughput)
 //   PcapDht.Fuzz --write-seeds TARGET DIR      the target's seed inputs
 //   PcapDht.Fuzz --replay TARGET PATH...       runs files (or every file of directories) through the target
 Action<byte[]> Target(string name) => name switch
@@ -45,16 +48,20 @@ if (args.Length >= 3 && args[0] == "--replay")
     Console.WriteLine($"replayed {inputs} input(s): {failures} failing");
     return failures == 0 ? 0 : 1;
 }
-if (args.Length == 1)
+if (args.Length == 1 || (args.Length == 2 && args[0] == "--out-of-process"))
 {
-    var check = Target(args[0]);
-    Fuzzer.OutOfProcess.Run(stream =>
+    var check = Target(args[^1]);
+    Action<Stream> run = stream =>
     {
         using var buffer = new MemoryStream();
         stream.CopyTo(buffer);
         check(buffer.ToArray());
-    });
+    };
+    if (args.Length == 2)
+        Fuzzer.OutOfProcess.Run(run);
+    else
+        Fuzzer.Run(run);
     return 0;
 }
-Console.Error.WriteLine("usage: PcapDht.Fuzz TARGET | --write-seeds TARGET DIR | --replay TARGET PATH...");
+Console.Error.WriteLine("usage: PcapDht.Fuzz [--out-of-process] TARGET | --write-seeds TARGET DIR | --replay TARGET PATH...");
 return 2;

@@ -11,13 +11,12 @@ namespace PcapDht.Enrich;
 /// </summary>
 internal static class MmdbRangeReader
 {
-    /// <remarks>
-    /// Open fuzz finding (docs/fuzzing.md, ranges #3): MaxMind.Db 5.2.0 copies the content into an anonymous memory
-    /// map before it reads the metadata, and leaks that map (its pointer stays acquired) when the metadata does not
-    /// deserialize. One map per refused file: nothing for a CLI run, fatal after ~65,000 refusals in one process.
-    /// </remarks>
     public static RangeFile Read(byte[] content, string name)
     {
+        // MaxMind.Db 5.2.0 leaks an anonymous memory map whenever its Reader constructor throws (fuzz finding
+        // ranges #3): a file it would refuse is refused here, before it is copied into one.
+        if (MmdbMetadataCheck.Problem(content) is { } problem)
+            throw new RangeFormatException($"{name}: damaged MMDB file ({problem})");
         Reader reader;
         try { reader = new Reader(new MemoryStream(content, writable: false)); }
         catch (Exception e) when (e is InvalidDatabaseException or DeserializationException or IOException or ArgumentException)

@@ -13,7 +13,7 @@ namespace PcapDht.Enrich;
 public static class RangeFileReader
 {
     private const int SniffBytes = 64 * 1024;
-    private static readonly byte[] MmdbMetadataMarker = [0xAB, 0xCD, 0xEF, .. "MaxMind.com"u8];
+    internal static readonly byte[] MmdbMetadataMarker = [0xAB, 0xCD, 0xEF, .. "MaxMind.com"u8];
 
     public static RangeFile Read(string path)
     {

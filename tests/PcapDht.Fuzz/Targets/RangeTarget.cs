@@ -7,12 +7,19 @@ namespace PcapDht.Fuzz;
 /// The ASN/country range importers (format detection, iptoasn TSV, IPinfo Lite, ip-location-db and GeoLite2
 /// CSV, MMDB, gzip around any of them) on one file's content. A refusal (<see cref="RangeFormatException"/>,
 /// one line) is the expected answer to garbage; any other exception is a finding, and so is a range whose end
-/// lies before its start or in another address family, or a bad-row list longer than its cap.
+/// lies before its start or in another address family, or a bad-row list longer than its cap. An MMDB whose
+/// metadata <see cref="MmdbMetadataCheck"/> passes must open in MaxMind.Db without an exception (its constructor
+/// leaks a memory map when it throws: finding ranges #3).
 /// </summary>
 public static class RangeTarget
 {
     public static void Check(byte[] data)
     {
+        if (data.AsSpan().IndexOf(RangeFileReader.MmdbMetadataMarker) > 0 && MmdbMetadataCheck.Problem(data) is null)
+        {
+            try { new MaxMind.Db.Reader(new MemoryStream(data, writable: false)).Dispose(); }
+            catch (Exception e) { throw new InvalidOperationException($"metadata check passed a file MaxMind.Db refuses: {e.GetType().Name}: {e.Message}", e); }
+        }
         RangeFile file;
         try
         {

@@ -69,7 +69,9 @@ public sealed class TestMmdbWriter(string databaseType)
         }
     }
 
-    public byte[] Build(DateTimeOffset buildTime)
+    /// <param name="editMetadata">changes the metadata map before it is written (a value of bytes is written as is,
+    /// already encoded)</param>
+    public byte[] Build(DateTimeOffset buildTime, Action<Dictionary<string, object>>? editMetadata = null)
     {
         int nodeCount = _nodes.Count;
         var dataOffsets = new int[_data.Count];
@@ -91,7 +93,7 @@ public sealed class TestMmdbWriter(string databaseType)
         ms.Write(new byte[16]);
         foreach (var d in _data) ms.Write(d);
         ms.Write([0xAB, 0xCD, 0xEF, .. "MaxMind.com"u8]);
-        ms.Write(EncodeMap(new Dictionary<string, object>
+        var metadata = new Dictionary<string, object>
         {
             ["node_count"] = (uint)nodeCount,
             ["record_size"] = (ushort)32,
@@ -102,7 +104,9 @@ public sealed class TestMmdbWriter(string databaseType)
             ["binary_format_minor_version"] = (ushort)0,
             ["build_epoch"] = (ulong)buildTime.ToUnixTimeSeconds(),
             ["description"] = new Dictionary<string, object> { ["en"] = "PcapDht test database" },
-        }));
+        };
+        editMetadata?.Invoke(metadata);
+        ms.Write(EncodeMap(metadata));
         return ms.ToArray();
     }
 
@@ -127,6 +131,7 @@ public sealed class TestMmdbWriter(string databaseType)
                 Control(ms, 2, b.Length);
                 ms.Write(b);
                 break;
+            case byte[] encoded: ms.Write(encoded); break;
             case ushort u16: UInt(ms, 5, u16); break;
             case uint u32: UInt(ms, 6, u32); break;
             case ulong u64: UInt(ms, 9, u64); break;
