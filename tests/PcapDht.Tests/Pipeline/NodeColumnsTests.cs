@@ -72,31 +72,27 @@ public sealed unsafe class NodeColumnsTests
         Assert.Equal(Guard16, c.Port[v6 ? n : 0]);
     }
 
-    [Theory]
-    [MemberData(nameof(Variants))]
-    public void Nodes_RandomListsOfEdgeLengths_EqualThePerRecordReads(SimdVariant variant)
+    public static TheoryData<SimdVariant, bool> VariantsAndFamilies()
     {
-        var random = new Random(17);
-        int[] lengths = [0, 1, 25, 26, 27, 51, 52, 53, 77, 78, 103, 104, 105, 130, 8 * 26 + 13, 16 * 26, 416 + 25, 2000];
-        foreach (int length in lengths.Concat(Enumerable.Range(0, 40).Select(_ => random.Next(0, 1200))))
-        {
-            byte[] list = new byte[length];
-            random.NextBytes(list);
-            AssertReference(list, false, Transpose(variant, list, false), $"{variant}, {length} bytes");
-        }
+        var data = new TheoryData<SimdVariant, bool>();
+        foreach (var v in SimdSelection.All) { data.Add(v, false); data.Add(v, true); }
+        return data;
     }
 
     [Theory]
-    [MemberData(nameof(Variants))]
-    public void Nodes6_RandomListsOfEdgeLengths_EqualThePerRecordReads(SimdVariant variant)
+    [MemberData(nameof(VariantsAndFamilies))]
+    public void NodeLists_RandomListsOfEdgeLengths_EqualThePerRecordReads(SimdVariant variant, bool v6)
     {
-        var random = new Random(32);
-        int[] lengths = [0, 1, 37, 38, 39, 75, 76, 77, 113, 114, 151, 152, 153, 8 * 38 + 19, 2000];
+        // Around 0, one record, one step of 2 and of 4 records, and a step plus a partial record (8x26+13 bytes).
+        int size = v6 ? 38 : 26;
+        var random = new Random(v6 ? 32 : 17);
+        int[] lengths = [0, 1, size - 1, size, size + 1, 2 * size - 1, 2 * size, 2 * size + 1, 3 * size - 1, 3 * size,
+            4 * size - 1, 4 * size, 4 * size + 1, 5 * size, 8 * size + size / 2, 16 * size, 16 * size + size - 1, 2000];
         foreach (int length in lengths.Concat(Enumerable.Range(0, 40).Select(_ => random.Next(0, 1200))))
         {
             byte[] list = new byte[length];
             random.NextBytes(list);
-            AssertReference(list, true, Transpose(variant, list, true), $"{variant}, {length} bytes");
+            AssertReference(list, v6, Transpose(variant, list, v6), $"{variant}, {length} bytes");
         }
     }
 
