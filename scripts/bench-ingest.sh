@@ -2,6 +2,8 @@
 # End-to-end ingest benchmark: pcapdht ingest of a large generated capture into a fresh DuckDB file,
 # with tshark extracting the same fields (bt-dht heuristic on) from the same file as the baseline.
 # usage: [RUNS=3] scripts/bench-ingest.sh [PACKETS ...]     (default: 2000000 4000000; pcapdht runs RUNS times, median reported)
+#        With OLD=path/to/old/pcapdht.dll: the old build runs too, alternating with this one run by run, and the
+#        median of each and new : old are printed (TSHARK=0 skips the tshark baseline, e.g. for an A/B alone).
 #        [RUNS=5] [SPLIT=100] OLD=path/to/old/pcapdht.dll scripts/bench-ingest.sh --files [PACKETS]   (default 2000000)
 #   --files: the capture as one file and as SPLIT files (editcap -c), with this build and the OLD build,
 #   the four runs alternating RUNS times in one run; prints medians and the ratios one file : many files
@@ -74,25 +76,39 @@ if [ "${1:-}" = --files ]; then
 fi
 
 printf '%-10s %-8s %10s %9s %9s %12s %12s %8s\n' packets tool wall_s cpu_s rss_MB msg_per_s msg_per_cpu_s ratio
+old=${OLD:-}
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for n in "${sizes[@]}"; do
   f=bench-data/dht-$n.pcap
   [ -f "$f" ] || python3 scripts/gen-bench-capture.py "$src" "$f" "$n" >&2
   db=bench-data/bench-$n.duckdb
   : > "$stdout_file.runs"
   for ((r = 0; r < runs; r++)); do
-    rm -f "$db" "$db.wal"
-    measure pcapdht dotnet "$cli" ingest "$f" --db "$db" --format json >> "$stdout_file.runs"
+    for build in pcapdht ${old:+old}; do # alternating, so a change in the machine's load hits both builds alike
+      bin=$cli; [ "$build" = old ] && bin=$old
+      rm -f "$db" "$db.wal"
+      measure "$build" dotnet "$bin" ingest "$f" --db "$db" --format json >> "$stdout_file.runs"
+      echo "run $r $build (wall cpu rss): $(tail -1 "$stdout_file.runs" | cut -d' ' -f2-), load $(cut -d' ' -f1 /proc/loadavg)" >&2
+    done
   done
-  echo "pcapdht runs (wall cpu rss): $(cut -d' ' -f2- "$stdout_file.runs" | paste -sd ',' | sed 's/,/; /g')" >&2
-  sort -k2 -n "$stdout_file.runs" | sed -n "$(( (runs + 1) / 2 ))p" > "$stdout_file.m"
-  read -r _ pw pc prss < "$stdout_file.m"
+  median() { grep "^$1 " "$stdout_file.runs" | sort -k2 -n | sed -n "$(( (runs + 1) / 2 ))p"; }
+  read -r _ pw pc prss < <(median pcapdht)
   msgs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["krpc_messages"])' "$stdout_file")
-  measure tshark tshark -r "$f" -n -Y bt-dht -T fields \
-      -e frame.number -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport -e ip.dst -e ipv6.dst -e udp.dstport \
-      -e bt-dht.id -e bt-dht.node -e bt-dht.peer -e bt-dht.ip -e bt-dht.port > "$stdout_file.m"
-  read -r _ tw tc trss < "$stdout_file.m"
-  ratio=$(echo "scale=1; $tw / $pw" | bc)
-  printf '%-10s %-8s %10s %9s %9s %12.0f %12.0f %8s\n' "$n" pcapdht "$pw" "$pc" "$prss" "$(echo "$msgs / $pw" | bc -l)" "$(echo "$msgs / $pc" | bc -l)" "${ratio}x"
-  printf '%-10s %-8s %10s %9s %9s %12.0f %12.0f %8s\n' "$n" tshark "$tw" "$tc" "$trss" "$(echo "$msgs / $tw" | bc -l)" "$(echo "$msgs / $tc" | bc -l)" "1x"
+  row() { printf '%-10s %-8s %10s %9s %9s %12.0f %12.0f %8s\n' "$n" "$1" "$2" "$3" "$4" "$(echo "$msgs / $2" | bc -l)" "$(echo "$msgs / $3" | bc -l)" "$5"; }
+  if [ "${TSHARK:-1}" != 0 ]; then
+    measure tshark tshark -r "$f" -n -Y bt-dht -T fields \
+        -e frame.number -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport -e ip.dst -e ipv6.dst -e udp.dstport \
+        -e bt-dht.id -e bt-dht.node -e bt-dht.peer -e bt-dht.ip -e bt-dht.port > "$stdout_file.m"
+    read -r _ tw tc trss < "$stdout_file.m"
+    row pcapdht "$pw" "$pc" "$prss" "$(echo "scale=1; $tw / $pw" | bc)x"
+    row tshark "$tw" "$tc" "$trss" "1x"
+  else
+    row pcapdht "$pw" "$pc" "$prss" "-"
+  fi
+  if [ -n "$old" ]; then
+    read -r _ ow oc orss < <(median old)
+    row old "$ow" "$oc" "$orss" "-"
+    echo "new / old, median of $runs alternating runs: wall $(echo "scale=3; $pw / $ow" | bc), cpu $(echo "scale=3; $pc / $oc" | bc)"
+  fi
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)  cores: $(nproc)"

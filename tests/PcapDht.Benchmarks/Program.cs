@@ -4,6 +4,7 @@ using PcapDht.Benchmarks;
 if (CaptureBench.Handles(args)) return CaptureBench.Run(args);
 if (ReplaySender.Handles(args)) return ReplaySender.Run(args);
 if (PcapDht.Benchmarks.Decoder.DecoderCpuBench.Handles(args)) return PcapDht.Benchmarks.Decoder.DecoderCpuBench.Run(args);
+if (PcapDht.Benchmarks.Decoder.NodeColumnsBenchmarks.Handles(args)) return PcapDht.Benchmarks.Decoder.NodeColumnsBenchmarks.Run(args);
 if (PcapDht.Benchmarks.Analysis.ReportSizeBench.Handles(args)) return PcapDht.Benchmarks.Analysis.ReportSizeBench.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

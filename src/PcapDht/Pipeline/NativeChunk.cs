@@ -106,6 +106,10 @@ internal sealed unsafe class NativeChunk : IDisposable
         mask[row >> 6] &= ~(1UL << (row & 63));
     }
 
+    /// <summary>The fixed-width leaf's values from <paramref name="row"/> on, for writers that fill a column of several rows at once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T* Column<T>(int column, int row) where T : unmanaged => (T*)_data[column] + row;
+
     /// <summary>The value of a fixed-width leaf (tests and the capture-id rewrite read rows back).</summary>
     public T Get<T>(int column, int row) where T : unmanaged => ((T*)_data[column])[row];
 

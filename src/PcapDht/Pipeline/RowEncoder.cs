@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Text;
+using PcapDht.Bencode.Simd;
 using PcapDht.Krpc;
 using PcapDht.Net;
 using static PcapDht.Pipeline.StoreColumns;
@@ -38,6 +39,7 @@ internal sealed class RowEncoder : IDisposable
     private readonly int[] _captureRow;             // and its row count then
     private readonly ExtraWriter _extra = new();
     private readonly IChunkSink _sink;
+    private readonly SimdVariant _nodeVariant;
     private int _captureId;
 
     /// <param name="chunksPerTable">
@@ -45,9 +47,11 @@ internal sealed class RowEncoder : IDisposable
     /// memory; 32 msg chunks are ~6 MB, and measured: 8 -> 32 took the 2M-packet ingest from 8.8 to 6.7 s).
     /// Without one (live capture) the store session bounds the spool.
     /// </param>
-    public RowEncoder(IChunkSink sink, int chunksPerTable = int.MaxValue)
+    /// <param name="nodeVariant">How node lists become columns (<see cref="NodeColumns"/>; tests and benchmarks force one).</param>
+    public RowEncoder(IChunkSink sink, int chunksPerTable = int.MaxValue, SimdVariant nodeVariant = SimdVariant.Auto)
     {
         _sink = sink;
+        _nodeVariant = nodeVariant == SimdVariant.Auto ? NodeColumns.Default : nodeVariant;
         _pools = new ChunkPool[All.Length];
         _chunks = new NativeChunk[All.Length];
         _captureChunk = new NativeChunk?[All.Length];
@@ -143,6 +147,24 @@ internal sealed class RowEncoder : IDisposable
         c.Set(CaptureId, row, _captureId);
         c.Set(FrameNo, row, frame);
         c.Set(Ts, row, us);
+        return c;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="wanted"/> rows (<paramref name="count"/> &gt;= 1, as many as the table's current chunk has
+    /// room for, submitting it first when full) with capture_id, frame_no and ts set; the caller fills the rest.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private unsafe NativeChunk NextRows(int table, long frame, long us, int wanted, out int row, out int count)
+    {
+        if (_chunks[table].IsFull) Submit(table);
+        var c = _chunks[table];
+        row = c.Count;
+        count = Math.Min(wanted, c.Capacity - row);
+        c.Count += count;
+        new Span<int>(c.Column<int>(CaptureId, row), count).Fill(_captureId);
+        new Span<long>(c.Column<long>(FrameNo, row), count).Fill(frame);
+        new Span<long>(c.Column<long>(Ts, row), count).Fill(us);
         return c;
     }
 
@@ -307,33 +329,34 @@ internal sealed class RowEncoder : IDisposable
         return _extra;
     }
 
-    // BEP 5 compact node info: 20-byte id, 4-byte IPv4, 2-byte port; stored as ip << 16 | port.
-    private void AddNodes(long frame, long us, ReadOnlySpan<byte> nodes)
+    // BEP 5 compact node info: 20-byte id, 4-byte IPv4, 2-byte port; stored as ip << 16 | port. The records go into
+    // the columns several at a time (NodeColumns: a SIMD transpose on the default path).
+    private unsafe void AddNodes(long frame, long us, ReadOnlySpan<byte> nodes)
     {
-        for (int o = 0; o + 26 <= nodes.Length; o += 26)
+        int total = nodes.Length / NodeColumns.NodeLength;
+        for (int done = 0; done < total;)
         {
-            var c = NextRow(NodeTable, frame, us, out int r);
-            var rec = nodes.Slice(o, 26);
-            c.Set(N.Ep, r, (ulong)BinaryPrimitives.ReadUInt32BigEndian(rec.Slice(20, 4)) << 16 | BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(24, 2)));
-            SetId(c, N.IdA, r, rec);
-            c.Set(N.IdLo, r, Lo4(rec));
+            var c = NextRows(NodeTable, frame, us, total - done, out int r, out int n);
+            NodeColumns.Nodes(_nodeVariant, nodes[(done * NodeColumns.NodeLength)..], n,
+                c.Column<ulong>(N.Ep, r), c.Column<ulong>(N.IdA, r), c.Column<ulong>(N.IdA + 1, r), c.Column<uint>(N.IdLo, r));
+            done += n;
         }
-        Stats.NodeSightings += nodes.Length / 26;
+        Stats.NodeSightings += total;
     }
 
     // BEP 32: 20-byte id, 16-byte IPv6, 2-byte port.
-    private void AddNodes6(long frame, long us, ReadOnlySpan<byte> nodes)
+    private unsafe void AddNodes6(long frame, long us, ReadOnlySpan<byte> nodes)
     {
-        for (int o = 0; o + 38 <= nodes.Length; o += 38)
+        int total = nodes.Length / NodeColumns.Node6Length;
+        for (int done = 0; done < total;)
         {
-            var c = NextRow(Node6Table, frame, us, out int r);
-            var rec = nodes.Slice(o, 38);
-            Set128(c, N6.IpHi, r, IpAddr.FromV6Bytes(rec.Slice(20, 16)).Value);
-            c.Set(N6.Port, r, BinaryPrimitives.ReadUInt16BigEndian(rec.Slice(36, 2)));
-            SetId(c, N6.IdA, r, rec);
-            c.Set(N6.IdLo, r, Lo4(rec));
+            var c = NextRows(Node6Table, frame, us, total - done, out int r, out int n);
+            NodeColumns.Nodes6(_nodeVariant, nodes[(done * NodeColumns.Node6Length)..], n,
+                c.Column<ulong>(N6.IpHi, r), c.Column<ulong>(N6.IpHi + 1, r), c.Column<ushort>(N6.Port, r),
+                c.Column<ulong>(N6.IdA, r), c.Column<ulong>(N6.IdA + 1, r), c.Column<uint>(N6.IdLo, r));
+            done += n;
         }
-        Stats.NodeSightings += nodes.Length / 38;
+        Stats.NodeSightings += total;
     }
 
     private void AddPeer(long frame, long us, bool hasInfoHash, UInt128 hi, uint lo, UInt128 ip, ushort port, byte source)

@@ -83,7 +83,7 @@ public static class DecoderCpuBench
         public long Nanoseconds;
     }
 
-    private static long ThreadCpuNs()
+    internal static long ThreadCpuNs()
     {
         const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID (Linux)
         ClockGetTime(ClockThreadCpuTime, out var t);

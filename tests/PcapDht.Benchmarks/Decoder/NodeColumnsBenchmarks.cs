@@ -1,0 +1,158 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using PcapDht.Bencode.Simd;
+using PcapDht.Krpc;
+using PcapDht.Pipeline;
+
+namespace PcapDht.Benchmarks.Decoder;
+
+/// <summary>
+/// The node-list transpose (<see cref="NodeColumns"/>) per variant over every <c>nodes</c> and <c>nodes6</c> list
+/// of the decoder's sample mix, into column vectors of one DuckDB chunk (2,048 rows, wrapping as the encoder's
+/// chunks fill), as the row encoder calls it. Mean is per pass over all the mix's lists; the columns give
+/// records per second and list megabytes per second. Scalar is the baseline. <c>node-columns-cpu</c> times the same
+/// passes in thread CPU time, the variants interleaved round by round (best round kept): on a shared, loaded machine
+/// the wall-clock numbers mostly measure waiting.
+/// </summary>
+[MemoryDiagnoser]
+[Config(typeof(Config))]
+public unsafe class NodeColumnsBenchmarks
+{
+    private const int Rows = 2048;
+
+    private static (byte[] Data, (int Offset, int Length, bool V6)[] Lists, long Records, long Bytes)? _mix;
+
+    private readonly ulong[] _a = GC.AllocateArray<ulong>(Rows, pinned: true), _b = GC.AllocateArray<ulong>(Rows, pinned: true),
+        _ep = GC.AllocateArray<ulong>(Rows, pinned: true), _hi = GC.AllocateArray<ulong>(Rows, pinned: true), _lo6 = GC.AllocateArray<ulong>(Rows, pinned: true);
+    private readonly uint[] _lo = GC.AllocateArray<uint>(Rows, pinned: true);
+    private readonly ushort[] _port = GC.AllocateArray<ushort>(Rows, pinned: true);
+    private byte[] _data = [];
+    private (int Offset, int Length, bool V6)[] _lists = [];
+
+    /// <summary>The node lists of the sample mix, packed: records and bytes per pass.</summary>
+    public static (byte[] Data, (int Offset, int Length, bool V6)[] Lists, long Records, long Bytes) Mix() => _mix ??= BuildMix();
+
+    private static (byte[], (int, int, bool)[], long, long) BuildMix()
+    {
+        var (data, offsets, _) = DecoderPayloads.Load();
+        var packed = new MemoryStream();
+        var lists = new List<(int, int, bool)>();
+        long records = 0;
+        for (int i = 0; i < DecoderPayloads.Count; i++)
+        {
+            if (KrpcDecoder.Decode(data.AsSpan(offsets[i], offsets[i + 1] - offsets[i]), SimdVariant.Scalar, out var m, out _) != KrpcDecodeResult.Message)
+                continue;
+            foreach (var (list, v6) in new[] { (m.Nodes.ToArray(), false), (m.Nodes6.ToArray(), true) })
+            {
+                int size = v6 ? NodeColumns.Node6Length : NodeColumns.NodeLength;
+                if (list.Length < size) continue;
+                lists.Add(((int)packed.Length, list.Length, v6));
+                packed.Write(list);
+                records += list.Length / size;
+            }
+        }
+        return (packed.ToArray(), lists.ToArray(), records, packed.Length);
+    }
+
+    [GlobalSetup]
+    public void Setup() => (_data, _lists, _, _) = Mix();
+
+    [Benchmark(Baseline = true)]
+    public int Scalar() => TransposeAll(SimdVariant.Scalar);
+
+    [Benchmark]
+    public int Vector128() => TransposeAll(SimdVariant.Vector128);
+
+    [Benchmark]
+    public int Vector256() => TransposeAll(SimdVariant.Vector256);
+
+    private int TransposeAll(SimdVariant variant)
+    {
+        ReadOnlySpan<byte> data = _data;
+        int row = 0;
+        fixed (ulong* a = _a, b = _b, ep = _ep, hi = _hi, lo6 = _lo6)
+        fixed (uint* lo = _lo)
+        fixed (ushort* port = _port)
+        {
+            foreach (var (offset, length, v6) in _lists)
+            {
+                int n = length / (v6 ? NodeColumns.Node6Length : NodeColumns.NodeLength);
+                if (row + n > Rows) row = 0; // a new chunk (lists in the mix are far shorter than a chunk)
+                var list = data.Slice(offset, length);
+                if (v6) NodeColumns.Nodes6(variant, list, n, hi + row, lo6 + row, port + row, a + row, b + row, lo + row);
+                else NodeColumns.Nodes(variant, list, n, ep + row, a + row, b + row, lo + row);
+                row += n;
+            }
+        }
+        return row;
+    }
+
+    public static bool Handles(string[] args) => args.Length > 0 && args[0] == "node-columns-cpu";
+
+    public static int Run(string[] args)
+    {
+        var (_, lists, records, bytes) = Mix();
+        Console.WriteLine($"node lists of the decoder's sample mix ({DecoderPayloads.Count} messages): {lists.Length} lists, {records} records, {bytes} bytes per pass");
+        SimdVariant[] variants = [SimdVariant.Scalar, SimdVariant.Vector128, SimdVariant.Vector256];
+        var bench = new NodeColumnsBenchmarks();
+        bench.Setup();
+        var best = new double[variants.Length];
+        Array.Fill(best, double.MaxValue);
+        long sink = 0;
+        const int Repeats = 20;
+        for (int round = 0; round < 100; round++)
+        {
+            for (int k = 0; k < variants.Length; k++)
+            {
+                long start = DecoderCpuBench.ThreadCpuNs();
+                for (int repeat = 0; repeat < Repeats; repeat++) sink += bench.TransposeAll(variants[k]);
+                double ns = (DecoderCpuBench.ThreadCpuNs() - start) / (double)Repeats;
+                if (round >= 10) best[k] = Math.Min(best[k], ns);
+            }
+        }
+        Console.WriteLine("| Variant | ns/record | M records/s | MB/s | Ratio to scalar |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        for (int k = 0; k < variants.Length; k++)
+            Console.WriteLine($"| {variants[k]} | {best[k] / records:F2} | {records / best[k] * 1e3:F1} | {bytes / best[k] * 1e3:F0} | {best[0] / best[k]:F2}x |");
+        GC.KeepAlive(sink);
+        return 0;
+    }
+
+    private sealed class Config : ManualConfig
+    {
+        public Config()
+        {
+            AddColumn(new RateColumn("Mrecords/s", "node records (nodes and nodes6) transposed per second, millions", false));
+            AddColumn(new RateColumn("MB/s", "node-list bytes transposed per second (10^6)", true));
+            SummaryStyle = SummaryStyle.Default.WithRatioStyle(RatioStyle.Trend);
+        }
+    }
+
+    private sealed class RateColumn(string name, string legend, bool bytes) : IColumn
+    {
+        public string Id => "Rate" + name;
+        public string ColumnName => name;
+        public bool AlwaysShow => true;
+        public ColumnCategory Category => ColumnCategory.Custom;
+        public int PriorityInCategory => bytes ? 1 : 0;
+        public bool IsNumeric => true;
+        public UnitType UnitType => UnitType.Dimensionless;
+        public string Legend => legend;
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
+        {
+            var report = summary[benchmarkCase];
+            if (report?.ResultStatistics == null) return "-";
+            var (_, _, records, size) = Mix();
+            double perSecond = 1e9 / report.ResultStatistics.Mean; // passes per second
+            return bytes ? (size * perSecond / 1e6).ToString("F0") : (records * perSecond / 1e6).ToString("F1");
+        }
+
+        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
+        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+        public bool IsAvailable(Summary summary) => true;
+    }
+}
