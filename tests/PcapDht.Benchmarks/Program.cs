@@ -5,5 +5,6 @@ if (CaptureBench.Handles(args)) return CaptureBench.Run(args);
 if (ReplaySender.Handles(args)) return ReplaySender.Run(args);
 if (PcapDht.Benchmarks.Decoder.DecoderCpuBench.Handles(args)) return PcapDht.Benchmarks.Decoder.DecoderCpuBench.Run(args);
 if (PcapDht.Benchmarks.Analysis.ReportSizeBench.Handles(args)) return PcapDht.Benchmarks.Analysis.ReportSizeBench.Run(args);
+if (PcapDht.Benchmarks.Store.RollupStoreBench.Handles(args)) return PcapDht.Benchmarks.Store.RollupStoreBench.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
