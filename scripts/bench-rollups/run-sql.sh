@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: run-sql.sh NAME DB: NAME.span.sql (the newest sighting), then NAME.sql with it as {until_us}; CSV on stdout.
+# usage: run-sql.sh NAME DB: NAME.span.sql (the newest sighting), then NAME.sql + asn-report.sql with it as {until_us}; CSV on stdout.
 # Two pcapdht processes, timed together by scripts/bench-rollups.sh.
 set -euo pipefail
 here=$(dirname "$0")
@@ -8,5 +8,5 @@ until_us=$("${cli[@]}" query -f "$here/$1.span.sql" --db "$2" --format csv | tai
 [[ $until_us =~ ^[0-9]+$ ]] || { echo "run-sql: no sightings in $2" >&2; exit 1; }
 sql=$(mktemp)
 trap 'rm -f "$sql"' EXIT
-sed "s/{until_us}/$until_us/g" "$here/$1.sql" > "$sql"
+cat "$here/$1.sql" "$here/asn-report.sql" | sed "s/{until_us}/$until_us/g" > "$sql"
 "${cli[@]}" query -f "$sql" --db "$2" --format csv
