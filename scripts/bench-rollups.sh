@@ -34,8 +34,10 @@ asn=samples-pcap/asn
 ranges=(--asn-ranges "$asn/asn-ipv4.csv" --asn-ranges "$asn/asn-ipv6.csv")
 imports=("$asn/asn-ipv4.csv" "$asn/asn-ipv6.csv" "$asn/asn-country-ipv4.csv" "$asn/asn-country-ipv6.csv")
 
-dotnet publish src/PcapDht.Cli/PcapDht.Cli.csproj -c Release --use-current-runtime --self-contained false --nologo -v q -o artifacts/bin >/dev/null
-dotnet build tests/PcapDht.Benchmarks -c Release --nologo -v q >/dev/null
+if [ "${SKIP_BUILD:-0}" != 1 ]; then # SKIP_BUILD=1: the binaries are current (e.g. a second step running in parallel)
+  dotnet publish src/PcapDht.Cli/PcapDht.Cli.csproj -c Release --use-current-runtime --self-contained false --nologo -v q -o artifacts/bin >/dev/null
+  dotnet build tests/PcapDht.Benchmarks -c Release --nologo -v q >/dev/null
+fi
 cli=(dotnet artifacts/bin/pcapdht.dll)
 bench=(dotnet tests/PcapDht.Benchmarks/bin/Release/net10.0/PcapDht.Benchmarks.dll)
 tmp=$(mktemp -d)
