@@ -202,7 +202,7 @@ storage() {
     nice -n 5 "${cli[@]}" asn import "${imports[@]}" --db "$db" >/dev/null
   fi
   storage_header
-  storage_of "$db" "$(du -b "$f" | cut -f1)" "bench-ingest $n packets"
+  storage_of "$db" "$(stat -L -c %s "$f")" "bench-ingest $n packets"
 }
 
 storage_big() {
