@@ -30,7 +30,7 @@ public static class RollupStoreBench
         {
             string from = Arg("--from") ?? throw new ArgumentException("rollup-store needs --from STORE");
             string to = Arg("--to") ?? throw new ArgumentException("rollup-store needs --to FILE");
-            BuildRollupStore(from, to);
+            BuildRollupStore(from, to, Arg("--tables")?.Split(','));
         }
         else
         {
@@ -40,7 +40,7 @@ public static class RollupStoreBench
         return 0;
     }
 
-    private static void BuildRollupStore(string from, string to)
+    private static void BuildRollupStore(string from, string to, string[]? only)
     {
         if (File.Exists(to)) throw new IOException($"{to} exists: delete it first");
         var sw = Stopwatch.StartNew();
@@ -51,16 +51,27 @@ public static class RollupStoreBench
         Exec(db, RollupSchema.Views);
         Exec(db, $"ATTACH '{from.Replace("'", "''")}' AS src (READ_ONLY)");
         Exec(db, "INSERT INTO pcapdht_store.capture SELECT * FROM src.pcapdht_store.capture");
-        // One statement at a time, each reading the attached detail rows; the SQL is the contract's, only the
-        // source tables are the attached store's.
-        string sql = RollupSchema.InsertFromStore("true").Replace("FROM pcapdht_store.", "FROM src.pcapdht_store.");
-        foreach (var statement in sql.Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        // One UTC day at a time (the day is part of every rollup key, so each day's rows are whole, not partials):
+        // one pass over everything groups ~90 M keys at once on the big store and spilled the disk full. The SQL
+        // is the contract's, only the source tables are the attached store's. --tables restricts the targets.
+        var (firstUs, lastUs) = (Scalar(db, "SELECT min(epoch_us(ts)) FROM src.pcapdht_store.msg"), Scalar(db, "SELECT max(epoch_us(ts)) FROM src.pcapdht_store.msg"));
+        const long Day = 86_400_000_000;
+        var perTable = new Dictionary<string, double>();
+        for (long day = firstUs / Day; day <= lastUs / Day; day++)
         {
-            var t = Stopwatch.StartNew();
-            Exec(db, statement);
-            string target = statement[..statement.IndexOf('\n')].Trim();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{target}: {t.Elapsed.TotalSeconds:F1} s"));
+            string where = string.Create(CultureInfo.InvariantCulture, $"epoch_us(ts) >= {day * Day} AND epoch_us(ts) < {(day + 1) * Day}");
+            string sql = RollupSchema.InsertFromStore(where).Replace("FROM pcapdht_store.", "FROM src.pcapdht_store.");
+            foreach (var statement in sql.Split(";\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                string target = statement[..statement.IndexOf('\n')].Trim();
+                if (only != null && !only.Any(t => target.EndsWith("." + t, StringComparison.Ordinal))) continue;
+                var t = Stopwatch.StartNew();
+                Exec(db, statement);
+                perTable[target] = perTable.GetValueOrDefault(target) + t.Elapsed.TotalSeconds;
+            }
         }
+        foreach (var (target, seconds) in perTable)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{target}: {seconds:F1} s"));
         Exec(db, "DETACH src");
         Exec(db, "CHECKPOINT");
         foreach (var table in RollupSchema.Tables)
