@@ -21,6 +21,8 @@
 #     side is the SQL equivalent — labelled "SQL equivalent".
 #   - `pcapdht prune` exists: rollups only = a copy of the store after `prune --keep-detail 0`. Otherwise the
 #     rollups-only store above (its file holds the capture rows and the rollups, nothing else).
+# ROLLUP_TABLES=addr_day fills only what `report asn` reads (the other rollup tables take as long again).
+# Disk: the big store is ~7.3 GB, its rollups-only store several GB more on this data; check `df -h` first.
 # Big files go to bench-data/ (gitignored); KEEP=0 deletes the stores at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,8 +66,10 @@ rollups_of() {
   if has_rows "$db" addr_day; then echo "$db"; return; fi
   if [ ! -f "$out" ]; then
     log "filling rollups of $db into $out (RollupSchema.InsertFromStore over every detail row)"
-    nice -n 5 "${bench[@]}" rollup-store --from "$db" --to "$out" >&2
-    nice -n 5 "${cli[@]}" asn import "${imports[@]}" --db "$out" >/dev/null
+    # A day at a time; only addr_day (what `report asn` reads) with ROLLUP_TABLES=addr_day.
+    nice -n 5 "${bench[@]}" rollup-store --from "$db" --to "$out" ${ROLLUP_TABLES:+--tables "$ROLLUP_TABLES"} >&2 \
+      && nice -n 5 "${cli[@]}" asn import "${imports[@]}" --db "$out" >/dev/null \
+      || { rm -f "$out" "$out.wal"; log "filling the rollups failed"; return 1; }
   fi
   echo "$out"
 }
@@ -110,7 +114,8 @@ EOF
 
 report() {
   local db roll
-  db=$(big_store); roll=$(rollups_of "$db")
+  db=$(big_store) || exit 1
+  roll=$(rollups_of "$db") || exit 1
   log "store $db: $(scalar "$db" "SELECT format('{} KRPC messages, {} node sightings, {} peer sightings', sum(krpc_messages), sum(node_sightings), sum(peer_sightings)) FROM captures")"
   log "  $(scalar "$db" "SELECT format('{} distinct addresses in node_sightings, {} .. {}', count(DISTINCT ip_num), min(ts), max(ts)) FROM pcapdht_store.node_ips")"
   log "  $(du -b "$db" | cut -f1) bytes; rollups: $roll ($(du -b "$roll" | cut -f1) bytes)"
@@ -167,7 +172,7 @@ storage_of() {
     nice -n 5 "${cli[@]}" query --write "CHECKPOINT" --db "$roll" >/dev/null
     log "$name rollups only: a copy after \`prune --keep-detail 0\` and CHECKPOINT"
   else
-    roll=$(rollups_of "$db")
+    roll=$(rollups_of "$db") || exit 1
     [ "$roll" = "$db" ] && { log "$name: ingest wrote rollups but there is no prune: rollups only not measurable"; roll=""; }
     [ -n "$roll" ] && log "$name rollups only: a store holding the captures and the rollups filled by RollupSchema.InsertFromStore (no prune yet)"
   fi
@@ -207,7 +212,7 @@ storage() {
 
 storage_big() {
   local db bytes
-  db=$(big_store)
+  db=$(big_store) || exit 1
   if [ ! -s "$db.pcap-bytes" ]; then # a store built before the stream was counted: count it again
     log "counting the pcap bytes of the synth stream"
     nice -n 5 "${cli[@]}" synth --out - --messages "$messages" --nodes "$nodes" --days "$days" --seed "$seed" "${ranges[@]}" 2>/dev/null | wc -c > "$db.pcap-bytes"
