@@ -32,6 +32,11 @@ public abstract class WindowSettings : CommandSettings
     [Description("Window end, inclusive; a date means the whole day. Default: the newest sighting in the database.")]
     public string? Until { get; init; }
 
+    /// <summary>Hidden: which rows the rollup-aware reports read (docs/analysis.md, "Rollups or detail"), for comparisons and benchmarks.</summary>
+    [CommandOption("--source <SOURCE>", IsHidden = true)]
+    [Description("auto (default): the daily rollups where the database has them; rollups; detail: the detail rows only.")]
+    public string? Source { get; init; }
+
     /// <summary>The --days value, declared by each verb with its own default and help.</summary>
     public abstract int? WindowDays { get; }
 
@@ -42,6 +47,7 @@ public abstract class WindowSettings : CommandSettings
         if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
         if (Until is not null && !ReportWindow.TryParseEnd(Until, out _, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
         if (Since is not null && WindowDays is not null) return ValidationResult.Error("give --since or --days, not both");
+        if (Source is not null && !Enum.TryParse<ReportSource>(Source, ignoreCase: true, out _)) return ValidationResult.Error("--source must be auto, rollups or detail");
         return ValidationResult.Success();
     }
 
@@ -51,7 +57,8 @@ public abstract class WindowSettings : CommandSettings
         bool untilIsDay = false;
         if (Since is not null && ReportWindow.TryParse(Since, out var s)) since = s;
         if (Until is not null && ReportWindow.TryParseEnd(Until, out var u, out untilIsDay)) until = u;
-        return new ReportOptions { Days = WindowDays ?? 30, Since = since, Until = until, UntilIsDay = untilIsDay };
+        var source = Source is not null && Enum.TryParse<ReportSource>(Source, ignoreCase: true, out var parsed) ? parsed : ReportSource.Auto;
+        return new ReportOptions { Days = WindowDays ?? 30, Since = since, Until = until, UntilIsDay = untilIsDay, Source = source };
     }
 
     internal bool HasExplicitWindow => WindowDays is not null || Since is not null || Until is not null;

@@ -11,4 +11,17 @@ public sealed record ReportOptions
     public int Top { get; init; } = 20;
     /// <summary>Count IPv6 addresses per prefix of this length (64: privacy addresses rotate within a /64).</summary>
     public int? Ipv6Prefix { get; init; }
+    /// <summary>Which rows the reports that can read the daily rollups read (docs/analysis.md, "Rollups or detail").</summary>
+    public ReportSource Source { get; init; } = ReportSource.Auto;
+}
+
+/// <summary>What <c>asn</c>, <c>country</c>, <c>overview</c>, <c>clients</c> and <c>daily</c> read.</summary>
+public enum ReportSource
+{
+    /// <summary>The daily rollups when the database (or lake) has them, the detail rows otherwise.</summary>
+    Auto,
+    /// <summary>The daily rollups (an error without them), with the detail rows of the days a window cuts.</summary>
+    Rollups,
+    /// <summary>The detail rows only, as before the rollups: for comparisons and benchmarks.</summary>
+    Detail,
 }

@@ -40,8 +40,19 @@ public static partial class Reports
             return result;
         }
         var parts = new List<string>();
-        if (hasNodes) parts.Add($"SELECT ip_num, epoch_us(ts) // {MicrosPerDay} AS day FROM {rel.NodeIds ?? NodeIps(db)} WHERE ip_num IS NOT NULL");
-        if (hasMessages) parts.Add($"SELECT src_ip_num, epoch_us(ts) // {MicrosPerDay} FROM {rel.Messages} WHERE src_ip_num IS NOT NULL");
+        // Whole UTC days over all data: the rollups' (address, day) rows are exactly the detail's, pruned or not.
+        if (rel == PopulationRelations.Store && ReadsRollups(db, options))
+            parts.Add("SELECT ip_num, datediff('day', DATE '1970-01-01', day) AS day FROM address_days WHERE kind <> 'peer'");
+        else if (DetailPrunedIn(db, null) is { } pruned)
+        {
+            result.Unavailable = pruned;
+            return result;
+        }
+        else
+        {
+            if (hasNodes) parts.Add($"SELECT ip_num, epoch_us(ts) // {MicrosPerDay} AS day FROM {rel.NodeIds ?? NodeIps(db)} WHERE ip_num IS NOT NULL");
+            if (hasMessages) parts.Add($"SELECT src_ip_num, epoch_us(ts) // {MicrosPerDay} FROM {rel.Messages} WHERE src_ip_num IS NOT NULL");
+        }
         var (firstDay, lastDay) = DayNumbers(window);
         using var cmd = db.CreateCommand();
         cmd.CommandText = ChurnSql(string.Join("\n UNION ALL ", parts), firstDay, lastDay, topAsns);
@@ -65,7 +76,7 @@ public static partial class Reports
         var r = ChurnReport(db, options, top, relations);
         var table = new ResultTable { Title = byAsn ? "Churn per day and ASN" : "Churn per day", Columns = DailyColumns(byAsn) };
         table.Window = r.Window;
-        if (!HasSightingsIn(db, table, relations)) return table;
+        if (!HasSightingsIn(db, table, relations, detail: false)) return table;
         if (r.Unavailable is { } why)
         {
             table.Unavailable = why;

@@ -40,6 +40,12 @@ public static partial class Reports
             table.Unavailable = NoStore(rel.IpProfiles);
             return table;
         }
+        // The profile covers all data: after a prune it would describe only the detail rows that are left.
+        if (rel == PopulationRelations.Store && DetailPrunedIn(db, null) is { } pruned)
+        {
+            table.Unavailable = pruned;
+            return table;
+        }
         string filter = asn is { } a
             ? $"asn = {a.ToString(CultureInfo.InvariantCulture)}"
             : $"ip_num IN ({string.Join(", ", addresses.Select(x => x.Value.ToString(CultureInfo.InvariantCulture)))})";

@@ -200,7 +200,8 @@ public static partial class Reports
     /// For the store's relations: false, with <see cref="ResultTable.Unavailable"/> saying why and where the data
     /// is, when the database has no sightings or none in the table's window (what the other reports say too).
     /// </summary>
-    private static bool HasSightingsIn(DuckDBConnection db, ResultTable table, PopulationRelations? relations)
+    /// <param name="detail">The report reads the detail rows: a window that reaches before those <c>pcapdht prune</c> deleted is refused too.</param>
+    private static bool HasSightingsIn(DuckDBConnection db, ResultTable table, PopulationRelations? relations, bool detail = true)
     {
         if (relations is not null && relations != PopulationRelations.Store) return true;
         if (WindowCoverage.Span(db) is not { } span)
@@ -209,6 +210,11 @@ public static partial class Reports
             return false;
         }
         var window = table.Window!.Value;
+        if (detail && DetailPrunedIn(db, window) is { } pruned)
+        {
+            table.Unavailable = pruned;
+            return false;
+        }
         if (window.Until >= span.Since && window.Since <= span.Until) return true;
         table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span);
         return false;

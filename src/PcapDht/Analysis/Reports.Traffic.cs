@@ -29,7 +29,7 @@ public static partial class Reports
         };
         const long microsPerDay = TimeSpan.TicksPerDay / 10;
         // UTC days since the epoch (captures are after 1970, where // and the floor below agree).
-        if (!Prepare(db, options, table, out var seen, $", epoch_us(ts) // {microsPerDay} AS day")) return table;
+        if (!Prepare(db, options, table, out var seen, out _, withDay: true)) return table;
         var window = table.Window!.Value;
         long since = ToMicros(window.Since), until = ToMicros(window.Until);
         long firstDay = (long)Math.Floor(since / (double)microsPerDay), lastDay = (long)Math.Floor(until / (double)microsPerDay);
@@ -86,7 +86,7 @@ public static partial class Reports
                 new("errors", ColumnKind.Integer), new("messages", ColumnKind.Integer), new("share", ColumnKind.Share),
             ],
         };
-        if (!HasMessages(db, table) || !Prepare(db, options, table, out _)) return table;
+        if (!HasMessages(db, table) || !Prepare(db, options, table, out _, out _, detailOnly: true)) return table;
         string where = WindowPredicate(table.Window!.Value);
         long total = 0, unmatched = 0;
         using (var cmd = db.CreateCommand())
@@ -132,7 +132,7 @@ public static partial class Reports
                 new("answers", ColumnKind.Integer), new("share", ColumnKind.Share),
             ],
         };
-        if (!HasMessages(db, table) || !Prepare(db, options, table, out _)) return table;
+        if (!HasMessages(db, table) || !Prepare(db, options, table, out _, out _, detailOnly: true)) return table;
         string where = WindowPredicate(table.Window!.Value);
         var bin = new System.Text.StringBuilder("CASE");
         for (int i = 0; i < RttEdgesUs.Length; i++)
@@ -186,7 +186,7 @@ public static partial class Reports
             table.Unavailable = "This database has no malformed_krpc relation: ingest a capture first (pcapdht ingest FILE --db FILE).";
             return table;
         }
-        if (!Prepare(db, options, table, out _)) return table;
+        if (!Prepare(db, options, table, out _, out _, detailOnly: true)) return table;
         string where = WindowPredicate(table.Window!.Value);
         long total = Scalar(db, $"SELECT count(*) FROM malformed_krpc WHERE {where}");
         table.Facts.Add(new("malformed datagrams", total));

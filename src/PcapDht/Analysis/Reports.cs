@@ -33,7 +33,7 @@ public static partial class Reports
             table.Unavailable = "This database has no ASN data: import a data set first, e.g. `pcapdht asn import samples-pcap/asn/asn-ipv4.csv --db FILE` (see docs/analysis.md).";
             return table;
         }
-        if (!Prepare(db, options, table, out var seen)) return table;
+        if (!Prepare(db, options, table, out var seen, out _)) return table;
         string enriched = Enriched(seen, options.Ipv6Prefix);
         var (total, unmatched, groups) = Totals(db, enriched, "asn");
         AddTotals(table, total, unmatched, groups, "ASNs", "no ASN range");
@@ -72,7 +72,7 @@ public static partial class Reports
             table.Unavailable = "This database has no country data: import an ASN data set with countries (iptoasn, IPinfo Lite) or a country data set (ip-location-db asn-country, GeoLite2-Country.mmdb) first, e.g. `pcapdht asn import samples-pcap/asn/asn-country-ipv4.csv --db FILE`.";
             return table;
         }
-        if (!Prepare(db, options, table, out var seen)) return table;
+        if (!Prepare(db, options, table, out var seen, out _)) return table;
         string enriched = Enriched(seen, options.Ipv6Prefix);
         var (total, unmatched, groups) = Totals(db, enriched, "country");
         AddTotals(table, total, unmatched, groups, "countries", "no country");
@@ -112,26 +112,40 @@ public static partial class Reports
             table.Unavailable = "This database has no messages yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
             return table;
         }
-        if (!Prepare(db, options, table, out _)) return table;
-        string where = WindowPredicate(table.Window!.Value);
-        long totalIps = Scalar(db, $"SELECT count(DISTINCT src_ip_num) FROM messages WHERE {where}");
+        if (!Prepare(db, options, table, out _, out bool rollups)) return table;
+        var window = table.Window!.Value;
+        // One row per message (detail) or per sender, day and capture (rollups): the same distinct addresses and ids,
+        // and the same messages where the window cuts no day whose detail rows were pruned.
+        WindowRows senders = rollups
+            ? RowsIn(db, window, "sender_days", "ip_num AS ip, node_id, version, messages AS n", "messages", "src_ip_num, node_id, version, 1")
+            : Detail($"SELECT src_ip_num AS ip, node_id, version, 1 AS n FROM messages WHERE {WindowPredicate(window)}");
+        long totalIps = Scalar(db, $"SELECT count(DISTINCT ip) FROM ({senders.Upper})");
         table.Facts.Add(new("distinct sender addresses", totalIps));
+        const string shape = "CASE WHEN version IS NULL THEN 0 WHEN octet_length(version) = 4 THEN 1 ELSE 2 END";
+        const string hexV = "CASE WHEN octet_length(version) = 4 THEN hex(version) END";
+        var lower = new Dictionary<(int, string?), long>();
+        if (!senders.Exact)
+        {
+            using var lo = db.CreateCommand();
+            lo.CommandText = $"SELECT {shape}, {hexV}, CAST(sum(n) AS BIGINT) FROM ({senders.Lower}) GROUP BY 1, 2";
+            using var lr = lo.ExecuteReader();
+            while (lr.Read()) lower[(lr.GetInt32(0), lr.IsDBNull(1) ? null : lr.GetString(1))] = lr.GetInt64(2);
+        }
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"""
-            SELECT CASE WHEN version IS NULL THEN 0 WHEN octet_length(version) = 4 THEN 1 ELSE 2 END AS shape,
-                   CASE WHEN octet_length(version) = 4 THEN hex(version) END AS v,
-                   count(DISTINCT src_ip_num) AS ips, count(DISTINCT node_id), count(*)
-            FROM messages WHERE {where}
+            SELECT {shape} AS shape, {hexV} AS v, count(DISTINCT ip) AS ips, count(DISTINCT node_id), CAST(sum(n) AS BIGINT)
+            FROM ({senders.Upper})
             GROUP BY 1, 2 ORDER BY ips DESC, v
             """;
         using var r = cmd.ExecuteReader();
         var rows = new List<object?[]>();
+        long messagesLow = 0, messagesHigh = 0;
         while (r.Read())
         {
-            int shape = r.GetInt32(0);
+            int shapeOf = r.GetInt32(0);
             string client, code = "", version = "";
-            if (shape == 0) client = "(no v key)";
-            else if (shape == 2) client = "(v of another length)";
+            if (shapeOf == 0) client = "(no v key)";
+            else if (shapeOf == 2) client = "(v of another length)";
             else if (ClientVersion.TryDecode(Convert.FromHexString(r.GetString(1)), out code, out version))
                 client = ClientVersion.ClientName(code) ?? "(unlisted code)";
             else
@@ -139,8 +153,16 @@ public static partial class Reports
                 client = "(not ASCII)";
                 version = r.GetString(1);
             }
-            long ips = r.GetInt64(2);
-            rows.Add([0L, client, code, version, ips, r.GetInt64(3), r.GetInt64(4), Share(ips, totalIps)]);
+            long ips = r.GetInt64(2), high = r.GetInt64(4);
+            long low = senders.Exact ? high : lower.GetValueOrDefault((shapeOf, r.IsDBNull(1) ? null : r.GetString(1)));
+            messagesLow += low;
+            messagesHigh += high;
+            rows.Add([0L, client, code, version, ips, r.GetInt64(3), low == high ? high : null, Share(ips, totalIps)]);
+        }
+        if (!senders.Exact)
+        {
+            table.Facts.Add(new("messages (bounds)", Bounds(messagesLow, messagesHigh, senders.Pruned!)));
+            table.Notes.Add($"An empty messages cell is not known exactly: {senders.Pruned}. The ips and node_ids are exact.");
         }
         int top = options.Top <= 0 ? int.MaxValue : options.Top;
         for (int i = 0; i < rows.Count && i < top; i++)
@@ -165,16 +187,22 @@ public static partial class Reports
             table.Unavailable = "This database has no captures yet: ingest one first (pcapdht ingest FILE --db FILE).";
             return table;
         }
-        string where = "true";
+        ReportWindow? window = null;
+        bool rollups;
         if (explicitWindow)
         {
-            if (!Prepare(db, options, table, out _)) return table;
-            where = WindowPredicate(table.Window!.Value);
+            if (!Prepare(db, options, table, out _, out rollups)) return table;
+            window = table.Window!.Value;
         }
-        else if (WindowCoverage.Span(db) is { } span)
+        else if (WindowCoverage.Span(db, rollups = ReadsRollups(db, options)) is { } span)
         {
             table.Window = span;
             table.WindowIsAllData = true;
+            if (!rollups && DetailPrunedBefore(db) is not null)
+            {
+                table.Unavailable = DetailPrunedIn(db, null);
+                return table;
+            }
         }
         else
         {
@@ -191,59 +219,122 @@ public static partial class Reports
             Add("captures", c.GetInt64(0));
             if (c.GetInt64(1) > 0) Add("captures without rows (failed or interrupted, not counted)", c.GetInt64(1));
         }
+        string where = window is { } w ? WindowPredicate(w) : "true";
+        // Over the rollups: the rows with a sighting in the window (exact for distinct counts, RollupSchema's rule).
+        string inWindow = window is { } rw ? RollupPredicate(rw) : "true";
         if (hasMessages)
         {
-            using (var span = db.CreateCommand())
+            WindowRows messages = rollups
+                ? RowsIn(db, window, "message_days", "y, method, messages AS n, first_us, last_us", "messages", "y, method, 1, epoch_us(ts), epoch_us(ts)")
+                : Detail($"SELECT y, method, 1 AS n, epoch_us(ts) AS first_us, epoch_us(ts) AS last_us FROM messages WHERE {where}");
+            AddMessageTimes(db, messages, window, Add);
+            Add("messages", Sum(db, messages));
+            var byTypeLow = new Dictionary<string, long>(StringComparer.Ordinal);
+            const string typeSql = "SELECT coalesce(CAST(y AS VARCHAR), '?'), coalesce(CAST(method AS VARCHAR), '-'), CAST(sum(n) AS BIGINT) AS n FROM ({0}) GROUP BY 1, 2";
+            if (!messages.Exact)
             {
-                span.CommandText = $"SELECT min(epoch_us(ts)), max(epoch_us(ts)) FROM messages WHERE {where}";
-                using var r = span.ExecuteReader();
-                r.Read();
-                Add("first message", r.IsDBNull(0) ? null : FromMicros(r.GetInt64(0)));
-                Add("last message", r.IsDBNull(1) ? null : FromMicros(r.GetInt64(1)));
+                using var lo = db.CreateCommand();
+                lo.CommandText = string.Format(CultureInfo.InvariantCulture, typeSql, messages.Lower);
+                using var lr = lo.ExecuteReader();
+                while (lr.Read()) byTypeLow[$"messages y={lr.GetString(0)} {lr.GetString(1)}"] = lr.GetInt64(2);
             }
-            Add("messages", Scalar(db, $"SELECT count(*) FROM messages WHERE {where}"));
             using (var byType = db.CreateCommand())
             {
-                byType.CommandText = $"""
-                    SELECT coalesce(CAST(y AS VARCHAR), '?'), coalesce(CAST(method AS VARCHAR), '-'), count(*)
-                    FROM messages WHERE {where} GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2
-                    """;
+                byType.CommandText = string.Format(CultureInfo.InvariantCulture, typeSql, messages.Upper) + " ORDER BY 1, 3 DESC, 2";
                 using var r = byType.ExecuteReader();
-                while (r.Read()) Add($"messages y={r.GetString(0)} {r.GetString(1)}", r.GetInt64(2));
+                while (r.Read())
+                {
+                    string metric = $"messages y={r.GetString(0)} {r.GetString(1)}";
+                    Add(metric, Bounds(messages.Exact ? r.GetInt64(2) : byTypeLow.GetValueOrDefault(metric), r.GetInt64(2), messages.Pruned));
+                }
             }
-            Add("distinct sender IPs", Scalar(db, $"SELECT count(DISTINCT src_ip_num) FROM messages WHERE {where}"));
-            Add("distinct sender node ids", Scalar(db, $"SELECT count(DISTINCT node_id) FROM messages WHERE {where}"));
+            string senders = rollups ? $"SELECT ip_num AS ip, node_id FROM sender_days WHERE {inWindow}" : $"SELECT src_ip_num AS ip, node_id FROM messages WHERE {where}";
+            Add("distinct sender IPs", Scalar(db, $"SELECT count(DISTINCT ip) FROM ({senders})"));
+            Add("distinct sender node ids", Scalar(db, $"SELECT count(DISTINCT node_id) FROM ({senders})"));
         }
         if (hasSightings)
         {
-            string nodes = NodeIps(db);
-            Add("distinct IPs in node sightings", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM {nodes} WHERE {where}"));
-            Add("distinct node ids in node sightings", Scalar(db, $"SELECT count(DISTINCT id_key) FROM {nodes} WHERE {where}"));
+            string nodes = rollups ? $"(SELECT ip_num FROM address_days WHERE node AND {inWindow})" : $"(SELECT ip_num FROM {NodeIps(db)} WHERE {where})";
+            string ids = rollups ? $"(SELECT id_key FROM node_id_days WHERE {inWindow})" : $"(SELECT id_key FROM {NodeIps(db)} WHERE {where})";
+            Add("distinct IPs in node sightings", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM {nodes}"));
+            Add("distinct node ids in node sightings", Scalar(db, $"SELECT count(DISTINCT id_key) FROM {ids}"));
         }
         if (RangeStore.RelationExists(db, "peer_sightings"))
-            Add("distinct peer IPs (values, announce_peer)", Scalar(db, $"SELECT count(DISTINCT ip_num) FROM peer_sightings WHERE {where}"));
+            Add("distinct peer IPs (values, announce_peer)", Scalar(db, rollups
+                ? $"SELECT count(DISTINCT ip_num) FROM address_days WHERE kind = 'peer' AND {inWindow}"
+                : $"SELECT count(DISTINCT ip_num) FROM peer_sightings WHERE {where}"));
         // One malformed count: the datagrams themselves (windowed like every other row). The per-capture
         // sum in `captures` counts the same datagrams, so showing both only invited comparing them.
         if (RangeStore.RelationExists(db, "malformed_krpc"))
-            Add("malformed KRPC datagrams", Scalar(db, $"SELECT count(*) FROM malformed_krpc WHERE {where}"));
+        {
+            WindowRows malformed = rollups
+                ? RowsIn(db, window, "malformed_days", "datagrams AS n", "malformed_krpc", "1")
+                : Detail($"SELECT 1 AS n FROM malformed_krpc WHERE {where}");
+            Add("malformed KRPC datagrams", Sum(db, malformed));
+        }
         // The data sets are listed once, under the table with their attribution, not as rows too.
         AddDatasets(db, table, RangeKind.Asn, RangeKind.Country);
         return table;
     }
+
+    /// <summary>
+    /// The first and last message of the window: exact, or, where a cut day's detail rows were pruned, bounds (a cut row's
+    /// sighting in the window lies between the window's edge and the row's last, or first, sighting).
+    /// </summary>
+    private static void AddMessageTimes(DuckDBConnection db, WindowRows rows, ReportWindow? window, Action<string, object?> add)
+    {
+        using var span = db.CreateCommand();
+        string s = window is { } w ? Num(ToMicros(w.Since)) : "first_us", u = window is { } x ? Num(ToMicros(x.Until)) : "last_us";
+        span.CommandText = $"""
+            SELECT min(greatest(first_us, {s})), min(CASE WHEN first_us >= {s} THEN first_us ELSE last_us END),
+                   max(CASE WHEN last_us <= {u} THEN last_us ELSE first_us END), max(least(last_us, {u}))
+            FROM ({rows.Upper})
+            """;
+        using var r = span.ExecuteReader();
+        r.Read();
+        add("first message", TimeBounds(r, 0, rows.Pruned));
+        add("last message", TimeBounds(r, 2, rows.Pruned));
+    }
+
+    private static object? TimeBounds(System.Data.Common.DbDataReader r, int i, string? why)
+    {
+        if (r.IsDBNull(i)) return null;
+        long lo = Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture), hi = Convert.ToInt64(r.GetValue(i + 1), CultureInfo.InvariantCulture);
+        if (lo == hi) return FromMicros(lo);
+        return $"{ReportWindow.Format(FromMicros(lo))} to {ReportWindow.Format(FromMicros(hi))} (bounds: {why})";
+    }
+
+    /// <summary>A count, or where it cannot be exact its bounds, labelled as such with the reason.</summary>
+    private static object Bounds(long low, long high, string? why) =>
+        low == high || why is null ? high : $"{low.ToString("#,0", CultureInfo.InvariantCulture)} to {high.ToString("#,0", CultureInfo.InvariantCulture)} (bounds: {why})";
+
+    /// <summary>The sum of the rows' <c>n</c>: exact, or its bounds.</summary>
+    private static object Sum(DuckDBConnection db, WindowRows rows)
+    {
+        long high = Scalar(db, $"SELECT sum(n) FROM ({rows.Upper})");
+        return rows.Exact ? high : Bounds(Scalar(db, $"SELECT sum(n) FROM ({rows.Lower})"), high, rows.Pruned);
+    }
+
+    /// <summary>Detail rows of a window: exact, the same SQL for both bounds.</summary>
+    private static WindowRows Detail(string sql) => new(sql, sql, null);
 
     internal const string NoSightings = "This database has no sightings yet: ingest a capture first (pcapdht ingest FILE --db FILE).";
 
     /// <summary>
     /// Resolves the window, records it, and builds the sightings union; false (with <see cref="ResultTable.Unavailable"/>
     /// saying why) when there is nothing to count: no sightings at all, or none in the window (then it also says
-    /// what lies outside the window and which --since/--until would include it).
+    /// what lies outside the window and which --since/--until would include it), or the detail rows it needs were pruned.
+    /// The union has the columns ip and direct (and day, the UTC day number, with <paramref name="withDay"/>): from the
+    /// daily rollups when <paramref name="rollups"/> comes back true, else from the detail rows.
     /// </summary>
-    /// <param name="columns">More columns for every sighting (", expr AS name"), e.g. its day.</param>
-    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen, string columns = "")
+    /// <param name="detailOnly">The report reads the detail rows itself (the union is then built from them too).</param>
+    private static bool Prepare(DuckDBConnection db, ReportOptions options, ResultTable table, out string seen, out bool rollups,
+        bool withDay = false, bool detailOnly = false)
     {
         seen = "";
+        rollups = !detailOnly && ReadsRollups(db, options);
         var parts = new List<string>();
-        var span = WindowCoverage.Span(db);
+        var span = WindowCoverage.Span(db, rollups);
         if (span is null)
         {
             table.Unavailable = NoSightings;
@@ -252,11 +343,28 @@ public static partial class Reports
         var window = ReportWindow.Resolve(span.Value.Until, options.Days, options.Since, options.Until, options.UntilIsDay);
         table.Window = window;
         if (options.Ipv6Prefix is { } p) table.Facts.Add(new("IPv6 prefix length", (long)p));
-        string where = WindowPredicate(window);
-        if (RangeStore.RelationExists(db, "node_sightings"))
-            parts.Add($"SELECT ip_num AS ip, direct{columns} FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
-        if (RangeStore.RelationExists(db, "messages"))
-            parts.Add($"SELECT src_ip_num AS ip, true AS direct{columns} FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
+        // A window within one UTC day that is not the whole day: the rollups cannot tell which of the day's rows
+        // fall in it, so the detail rows answer (and where they were pruned, nothing can).
+        if (rollups && !RollupExact(window)) rollups = false;
+        if (!rollups && DetailPrunedIn(db, window) is { } pruned)
+        {
+            table.Unavailable = pruned;
+            return false;
+        }
+        if (rollups)
+        {
+            string day = withDay ? ", datediff('day', DATE '1970-01-01', day) AS day" : "";
+            parts.Add($"SELECT ip_num AS ip, direct{day} FROM address_days WHERE kind <> 'peer' AND {RollupPredicate(window)}");
+        }
+        else
+        {
+            string where = WindowPredicate(window);
+            string columns = withDay ? $", epoch_us(ts) // {MicrosPerDay} AS day" : "";
+            if (RangeStore.RelationExists(db, "node_sightings"))
+                parts.Add($"SELECT ip_num AS ip, direct{columns} FROM {NodeIps(db)} WHERE ip_num IS NOT NULL AND {where}");
+            if (RangeStore.RelationExists(db, "messages"))
+                parts.Add($"SELECT src_ip_num AS ip, true AS direct{columns} FROM messages WHERE src_ip_num IS NOT NULL AND {where}");
+        }
         if (window.Until < span.Value.Since || window.Since > span.Value.Until || !AnyIn(db, parts))
         {
             table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span.Value);
@@ -288,7 +396,7 @@ public static partial class Reports
     }
 
     public static ReportWindow ResolveWindow(DuckDBConnection db, ReportOptions options) =>
-        ReportWindow.Resolve(options.Until is null ? WindowCoverage.Span(db)?.Until : null, options.Days, options.Since, options.Until, options.UntilIsDay);
+        ReportWindow.Resolve(options.Until is null ? WindowCoverage.Span(db, options.Source != ReportSource.Detail && HasRollups(db))?.Until : null, options.Days, options.Since, options.Until, options.UntilIsDay);
 
     // Integer microseconds keep the inclusive ends exact (the newest sighting is in the window)
     // and do not depend on the session's TimeZone setting.

@@ -15,11 +15,18 @@ public static class WindowCoverage
     private const int CapturesNamed = 3;
 
     /// <summary>First and last sighting (node sightings and message senders), or null when there is none.</summary>
-    public static ReportWindow? Span(DuckDBConnection db)
+    public static ReportWindow? Span(DuckDBConnection db) => Span(db, Reports.HasRollups(db));
+
+    /// <summary>
+    /// First and last sighting, from the daily rollups (<paramref name="rollups"/>: each row's first and last µs, the same
+    /// instants, and still there after the detail rows were pruned) or from the detail rows.
+    /// </summary>
+    public static ReportWindow? Span(DuckDBConnection db, bool rollups)
     {
         var parts = new List<string>();
-        if (RangeStore.RelationExists(db, "node_sightings")) parts.Add($"SELECT min(epoch_us(ts)) AS lo, max(epoch_us(ts)) AS hi FROM {Reports.NodeIps(db)}");
-        if (RangeStore.RelationExists(db, "messages")) parts.Add("SELECT min(epoch_us(ts)) AS lo, max(epoch_us(ts)) AS hi FROM messages");
+        if (rollups) parts.Add("SELECT min(first_us) AS lo, max(last_us) AS hi FROM address_days WHERE kind <> 'peer'");
+        else if (RangeStore.RelationExists(db, "node_sightings")) parts.Add($"SELECT min(epoch_us(ts)) AS lo, max(epoch_us(ts)) AS hi FROM {Reports.NodeIps(db)}");
+        if (!rollups && RangeStore.RelationExists(db, "messages")) parts.Add("SELECT min(epoch_us(ts)) AS lo, max(epoch_us(ts)) AS hi FROM messages");
         if (parts.Count == 0) return null;
         using var cmd = db.CreateCommand();
         cmd.CommandText = $"SELECT min(lo), max(hi) FROM ({string.Join(" UNION ALL ", parts)})";

@@ -177,11 +177,18 @@ public static class LakeExporter
             var files = new Dictionary<string, List<string>>(StringComparer.Ordinal);
             var rows = new Dictionary<string, long>(StringComparer.Ordinal);
             string rowFilter = string.Join(" OR ", plan.Work.Select(w => "(" + w.Predicate + ")"));
+            // A rollup row (one capture, day and key) goes with the window that holds its first sighting: written once.
+            string rollupFilter = rowFilter.Replace("epoch_us(ts)", "first_us", StringComparison.Ordinal);
             var sources = new Dictionary<string, (string Rows, List<LakeColumn> Columns)>(StringComparer.Ordinal);
             foreach (var relation in LakeLayout.DayRelations)
             {
                 if (!RangeStore.RelationExists(db, relation)) continue;
-                sources[relation] = ($"(SELECT * FROM {relation} WHERE {rowFilter})", LakeColumns.Describe(db, relation));
+                bool rollup = LakeLayout.RollupRelations.Contains(relation);
+                var columns = LakeColumns.Describe(db, relation);
+                // A rollup's day is its partition; node_id_days' id_key repeats node_id as numbers (which --anonymize-ids
+                // could not hash): the reader rebuilds it from node_id.
+                if (rollup) columns.RemoveAll(c => c.Name is "day" or "id_key");
+                sources[relation] = ($"(SELECT * FROM {relation} WHERE {(rollup ? rollupFilter : rowFilter)})", columns);
             }
             bool enrich = RangeStore.RelationExists(db, "asn_ranges") && RangeStore.RelationExists(db, "country_ranges");
             using var anonymizer = options.Key is null ? null : new LakeAnonymizer(options.Key, options.AnonymizeIds);
@@ -189,7 +196,7 @@ public static class LakeExporter
             foreach (var (relation, (source, columns)) in sources)
             {
                 cancel.ThrowIfCancellationRequested();
-                string enrichIp = RangeStore.EnrichedRelations.FirstOrDefault(e => e.Relation == relation).IpColumn;
+                string enrichIp = LakeLayout.EnrichedRelations.FirstOrDefault(e => e.Relation == relation).IpColumn;
                 string from = enrichIp is null ? source
                     : enrich ? $"({RangeStore.EnrichedSelect(source, enrichIp)})"
                     : $"(SELECT *, NULL::UINTEGER AS asn, NULL::VARCHAR AS as_name, NULL::VARCHAR AS country FROM {source} x)";
@@ -203,7 +210,7 @@ public static class LakeExporter
                 }
                 string dir = Path.Combine(staging, relation);
                 Copy(db, $"""
-                    SELECT {list}, strftime(make_timestamp(epoch_us(e.ts)), '%Y-%m-%d') AS day FROM {from} e {joins}
+                    SELECT {list}, {(LakeLayout.RollupRelations.Contains(relation) ? "strftime(e.day, '%Y-%m-%d')" : "strftime(make_timestamp(epoch_us(e.ts)), '%Y-%m-%d')")} AS day FROM {from} e {joins}
                     """, dir, $"PARTITION_BY (day), FILENAME_PATTERN 'part-{batch}-{{i}}'");
                 files[relation] = Place(lake, dir, Path.Combine(LakeLayout.RelationDir(lake, relation, sensor)));
                 rows[relation] = RowsIn(db, lake, files[relation]);
@@ -232,6 +239,7 @@ public static class LakeExporter
                 Files = files,
                 Rows = rows,
                 DatasetsSha256 = datasets,
+                DetailPrunedBeforeUs = Analysis.Reports.DetailPrunedBefore(db),
             };
             // The commit: from here on the batch is part of the lake.
             LakeFiles.WriteAtomically(LakeLayout.ManifestPath(lake, sensor, batch), manifest);

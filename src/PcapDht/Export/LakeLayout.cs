@@ -34,7 +34,18 @@ public static class LakeLayout
     /// in the order they are exported. A relation a database does not have (an older or newer store) is skipped.
     /// </summary>
     public static readonly IReadOnlyList<string> DayRelations =
-        ["messages", "node_sightings", "peer_sightings", "malformed_krpc", "lookup_queries", "reply_contacts"];
+        ["messages", "node_sightings", "peer_sightings", "malformed_krpc", "lookup_queries", "reply_contacts",
+         "address_days", "node_id_days", "sender_days", "message_days", "malformed_days"];
+
+    /// <summary>
+    /// The daily rollups (Store/RollupSchema.cs, the public views of docs/schema.md): partitioned by their own <c>day</c>,
+    /// and a row goes with the export whose window holds its first sighting (<c>first_us</c>), so each row is written once.
+    /// </summary>
+    public static readonly IReadOnlySet<string> RollupRelations = new HashSet<string>(Analysis.Reports.RollupViews, StringComparer.Ordinal);
+
+    /// <summary>The relations exported with the ASN and country of their address (the lake's ranges are rebuilt from them).</summary>
+    public static readonly IReadOnlyList<(string Relation, string IpColumn)> EnrichedRelations =
+        [.. Enrich.RangeStore.EnrichedRelations, ("address_days", "ip_num")];
 
     /// <summary>Every relation a lake can hold, day-partitioned ones first.</summary>
     public static IEnumerable<string> AllRelations => DayRelations.Append(CapturesRelation).Append(DatasetsRelation);

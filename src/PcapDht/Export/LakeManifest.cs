@@ -79,6 +79,8 @@ public sealed record BatchManifest
     public Dictionary<string, long> Rows { get; init; } = [];
     /// <summary>A hash of the sensor's data set records at this export (<c>datasets</c> is written again only when it changes).</summary>
     public string? DatasetsSha256 { get; init; }
+    /// <summary>The database's detail rows before this instant (µs) were pruned when it was exported: the lake does not have them.</summary>
+    public long? DetailPrunedBeforeUs { get; init; }
 }
 
 /// <summary>Reads and writes the lake's JSON files; every write goes to a temporary name first and is renamed into place.</summary>

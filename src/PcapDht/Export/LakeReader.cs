@@ -27,7 +27,10 @@ namespace PcapDht.Export;
 /// </summary>
 public static class LakeReader
 {
-    public sealed record LakeContents(LakeInfo Info, IReadOnlyList<string> Sensors, IReadOnlyDictionary<string, List<string>> Files, int Batches);
+    /// <param name="Rollups">Every batch exported the daily rollups (a lake with a batch of an older build, or of a database without them, has none to read).</param>
+    /// <param name="DetailPrunedBeforeUs">The latest instant before which a sensor's database had pruned its detail rows when it exported (the lake lacks them).</param>
+    public sealed record LakeContents(LakeInfo Info, IReadOnlyList<string> Sensors, IReadOnlyDictionary<string, List<string>> Files, int Batches,
+        bool Rollups = false, long? DetailPrunedBeforeUs = null);
 
     /// <summary>The committed files of every sensor of a lake, checked to exist.</summary>
     public static LakeContents Inspect(string dir)
@@ -40,11 +43,15 @@ public static class LakeReader
         var files = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var sensors = LakeFiles.Sensors(lake);
         int batches = 0;
+        bool rollups = true;
+        long? pruned = null;
         foreach (var sensor in sensors)
         {
             foreach (var m in LakeFiles.ReadManifests(lake, sensor))
             {
                 batches++;
+                rollups &= LakeLayout.RollupRelations.All(m.Rows.ContainsKey);
+                if (m.DetailPrunedBeforeUs is { } p && !(pruned >= p)) pruned = p;
                 foreach (var (relation, list) in m.Files)
                 {
                     foreach (var rel in list)
@@ -57,7 +64,7 @@ public static class LakeReader
                 }
             }
         }
-        return new LakeContents(info, sensors, files, batches);
+        return new LakeContents(info, sensors, files, batches, rollups && batches > 0, pruned);
     }
 
     /// <summary>Opens the lake for reading as a PcapDht database: the relations, the enriched views, the data sets.</summary>
@@ -73,6 +80,7 @@ public static class LakeReader
             string offsets = CaptureIdOffsets(lake, contents.Sensors);
             foreach (var (relation, files) in contents.Files)
             {
+                if (LakeLayout.RollupRelations.Contains(relation) && !contents.Rollups) continue; // partial rollups would count part of the lake
                 bool days = relation is not (LakeLayout.CapturesRelation or LakeLayout.DatasetsRelation);
                 string source = $"read_parquet([{string.Join(", ", files.Select(LakeColumns.Literal))}], hive_partitioning = true, union_by_name = true, "
                     + $"hive_types = {{'sensor': 'VARCHAR'{(days ? ", 'day': 'DATE'" : "")}}})";
@@ -87,10 +95,16 @@ public static class LakeReader
                 var replace = new Dictionary<string, string>(StringComparer.Ordinal);
                 if (offsets.Length > 0 && columns.Exists(c => c.Name == "capture_id"))
                     replace["capture_id"] = $"CAST(capture_id + {offsets} AS INTEGER)";
-                Execute(db, $"CREATE VIEW pcapdht_lake.{relation} AS SELECT {LakeColumns.ReadList(columns, replace)} FROM {source}");
+                // node_id_days' id_key (the id as numbers) is not exported: the id itself counts the same distinct ids.
+                string extra = relation == "node_id_days" && !columns.Exists(c => c.Name == "id_key") ? ", node_id AS id_key" : "";
+                Execute(db, $"CREATE VIEW pcapdht_lake.{relation} AS SELECT {LakeColumns.ReadList(columns, replace)}{extra} FROM {source}");
                 var hidden = new[] { "asn", "as_name", "country" }.Where(c => columns.Exists(x => x.Name == c)).ToList();
                 Execute(db, $"CREATE VIEW main.{relation} AS SELECT * {(hidden.Count > 0 ? $"EXCLUDE ({string.Join(", ", hidden)})" : "")} FROM pcapdht_lake.{relation}");
             }
+            if (contents.Rollups) AddEmptyRollups(db, contents);
+            if (contents.DetailPrunedBeforeUs is { } cutoff)
+                Execute(db, $"CREATE SCHEMA pcapdht_store; CREATE TABLE pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR); " +
+                            $"INSERT INTO pcapdht_store.meta VALUES ('{Analysis.Reports.DetailPrunedKey}', '{cutoff.ToString(CultureInfo.InvariantCulture)}')");
             BuildRanges(db, contents);
             DefineBep42(db, contents);
             RangeStore.EnsureEnrichedViews(db);
@@ -111,6 +125,28 @@ public static class LakeReader
             db.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The columns of each rollup view (RollupSchema.Views), for a lake in which no batch wrote a row of one.</summary>
+    private static readonly Dictionary<string, string> EmptyRollups = new(StringComparer.Ordinal)
+    {
+        ["address_days"] = "NULL::INTEGER AS capture_id, NULL::DATE AS day, NULL::VARCHAR AS ip, NULL::UHUGEINT AS ip_num, NULL::VARCHAR AS kind, "
+            + "NULL::BOOLEAN AS direct, NULL::BOOLEAN AS node, NULL::UBIGINT AS sightings, NULL::BIGINT AS first_us, NULL::BIGINT AS last_us",
+        ["node_id_days"] = "NULL::INTEGER AS capture_id, NULL::DATE AS day, NULL::BLOB AS node_id, NULL::BLOB AS id_key, NULL::BOOLEAN AS sender, "
+            + "NULL::UBIGINT AS sightings, NULL::BIGINT AS first_us, NULL::BIGINT AS last_us",
+        ["sender_days"] = "NULL::INTEGER AS capture_id, NULL::DATE AS day, NULL::VARCHAR AS ip, NULL::UHUGEINT AS ip_num, NULL::BLOB AS node_id, "
+            + "NULL::BLOB AS version, NULL::UBIGINT AS messages, NULL::BIGINT AS first_us, NULL::BIGINT AS last_us",
+        ["message_days"] = "NULL::INTEGER AS capture_id, NULL::DATE AS day, NULL::VARCHAR AS y, NULL::VARCHAR AS method, NULL::UBIGINT AS messages, "
+            + "NULL::BIGINT AS first_us, NULL::BIGINT AS last_us",
+        ["malformed_days"] = "NULL::INTEGER AS capture_id, NULL::DATE AS day, NULL::VARCHAR AS reason, NULL::UBIGINT AS datagrams, "
+            + "NULL::BIGINT AS first_us, NULL::BIGINT AS last_us",
+    };
+
+    /// <summary>An empty view for each rollup no batch wrote a row of (e.g. no malformed datagram anywhere): zero is the answer, not the detail path.</summary>
+    private static void AddEmptyRollups(DuckDBConnection db, LakeContents contents)
+    {
+        foreach (var (relation, columns) in EmptyRollups)
+            if (!contents.Files.ContainsKey(relation)) Execute(db, $"CREATE VIEW main.{relation} AS SELECT {columns} WHERE false");
     }
 
     /// <summary>The SQL term that makes a sensor's capture ids unique in the lake ("" with one sensor).</summary>
@@ -135,9 +171,9 @@ public static class LakeReader
     private static void BuildRanges(DuckDBConnection db, LakeContents contents)
     {
         var parts = new List<string>();
-        foreach (var (relation, ip) in RangeStore.EnrichedRelations)
+        foreach (var (relation, ip) in LakeLayout.EnrichedRelations)
         {
-            if (!contents.Files.ContainsKey(relation)) continue;
+            if (!contents.Files.ContainsKey(relation) || (LakeLayout.RollupRelations.Contains(relation) && !contents.Rollups)) continue;
             var columns = LakeColumns.Describe(db, $"pcapdht_lake.{relation}");
             if (columns.Exists(c => c.Name == "asn"))
                 parts.Add($"SELECT {ip} AS ip, asn, as_name, country FROM pcapdht_lake.{relation}");

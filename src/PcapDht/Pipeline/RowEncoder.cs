@@ -125,6 +125,10 @@ internal sealed class RowEncoder : IDisposable
     {
         // Rent first: if the sink throws (a store error), this encoder must not keep a chunk it handed over.
         var full = _chunks[table];
+        // The capture's first chunk leaves: once stored it goes back to the pool and may come back as a current
+        // chunk, which DropCaptureRows must then empty, not cut at the row where the capture began in its first life
+        // (a duplicate found after reading left rows of no capture behind).
+        if (_captureChunk[table] == full) _captureChunk[table] = null;
         _chunks[table] = _pools[table].Rent();
         _sink.Submit(full);
     }

@@ -74,6 +74,13 @@ public sealed class PcapDhtDatabase : IDisposable
                 if (anySchema) return connection;
                 throw new StoreException(mismatch);
             }
+            if (StoredVersion(connection) < StoreSchema.Version)
+            {
+                // An older store this build upgrades (the reports read its rollups): one full open does it, then read on.
+                connection.Dispose();
+                using (Open(path)) { }
+                connection = OpenPlain(path, readOnly);
+            }
             return RecoverForReader(path, connection, readOnly);
         }
         catch
@@ -255,6 +262,7 @@ public sealed class PcapDhtDatabase : IDisposable
         // The version is read before any table is created: an older layout must not get half of a new one.
         Execute("CREATE SCHEMA IF NOT EXISTS pcapdht_store; CREATE TABLE IF NOT EXISTS pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR);");
         if (SchemaMismatch(Connection, Path) is { } mismatch) throw new StoreException(mismatch);
+        if (StoredVersion(Connection) is int stored && stored < StoreSchema.Version) Upgrade(stored);
         Execute(StoreSchema.Tables);
         Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
         // Re-creating the views costs seconds (measured 3.3 s of a 3.5 s open on a loaded 2-core machine) and
@@ -281,6 +289,46 @@ public sealed class PcapDhtDatabase : IDisposable
     }
 
     private Task? _views;
+
+    /// <summary>
+    /// Upgrades a file of an older schema (<see cref="StoreSchema.UpgradableFrom"/> or later) in one transaction: the new
+    /// tables, the daily rollups of every capture computed from its detail rows (one capture at a time, so memory stays
+    /// that of one capture), the new version. A failure (disk full, Ctrl-C) leaves the file as it was.
+    /// </summary>
+    private void Upgrade(int from)
+    {
+        try
+        {
+            Execute("BEGIN");
+            Execute(StoreSchema.Tables);
+            var ids = new List<int>();
+            using (var cmd = Connection.CreateCommand())
+            {
+                cmd.CommandText = "SELECT capture_id FROM pcapdht_store.capture ORDER BY capture_id";
+                using var r = cmd.ExecuteReader();
+                while (r.Read()) ids.Add(r.GetInt32(0));
+            }
+            foreach (int id in ids)
+                Execute(RollupSchema.InsertFromCommit(RollupSchema.CaptureFrames(id, long.MinValue)));
+            Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
+            Execute("COMMIT");
+        }
+        catch (Exception ex)
+        {
+            try { Execute("ROLLBACK"); } catch (DbException) { /* the transaction is gone with the error */ }
+            throw Translate(ex, $"cannot upgrade {Path} from store schema {from} to {StoreSchema.Version} (the file is unchanged)");
+        }
+    }
+
+    /// <summary>The schema version the file's store records; null when it has no store yet.</summary>
+    internal static int? StoredVersion(DuckDBConnection connection)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'pcapdht_store' AND table_name = 'meta'";
+        if (Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == 0) return null;
+        cmd.CommandText = "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'";
+        return cmd.ExecuteScalar() is string s && int.TryParse(s, out int version) ? version : null;
+    }
 
     private static void CreateViews(DuckDBConnection connection, string viewsHash)
     {
@@ -319,7 +367,8 @@ public sealed class PcapDhtDatabase : IDisposable
         cmd.CommandText = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'pcapdht_store' AND table_name = 'meta'";
         if (Convert.ToInt64(cmd.ExecuteScalar()) == 0) return null;
         cmd.CommandText = "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'";
-        if (cmd.ExecuteScalar() is not string s || !int.TryParse(s, out int version) || version == StoreSchema.Version) return null;
+        if (cmd.ExecuteScalar() is not string s || !int.TryParse(s, out int version)
+            || version is >= StoreSchema.UpgradableFrom and <= StoreSchema.Version) return null;
         return version > StoreSchema.Version
             ? $"database {path} was written by a newer pcapdht (schema {version} > {StoreSchema.Version}); upgrade pcapdht"
             : $"database {path} holds store schema {version}, this pcapdht writes schema {StoreSchema.Version}: ingest into a new database file (or query it with the pcapdht that wrote it)";
@@ -523,11 +572,11 @@ public sealed class PcapDhtDatabase : IDisposable
         }
     }
 
-    /// <summary>Deletes every data row of a capture (not its capture row); <paramref name="id"/> is SQL.</summary>
+    /// <summary>Deletes every detail and rollup row of a capture (not its capture row); <paramref name="id"/> is SQL.</summary>
     internal static string DeleteRowsSql(string id)
     {
         var sb = new System.Text.StringBuilder();
-        foreach (var t in StoreSchema.DataTables) sb.Append($"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}; ");
+        foreach (var t in StoreSchema.CaptureTables) sb.Append($"DELETE FROM pcapdht_store.{t} WHERE capture_id = {id}; ");
         return sb.ToString();
     }
 

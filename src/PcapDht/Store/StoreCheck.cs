@@ -252,7 +252,9 @@ public static class StoreCheck
                     report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"capture {id} ends before it begins (first_ts_ns > last_ts_ns)"));
             }
         }
-        foreach (string table in StoreSchema.DataTables)
+        bool rollups = PcapDhtDatabase.StoredVersion(c) >= 3; // an older store gets them when it is next opened for writing
+        if (rollups) CheckRollups(c, report);
+        foreach (string table in rollups ? StoreSchema.CaptureTables : StoreSchema.DataTables)
         {
             long orphans = Scalar<long>(c, $"SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture)");
             if (orphans > 0)
@@ -261,6 +263,77 @@ public static class StoreCheck
         foreach (int id in PcapDhtDatabase.FindInterruptedCaptures(c))
             report.Findings.Add(new CheckFinding(CheckProblem.Unfinished,
                 $"capture {id} is 'running' but no pcapdht process writes it: its writer died (check --compact, or the next ingest or sniff, marks it failed or interrupted)"));
+    }
+
+    /// <summary>
+    /// Each capture's daily rollups against its counters, where they are equal by construction: the messages of
+    /// msg_day, sender_day and the direct kinds of addr_day are its KRPC messages (by y: queries, responses, errors),
+    /// malformed_day its malformed datagrams, the node kinds of addr_day and id_day its node sightings, the peer kind
+    /// its peer sightings. A commit whose rollups were lost or doubled, or rows deleted without their rollups, shows
+    /// here; so does a row whose times are not on its day. Detail rows removed by retention do not matter: the
+    /// counters and rollups stay.
+    /// </summary>
+    private static void CheckRollups(DuckDBConnection c, StoreCheckReport report)
+    {
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = """
+                WITH m AS (SELECT capture_id, sum(messages)::BIGINT AS n, sum(messages) FILTER (y = 113)::BIGINT AS q,
+                               sum(messages) FILTER (y = 114)::BIGINT AS r, sum(messages) FILTER (y NOT IN (113, 114))::BIGINT AS e
+                           FROM pcapdht_store.msg_day GROUP BY ALL),
+                     s AS (SELECT capture_id, sum(messages)::BIGINT AS n FROM pcapdht_store.sender_day GROUP BY ALL),
+                     b AS (SELECT capture_id, sum(datagrams)::BIGINT AS n FROM pcapdht_store.malformed_day GROUP BY ALL),
+                     a AS (SELECT capture_id, sum(sightings) FILTER (kind IN (1, 2))::BIGINT AS direct,
+                               sum(sightings) FILTER (kind IN (0, 1))::BIGINT AS nodes, sum(sightings) FILTER (kind = 3)::BIGINT AS peers
+                           FROM pcapdht_store.addr_day GROUP BY ALL),
+                     i AS (SELECT capture_id, sum(sightings)::BIGINT AS n FROM pcapdht_store.id_day GROUP BY ALL)
+                SELECT c.capture_id, c.status,
+                    c.krpc_messages, coalesce(m.n, 0), c.krpc_messages, coalesce(s.n, 0), c.krpc_messages, coalesce(a.direct, 0),
+                    c.queries, coalesce(m.q, 0), c.responses, coalesce(m.r, 0), c.errors, coalesce(m.e, 0),
+                    c.malformed_krpc, coalesce(b.n, 0),
+                    c.node_sightings, coalesce(a.nodes, 0), c.node_sightings, coalesce(i.n, 0), c.peer_sightings, coalesce(a.peers, 0)
+                FROM pcapdht_store.capture c
+                LEFT JOIN m USING (capture_id) LEFT JOIN s USING (capture_id) LEFT JOIN b USING (capture_id)
+                LEFT JOIN a USING (capture_id) LEFT JOIN i USING (capture_id)
+                ORDER BY c.capture_id
+                """;
+            string[] names = ["krpc_messages (msg_day)", "krpc_messages (sender_day)", "krpc_messages (addr_day senders)",
+                "queries (msg_day)", "responses (msg_day)", "errors (msg_day)", "malformed_krpc (malformed_day)",
+                "node_sightings (addr_day)", "node_sightings (id_day)", "peer_sightings (addr_day)"];
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                int id = r.GetInt32(0);
+                string status = r.GetString(1);
+                for (int k = 0; k < names.Length; k++)
+                {
+                    long counter = Convert.ToInt64(r.GetValue(2 + 2 * k), System.Globalization.CultureInfo.InvariantCulture);
+                    long rolled = Convert.ToInt64(r.GetValue(3 + 2 * k), System.Globalization.CultureInfo.InvariantCulture);
+                    bool ok = status switch
+                    {
+                        "complete" or "partial" => rolled == counter,
+                        // As for the rows: a live capture that died between its two commits keeps that interval's sightings.
+                        "interrupted" => k >= 7 ? rolled >= counter : rolled == counter,
+                        "failed" => rolled == 0,
+                        _ => true,
+                    };
+                    if (!ok)
+                        report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, status == "failed"
+                            ? $"capture {id} failed but its daily rollups still count {rolled} {names[k]}"
+                            : $"capture {id} ({status}) records {counter} {names[k]} but its daily rollups count {rolled}"));
+                }
+            }
+        }
+        foreach (string table in RollupSchema.Tables)
+        {
+            long bad = Scalar<long>(c, $"""
+                SELECT count(*) FROM pcapdht_store.{table} WHERE first_us > last_us
+                    OR day <> DATE '1970-01-01' + CAST(first_us // 86400000000 AS INTEGER)
+                    OR day <> DATE '1970-01-01' + CAST(last_us // 86400000000 AS INTEGER)
+                """);
+            if (bad > 0)
+                report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{bad} rows of pcapdht_store.{table} have first/last times outside their day"));
+        }
     }
 
     /// <summary>Running live captures whose sniffer is alive.</summary>

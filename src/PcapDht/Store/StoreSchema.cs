@@ -8,14 +8,23 @@ namespace PcapDht.Store;
 /// </summary>
 public static partial class StoreSchema
 {
-    /// <summary>Bumped when storage changes incompatibly; an older file is refused with a clear message.</summary>
-    public const int Version = 2;
+    /// <summary>
+    /// Bumped when storage changes: a file of <see cref="UpgradableFrom"/> is upgraded on open (3 added the daily
+    /// rollups, filled from the detail rows), an older or newer one is refused with a clear message.
+    /// </summary>
+    public const int Version = 3;
 
-    /// <summary>The storage tables that hold a capture's rows (keyed by capture_id).</summary>
+    /// <summary>The oldest schema an open upgrades to <see cref="Version"/> (additive: new tables filled from the stored rows).</summary>
+    public const int UpgradableFrom = 2;
+
+    /// <summary>The storage tables that hold a capture's detail rows (keyed by capture_id).</summary>
     internal static readonly string[] DataTables = [.. Pipeline.StoreColumns.All.Select(t => t.Table)];
 
+    /// <summary>Every table with rows of a capture: the detail rows and the daily rollups (deleted together).</summary>
+    internal static readonly string[] CaptureTables = [.. DataTables, .. RollupSchema.Tables];
+
     internal static readonly string Tables = CaptureTable + CaptureCounterColumns()
-        + string.Concat(Pipeline.StoreColumns.All.Select(t => t.CreateTableSql()));
+        + string.Concat(Pipeline.StoreColumns.All.Select(t => t.CreateTableSql())) + RollupSchema.CreateTables;
 
     /// <summary>
     /// Per capture, every network-level counter (<see cref="Pipeline.NetCounterColumns"/>), the frames pcapdht
@@ -75,7 +84,8 @@ public static partial class StoreSchema
     // Macros and views are recreated on every open so a newer build fixes them in old files.
     // The population relations (lookups, BEP 42 macros) are kept apart in StoreSchema.Population.cs.
     internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates())
-        .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews;
+        .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews
+        + RollupSchema.Views;
 
     /// <summary>The address and id macros alone (the start of <see cref="Views"/>): a lake's reader defines them for its views.</summary>
     internal static string AddressMacros => Views[..Views.IndexOf("CREATE OR REPLACE VIEW", StringComparison.Ordinal)];

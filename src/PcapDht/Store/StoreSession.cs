@@ -69,6 +69,11 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     private List<NativeChunk> _spool = [];
     private List<NativeChunk> _pending = [];
     private PcapDhtDatabase? _flushDb; // detached: the database while a flush has it open
+    // Daily rollups: per capture with rows in the open transaction, the largest frame_no appended; per capture that
+    // goes on after a commit (a stream, a live capture), the largest frame_no committed (and so rolled up).
+    private readonly Dictionary<int, long> _appendedTo = [];
+    private readonly Dictionary<int, long> _rolledUpTo = [];
+    private readonly HashSet<int> _ending = []; // captures whose final row is in the open transaction
 
     private StoreSession(PcapDhtDatabase? db, string path, StoreSessionOptions options)
     {
@@ -135,7 +140,32 @@ internal sealed class StoreSession : IChunkSink, IDisposable
             throw Failed(error);
         }
         EnsureTransaction();
+        NoteFrames(chunk);
         lane.Append(chunk);
+    }
+
+    /// <summary>
+    /// Records which captures the chunk holds rows of and how far each got (before the chunk is appended: the lane
+    /// releases it). A chunk holds captures one after the other (many small files share one), each in frame order.
+    /// </summary>
+    private void NoteFrames(NativeChunk chunk)
+    {
+        int n = chunk.Count;
+        if (n == 0) return;
+        int capture = chunk.Get<int>(Pipeline.StoreColumns.CaptureId, 0);
+        for (int r = 1; r < n; r++)
+        {
+            int next = chunk.Get<int>(Pipeline.StoreColumns.CaptureId, r);
+            if (next == capture) continue;
+            NoteFrame(capture, chunk.Get<long>(Pipeline.StoreColumns.FrameNo, r - 1));
+            capture = next;
+        }
+        NoteFrame(capture, chunk.Get<long>(Pipeline.StoreColumns.FrameNo, n - 1));
+    }
+
+    private void NoteFrame(int capture, long frame)
+    {
+        if (!_appendedTo.TryGetValue(capture, out long seen) || frame > seen) _appendedTo[capture] = frame;
     }
 
     private void EnsureTransaction()
@@ -194,6 +224,8 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     {
         EnsureTransaction();
         string id = captureId.ToString(CultureInfo.InvariantCulture);
+        _appendedTo.Remove(captureId);
+        _rolledUpTo.Remove(captureId);
         if (_b != _a) _b.Run(c => { _b.FlushAppenders(); Execute(c, DeleteRowsSql(_b, id)); });
         _a.Run(c =>
         {
@@ -214,6 +246,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     {
         EnsureTransaction();
         _captureRows.Add(new CaptureRow(captureId, totals, status, error, damage, sha256));
+        if (status != "running") _ending.Add(captureId);
     }
 
     private readonly record struct CaptureRow(int CaptureId, CaptureTotals Totals, string Status, string? Error,
@@ -245,6 +278,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         try
         {
             WriteCaptureRows();
+            RollUp();
             _b.Fence();
             if (_b != _a) _a.Fence();
             if ((_a.Error ?? _b.Error) is { } error) throw Failed(error);
@@ -258,6 +292,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
             _a.Commit();
             _txOpen = false;
             _inTransaction.Clear();
+            RolledUp();
         }
         catch (Exception ex)
         {
@@ -265,6 +300,46 @@ internal sealed class StoreSession : IChunkSink, IDisposable
             Rollback(CaptureError(se), sightingsCommitted);
             throw se;
         }
+    }
+
+    /// <summary>
+    /// Queues, on each lane after its appends, the daily rollups of the rows this transaction added (its own part:
+    /// the messages lane aggregates msg and malformed, the sightings lane node, node6 and peer, in parallel), so they
+    /// commit or roll back with those rows. A capture that went on from an earlier commit is aggregated from its
+    /// first frame after that commit: its frame numbers only grow, and the predicate on frame_no lets DuckDB skip
+    /// the row groups committed before (zone maps).
+    /// </summary>
+    private void RollUp()
+    {
+        if (_appendedTo.Count == 0) return;
+        var fresh = new List<int>();
+        var sql = new StringBuilder();
+        foreach (int id in _appendedTo.Keys)
+        {
+            if (_rolledUpTo.TryGetValue(id, out long after))
+                sql.Append(sql.Length == 0 ? "" : " OR ").Append('(').Append(RollupSchema.CaptureFrames(id, after)).Append(')');
+            else fresh.Add(id);
+        }
+        if (fresh.Count > 0)
+            sql.Append(sql.Length == 0 ? "" : " OR ").Append("capture_id IN (").AppendJoin(", ", fresh).Append(')');
+        string where = sql.Length == 0 ? "false" : "(" + sql + ")";
+        if (_b == _a)
+        {
+            _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); });
+            return;
+        }
+        _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where, messages: true, sightings: false)); });
+        _b.Run(c => { _b.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where, messages: false, sightings: true)); });
+    }
+
+    /// <summary>After a commit: captures that go on are rolled up to the frames just committed; ended ones are forgotten.</summary>
+    private void RolledUp()
+    {
+        foreach (var (id, frame) in _appendedTo)
+            if (!_ending.Contains(id)) _rolledUpTo[id] = frame;
+        foreach (int id in _ending) _rolledUpTo.Remove(id);
+        _appendedTo.Clear();
+        _ending.Clear();
     }
 
     /// <summary>
@@ -290,6 +365,9 @@ internal sealed class StoreSession : IChunkSink, IDisposable
     public void Rollback(string error, bool sightingsCommitted = false, string status = "failed")
     {
         _captureRows.Clear();
+        // The rows were not stored: what was rolled up before stays the boundary (frame numbers only grow).
+        _appendedTo.Clear();
+        _ending.Clear();
         _a.Abort();
         if (_b != _a) _b.Abort();
         _txOpen = false;
@@ -328,7 +406,11 @@ internal sealed class StoreSession : IChunkSink, IDisposable
                 Connect(db);
                 EnsureTransaction();
                 StartCapture(captureId);
-                for (; appended < _pending.Count; appended++) LaneOf(_pending[appended].Layout).Append(_pending[appended]);
+                for (; appended < _pending.Count; appended++)
+                {
+                    NoteFrames(_pending[appended]);
+                    LaneOf(_pending[appended].Layout).Append(_pending[appended]);
+                }
                 CompleteCapture(captureId, totals, status, error);
                 _a.Run(c => Execute(c, "UPDATE pcapdht_store.capture SET pcap_received = $r, pcap_dropped = $d, if_dropped = $i WHERE capture_id = $id",
                     ("r", pcap.Received), ("d", pcap.Dropped), ("i", pcap.IfDropped), ("id", captureId)));
@@ -351,11 +433,12 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         }
     }
 
-    private static string DeleteRowsSql(Lane lane, string id)
+    /// <summary>The lane's detail rows of a capture and its part of the capture's rollups (two lanes never delete the same row).</summary>
+    private string DeleteRowsSql(Lane lane, string id)
     {
         var sb = new StringBuilder();
         foreach (var t in lane.Tables) sb.Append($"DELETE FROM pcapdht_store.{t.Table} WHERE capture_id = {id}; ");
-        return sb.ToString();
+        return sb.Append(RollupSchema.DeleteSql(id, messages: lane == _a, sightings: lane == _b)).ToString();
     }
 
     private static void Execute(DuckDBConnection c, string sql, params (string Name, object Value)[] parameters)

@@ -76,6 +76,7 @@ public sealed class LakeFixture : IDisposable
                 if (result.Error is not null) throw new InvalidOperationException(result.Error);
             }
         }
+        Store.RollupScaffold.Ensure(path);
         var countries = new StringBuilder();
         foreach (var r in RangeFileReader.Read(SynthDatabaseFixture.FixtureRanges).Ranges)
             countries.Append(r.Start).Append(',').Append(r.End).Append(',').Append(r.Asn % 2 == 0 ? "DE" : "KR").Append('\n');

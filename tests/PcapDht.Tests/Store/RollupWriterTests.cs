@@ -1,0 +1,324 @@
+using System.Diagnostics;
+using DuckDB.NET.Data;
+using PcapDht.Capture;
+using PcapDht.Ingest;
+using PcapDht.Live;
+using PcapDht.Store;
+using PcapDht.Tests.Capture;
+
+namespace PcapDht.Tests.Store;
+
+/// <summary>
+/// The daily rollups the writer maintains, commit by commit, against the rollups computed afresh from every detail row
+/// (<see cref="RollupSchema.InsertFromStore"/> over the whole store into a scratch database): the same keys with the same
+/// counts and first/last times, on every path that writes (files, several captures per commit, streams with many
+/// commits, a sniff's flushes, an upgrade) and every path that deletes (duplicates, --force, a dead writer's capture).
+/// </summary>
+public sealed class RollupWriterTests
+{
+    private static string Sample(string name) => Path.Combine(CaptureTestFiles.RepoRoot, "samples-pcap", name);
+
+    private static List<string> AllCaptures()
+    {
+        var files = Directory.GetFiles(Path.Combine(CaptureTestFiles.RepoRoot, "samples-pcap"))
+            .Where(f => f.Contains(".pcap", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+        if (CaptureTestFiles.SharedCaptures is { } shared)
+            files.AddRange(Directory.GetFiles(shared).Where(f => f.Contains(".pcap", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+        return files;
+    }
+
+    [Theory]
+    [InlineData(16 * 122_880L, true)]  // the default: every file of the batch in one commit, two lanes
+    [InlineData(1L, true)]             // a commit per file
+    [InlineData(1L, false)]            // one lane: both parts of the rollups in one transaction
+    public void Ingest_SamplesAndSharedCaptures_RollupsEqualTheDetailRowsAggregated(long commitRows, bool parallelTables)
+    {
+        using var dir = new TempDir();
+        var files = AllCaptures();
+        IReadOnlyList<IngestFileResult> results;
+        using (var db = PcapDhtDatabase.Open(dir.File("t.duckdb")))
+            results = new IngestPipeline(db, new IngestOptions { CommitRows = commitRows, Store = new StoreSessionOptions { ParallelTables = parallelTables } })
+                .IngestFiles(files);
+        // dht-loopback.pcap and its compressed and pcapng copies: duplicates found after reading, whose rows leave the transaction.
+        Assert.True(results.Count(r => r.Outcome == IngestOutcome.Skipped) >= 5, string.Join("\n", results.Select(r => $"{r.Path} {r.Outcome}")));
+        using var check = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+        var (stored, _) = RollupAssert.MatchesDetail(check.Connection);
+        Assert.True(stored > 1000, $"only {stored} rollup rows");
+        // The synthetic capture spans many days: the rollups do too.
+        Assert.True(Sql.Long(check.Connection, "SELECT count(DISTINCT day) FROM pcapdht_store.msg_day") > 30);
+        AssertHealthy(dir.File("t.duckdb"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Ingest_StreamCommittingPeriodically_RollupsOfEveryCommitEqualTheDetailRows(bool interrupt)
+    {
+        using var dir = new TempDir();
+        string fifo = dir.File("in.pcap");
+        using (var mk = Process.Start(new ProcessStartInfo("mkfifo", [fifo]) { UseShellExecute = false })!)
+        {
+            mk.WaitForExit();
+            Assert.Equal(0, mk.ExitCode);
+        }
+        byte[] bytes = File.ReadAllBytes(Sample("synthetic-dht.pcap"));
+        using var cts = new CancellationTokenSource();
+        int pieces = 0;
+        var writer = new Thread(() =>
+        {
+            try
+            {
+                Feed();
+            }
+            catch (IOException)
+            {
+                // The reader closed the pipe first (interrupted).
+            }
+        }) { IsBackground = true };
+        void Feed()
+        {
+            using var pipe = new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 0);
+            // Pieces with pauses longer than the commit interval: the stream commits between them, many times.
+            for (int off = 0; off < bytes.Length; off += 64 << 10)
+            {
+                pipe.Write(bytes, off, Math.Min(64 << 10, bytes.Length - off));
+                pipe.Flush();
+                Thread.Sleep(25);
+                if (++pieces == 40 && interrupt)
+                {
+                    cts.Cancel();
+                    Thread.Sleep(500);
+                    return;
+                }
+            }
+        }
+        writer.Start();
+        IngestFileResult result;
+        using (var db = PcapDhtDatabase.Open(dir.File("t.duckdb")))
+            result = new IngestPipeline(db, new IngestOptions { StreamCommitInterval = TimeSpan.FromMilliseconds(10) }).IngestFile(fifo, cts.Token);
+        Assert.True(writer.Join(TimeSpan.FromSeconds(60)));
+        Assert.Equal(interrupt ? IngestOutcome.Interrupted : IngestOutcome.Ingested, result.Outcome);
+
+        using var check = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+        var c = check.Connection;
+        Assert.Equal("stream|" + (interrupt ? "interrupted" : "complete"), Sql.String(c, "SELECT kind || '|' || status FROM captures"));
+        var (stored, fresh) = RollupAssert.MatchesDetail(c);
+        // Every commit wrote its own partials: many more rows than keys.
+        Assert.True(stored > fresh + 100, $"{stored} rollup rows for {fresh} keys: the stream did not commit many times");
+        Assert.True(Sql.Long(c, "SELECT sum(messages)::BIGINT FROM pcapdht_store.msg_day") > 1000);
+        AssertHealthy(dir.File("t.duckdb"));
+    }
+
+    [Fact]
+    public void Sniff_DetachedFlushes_RollupsEqualTheDetailRowsAndIngest()
+    {
+        string pcap = Sample("synthetic-dht.pcap");
+        using var dir = new TempDir();
+        string liveDb = dir.File("live.duckdb");
+        using (var sink = new StoreLiveSink(liveDb))
+        {
+            long frames = 0;
+            bool started = false;
+            using (var reader = CaptureReader.Open(pcap))
+            {
+                while (reader.TryRead(out var frame))
+                {
+                    if (!started)
+                    {
+                        sink.Start(new LiveSessionInfo("lo", frame.LinkType, LiveCaptureOptions.DefaultFilter, 65535, false,
+                            DateTimeOffset.UtcNow, Environment.ProcessId, Environment.MachineName));
+                        started = true;
+                    }
+                    sink.Write(frame);
+                    if (++frames % 2000 == 0)
+                    {
+                        sink.Flush(new LiveStatistics(frames, 0, frames, 0, 0, 0));
+                        SpinWait.SpinUntil(() => sink.Flushes >= frames / 2000, TimeSpan.FromSeconds(60));
+                    }
+                }
+            }
+            sink.Finish(LiveStopReason.Stopped, new LiveStatistics(frames, 0, frames, 0, 0, 0), null);
+            Assert.True(sink.Flushes >= 5, $"only {sink.Flushes} flushes");
+        }
+        string ingestDb = dir.File("ingest.duckdb");
+        using (var db = PcapDhtDatabase.Open(ingestDb))
+            Assert.Equal(IngestOutcome.Ingested, new IngestPipeline(db).IngestFile(pcap).Outcome);
+
+        using var live = PcapDhtDatabase.Open(liveDb);
+        var (stored, fresh) = RollupAssert.MatchesDetail(live.Connection);
+        Assert.True(stored > fresh, "every flush writes its own partials");
+        // The same frames give the same rollups whichever way they came (capture ids aside).
+        using var ingested = PcapDhtDatabase.Open(ingestDb);
+        Assert.Equal(RollupAssert.Fingerprint(ingested.Connection), RollupAssert.Fingerprint(live.Connection));
+        AssertHealthy(liveDb);
+    }
+
+    [Fact]
+    public void Ingest_ForceReplacesACapture_TheOldCapturesRollupsGo()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        string pcap = Sample("dht-loopback.pcap");
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            Assert.Equal(IngestOutcome.Ingested, new IngestPipeline(db).IngestFile(pcap).Outcome);
+            var again = new IngestPipeline(db, new IngestOptions { Force = true }).IngestFile(pcap);
+            Assert.Equal(IngestOutcome.Ingested, again.Outcome);
+            Assert.NotNull(again.ExistingCaptureId);
+        }
+        using var check = PcapDhtDatabase.Open(path);
+        Assert.Equal(1, Sql.Long(check.Connection, "SELECT count(*) FROM captures"));
+        RollupAssert.MatchesDetail(check.Connection);
+        AssertHealthy(path);
+    }
+
+    [Fact]
+    public void Open_DeadFileIngestWithCommittedRows_DeletesItsRollupsWithItsRows()
+    {
+        // A file ingest whose sightings lane committed before the process died: the next open deletes every row of
+        // that capture, rollups included.
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            new IngestPipeline(db).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap")]);
+            db.Execute("UPDATE pcapdht_store.capture SET status = 'running' WHERE source LIKE '%synthetic-dht.pcap'");
+        }
+        using var check = PcapDhtDatabase.Open(path);
+        var c = check.Connection;
+        Assert.Equal(1, check.RecoveredCaptures);
+        long dead = Sql.Long(c, "SELECT capture_id FROM captures WHERE status = 'failed'");
+        foreach (var t in RollupSchema.Tables)
+            Assert.Equal(0, Sql.Long(c, $"SELECT count(*) FROM pcapdht_store.{t} WHERE capture_id = {dead}"));
+        Assert.True(Sql.Long(c, "SELECT count(*) FROM pcapdht_store.addr_day") > 0, "the other capture keeps its rollups");
+        RollupAssert.MatchesDetail(c);
+        AssertHealthy(path);
+    }
+
+    [Fact]
+    public void Open_Schema2File_IsUpgradedWithRollupsOfItsRows_NewerIsRefused()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+            new IngestPipeline(db).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap")]);
+        MakeSchema2(path);
+        File.Copy(path, dir.File("reader.duckdb"));
+
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            var c = db.Connection;
+            Assert.Equal("3", Sql.String(c, "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'"));
+            var (stored, fresh) = RollupAssert.MatchesDetail(c);
+            Assert.True(stored > 1000);
+            Assert.Equal(fresh, stored); // one partial per key: the upgrade aggregates each capture once
+            Assert.Equal(Sql.Long(c, "SELECT sum(krpc_messages)::BIGINT FROM captures"), Sql.Long(c, "SELECT sum(messages)::BIGINT FROM message_days"));
+        }
+        AssertHealthy(path);
+
+        // A reading verb upgrades it too (the reports read the rollups).
+        using (var reader = PcapDhtDatabase.OpenConnection(dir.File("reader.duckdb"), readOnly: true))
+            Assert.True(Sql.Long(reader, "SELECT count(*) FROM address_days") > 1000);
+
+        using (var db = PcapDhtDatabase.Open(path))
+            db.Execute("UPDATE pcapdht_store.meta SET value = '4' WHERE key = 'schema_version'");
+        var ex = Assert.Throws<StoreException>(() => PcapDhtDatabase.Open(path));
+        Assert.Contains("newer pcapdht", ex.Message);
+    }
+
+    [Fact]
+    public void Check_RollupsThatDisagreeWithTheCounters_AreReported()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+            new IngestPipeline(db).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap")]);
+        AssertHealthy(path);
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            // A lost commit's queries, and a commit's peer rollups written twice.
+            db.Execute("DELETE FROM pcapdht_store.msg_day WHERE capture_id = 1 AND y = 113 AND day = (SELECT min(day) FROM pcapdht_store.msg_day WHERE capture_id = 1)");
+            db.Execute("INSERT INTO pcapdht_store.addr_day SELECT * FROM pcapdht_store.addr_day WHERE capture_id = 2 AND kind = 3 LIMIT 5");
+        }
+        var report = StoreCheck.Run(path, TimeSpan.FromSeconds(15));
+        Assert.True(report.Inconsistent);
+        Assert.Contains(report.Findings, f => f.Message.StartsWith("capture 1 (complete) records", StringComparison.Ordinal) && f.Message.Contains("queries (msg_day)"));
+        Assert.Contains(report.Findings, f => f.Message.StartsWith("capture 2 (complete) records", StringComparison.Ordinal) && f.Message.Contains("peer_sightings (addr_day)"));
+    }
+
+    /// <summary>Turns a file into what the schema-2 build wrote: no rollup tables or views, version 2.</summary>
+    private static void MakeSchema2(string path)
+    {
+        using var c = new DuckDBConnection($"Data Source={path}");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = string.Concat(new[] { "address_days", "node_id_days", "sender_days", "message_days", "malformed_days" }.Select(v => $"DROP VIEW main.{v}; "))
+            + string.Concat(RollupSchema.Tables.Select(t => $"DROP TABLE pcapdht_store.{t}; "))
+            + "UPDATE pcapdht_store.meta SET value = '2' WHERE key = 'schema_version'; DELETE FROM pcapdht_store.meta WHERE key = 'views_sha256';";
+        cmd.ExecuteNonQuery();
+    }
+
+    private static void AssertHealthy(string path)
+    {
+        var report = StoreCheck.Run(path, TimeSpan.FromSeconds(15));
+        Assert.True(report.Healthy, string.Join("\n", report.Findings.Select(f => f.Message)));
+    }
+}
+
+/// <summary>Compares a store's maintained rollups with those computed afresh from all its detail rows.</summary>
+internal static class RollupAssert
+{
+    /// <summary>Each rollup table's key columns are all but its measures.</summary>
+    private static readonly (string Table, string Count)[] Measures =
+        [("addr_day", "sightings"), ("id_day", "sightings"), ("sender_day", "messages"), ("msg_day", "messages"), ("malformed_day", "datagrams")];
+
+    private static string Aggregated(string table, string count) =>
+        $"SELECT * EXCLUDE ({count}, first_us, last_us), sum({count}) AS {count}, min(first_us) AS first_us, max(last_us) AS last_us FROM {table} GROUP BY ALL";
+
+    /// <summary>
+    /// Asserts that the stored rollups, aggregated by key, equal <c>InsertFromStore("true")</c> over every detail row
+    /// (EXCEPT both ways), that no rollup row belongs to a deleted or failed capture, and returns the stored partial rows
+    /// and the keys.
+    /// </summary>
+    public static (long Stored, long Keys) MatchesDetail(DuckDBConnection c)
+    {
+        Exec(c, "ATTACH ':memory:' AS scratch");
+        try
+        {
+            Exec(c, RollupSchema.CreateTables.Replace("pcapdht_store.", "scratch.main."));
+            Exec(c, RollupSchema.InsertFromStore("true").Replace("INSERT INTO pcapdht_store.", "INSERT INTO scratch.main."));
+            long stored = 0, keys = 0;
+            foreach (var (table, count) in Measures)
+            {
+                string mine = Aggregated($"pcapdht_store.{table}", count), fresh = Aggregated($"scratch.main.{table}", count);
+                long missing = Sql.Long(c, $"SELECT count(*) FROM ({fresh} EXCEPT {mine})");
+                long extra = Sql.Long(c, $"SELECT count(*) FROM ({mine} EXCEPT {fresh})");
+                Assert.True(missing == 0 && extra == 0, $"{table}: {missing} keys of the detail rows differ or are missing, {extra} stored keys differ or are extra");
+                stored += Sql.Long(c, $"SELECT count(*) FROM pcapdht_store.{table}");
+                keys += Sql.Long(c, $"SELECT count(*) FROM ({fresh})");
+                Assert.Equal(0, Sql.Long(c, $"""
+                    SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN
+                        (SELECT capture_id FROM pcapdht_store.capture WHERE status <> 'failed')
+                    """));
+            }
+            foreach (var table in StoreSchema.DataTables)
+                Assert.Equal(0, Sql.Long(c, $"SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture)"));
+            return (stored, keys);
+        }
+        finally
+        {
+            Exec(c, "DETACH scratch");
+        }
+    }
+
+    /// <summary>The rollups aggregated by key without the capture id: equal for the same frames stored by any path.</summary>
+    public static string Fingerprint(DuckDBConnection c) => string.Join(",", Measures.Select(m =>
+        Sql.String(c, $"SELECT count(*) || ':' || sum(hash(x)) FROM ({Aggregated($"(SELECT * EXCLUDE (capture_id) FROM pcapdht_store.{m.Table})", m.Count)}) AS x")));
+
+    private static void Exec(DuckDBConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+}
