@@ -142,11 +142,13 @@ public static class PcapDhtApp
             System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         bool verbose = args.Contains("--verbose");
         // Spectre.Console.Cli reads a bare "-" as an option without a name; for `query -` and
-        // `ingest -` it means standard input.
+        // `ingest -` it means standard input, for `synth --out -` standard output.
         if (args.Length > 0 && args[0] == "query")
             args = Array.ConvertAll(args, a => a == "-" ? QuerySettings.StdinArgument : a);
         else if (args.Length > 0 && args[0] == "ingest")
             args = Array.ConvertAll(args, a => a == "-" ? "/dev/stdin" : a);
+        else if (args.Length > 0 && args[0] == "synth")
+            args = Array.ConvertAll(args, a => a == "-" ? "/dev/stdout" : a);
         else if (args.Length > 1 && args[0] == "anonymize")
             args = AnonymizeStdio(args);
         try

@@ -34,7 +34,11 @@ public sealed record SynthOptions
     /// <summary>Zipf exponent of the ISP mix: the AS of rank r gets weight 1/r^s.</summary>
     public double ZipfExponent { get; init; } = 1.1;
 
-    /// <summary>Number of remote DHT nodes; 0 picks one from the target size.</summary>
+    /// <summary>
+    /// Number of remote DHT nodes (the address pool); 0 picks one from the target size. Node lists draw uniformly
+    /// from the pool, so a pool of N with many times N node-list entries shows nearly N distinct addresses, spread
+    /// evenly over <see cref="Days"/> (the rollup benchmark's store, docs/benchmarks.md).
+    /// </summary>
     public int Nodes { get; init; }
 
     /// <summary>Optional country ranges: the ground truth then also counts per country.</summary>
@@ -46,10 +50,14 @@ public sealed record SynthOptions
     /// <summary>Free text recorded in the ground truth (e.g. the range file names).</summary>
     public string RangesLabel { get; init; } = "";
 
+    /// <summary>The largest pool: 20-byte ids of every node live in one array.</summary>
+    public const int MaxNodes = 50_000_000;
+
     public void Validate()
     {
         if (Messages is { } m && m < 50) throw new ArgumentException("--messages must be at least 50");
         if (Messages is null && Packets < 100) throw new ArgumentException("--packets must be at least 100");
+        if (Nodes is < 0 or > MaxNodes) throw new ArgumentException($"--nodes must be between 1 and {MaxNodes}");
         if (Days < 1 || Days > 3650) throw new ArgumentException("--days must be between 1 and 3650");
         if (WindowDays < 1) throw new ArgumentException("the window must be at least one day");
         if (Ipv6Share is < 0 or > 1 || FragmentShare is < 0 or > 1 || MalformedShare is < 0 or > 0.5)

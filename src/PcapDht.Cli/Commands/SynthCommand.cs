@@ -10,7 +10,7 @@ namespace PcapDht.Cli.Commands;
 public sealed class SynthSettings : CommandSettings
 {
     [CommandOption("-o|--out <FILE>")]
-    [Description("Capture file to write (.pcap or .pcapng).")]
+    [Description("Capture file to write (.pcap or .pcapng), or - for stdout (e.g. `| pcapdht ingest -`; the ground truth is then written only with --truth).")]
     public string? Out { get; init; }
 
     [CommandOption("--seed <N>")]
@@ -32,6 +32,10 @@ public sealed class SynthSettings : CommandSettings
     [CommandOption("--country-ranges <FILE>")]
     [Description("Country range file(s) in the ip-location-db asn-country layout (start_ip,end_ip,country_code); repeatable. Adds per-country counts to the ground truth.")]
     public string[]? CountryRanges { get; init; }
+
+    [CommandOption("--nodes <N>")]
+    [Description("Remote DHT nodes (the address pool: nodes/nodes6 entries are drawn uniformly from it, so with enough responses nearly every one is seen). Default: packets/5, 300..400000.")]
+    public int? Nodes { get; init; }
 
     [CommandOption("--days <N>")]
     [Description("Days of traffic, ending at --end. Default 42 (1 with --population).")]
@@ -89,6 +93,7 @@ public sealed class SynthSettings : CommandSettings
     {
         if (string.IsNullOrEmpty(Out)) return ValidationResult.Error("--out FILE is required");
         if (Packets.HasValue && Messages.HasValue) return ValidationResult.Error("give --packets or --messages, not both");
+        if (Population.HasValue && Nodes.HasValue) return ValidationResult.Error("--nodes is not an option of --population (give the DHT size as --population N)");
         if (Population.HasValue && (Packets.HasValue || Messages.HasValue)) return ValidationResult.Error("--population sets its own size: drop --packets/--messages");
         if (Format is not (null or "pcap" or "pcapng")) return ValidationResult.Error("--format must be pcap or pcapng");
         if (End != null && !DateTimeOffset.TryParse(End, CultureInfo.InvariantCulture,
@@ -109,7 +114,8 @@ public sealed class SynthCommand : Command<SynthSettings>
             "pcap" => SynthFormat.Pcap,
             _ => output.EndsWith(".pcapng", StringComparison.OrdinalIgnoreCase) ? SynthFormat.PcapNg : SynthFormat.Pcap,
         };
-        string truthPath = settings.Truth ?? DefaultTruthPath(output);
+        bool toStdout = output is "-" or "/dev/stdout";
+        string? truthPath = settings.Truth ?? (toStdout ? null : DefaultTruthPath(output));
 
         AsnRangeTable table;
         string label, countryLabel = "";
@@ -155,7 +161,14 @@ public sealed class SynthCommand : Command<SynthSettings>
         }
 
         if (settings.Population is { } population)
+        {
+            if (toStdout || truthPath is null)
+            {
+                Console.Error.WriteLine("pcapdht synth: --population writes to a file: give --out FILE");
+                return ExitCodes.Usage;
+            }
             return PopulationSynth.Run(settings, population, format, table, label, truthPath);
+        }
 
         var options = new SynthOptions
         {
@@ -163,6 +176,7 @@ public sealed class SynthCommand : Command<SynthSettings>
             Packets = settings.Packets ?? 100_000,
             Messages = settings.Messages,
             Days = settings.Days ?? 42,
+            Nodes = settings.Nodes ?? 0,
             WindowDays = settings.WindowDays,
             Format = format,
             RangesLabel = label,
@@ -186,10 +200,14 @@ public sealed class SynthCommand : Command<SynthSettings>
         SynthTruth truth;
         try
         {
-            using (var stream = new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            using (Stream stream = toStdout ? new BufferedStream(Console.OpenStandardOutput(), 1 << 20)
+                       : new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
                 truth = SynthGenerator.Generate(options, table, stream);
-            using (var ts = new FileStream(truthPath, FileMode.Create, FileAccess.Write))
+            if (truthPath != null)
+            {
+                using var ts = new FileStream(truthPath, FileMode.Create, FileAccess.Write);
                 truth.WriteJson(ts);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException && !settings.Verbose)
         {
@@ -200,12 +218,16 @@ public sealed class SynthCommand : Command<SynthSettings>
 
         double secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-6);
         var inv = CultureInfo.InvariantCulture;
-        Console.Out.WriteLine(string.Create(inv,
-            $"wrote {truth.Frames} frames ({truth.KrpcMessages} KRPC messages, {truth.Malformed} malformed, {truth.FragmentFrames} fragment frames) to {output}"));
-        Console.Out.WriteLine(string.Create(inv,
+        // With the capture on stdout the summary goes to stderr, so it cannot corrupt the pipe.
+        var log = toStdout ? Console.Error : Console.Out;
+        log.WriteLine(string.Create(inv,
+            $"wrote {truth.Frames} frames ({truth.KrpcMessages} KRPC messages, {truth.Malformed} malformed, {truth.FragmentFrames} fragment frames) to {(toStdout ? "stdout" : output)}"));
+        log.WriteLine(string.Create(inv,
             $"time {SynthTruth.FormatTime(truth.FirstTimestampUs)} .. {SynthTruth.FormatTime(truth.LastTimestampUs)}; window {settings.WindowDays} days: {truth.DistinctIps} distinct node IPs in {truth.Asns.Count(a => a.Ips > 0)} ASNs"));
-        Console.Out.WriteLine(string.Create(inv, $"ground truth: {truthPath}"));
-        Console.Out.WriteLine(string.Create(inv, $"{secs:F2} s, {truth.Frames / secs:F0} frames/s"));
+        log.WriteLine(string.Create(inv,
+            $"{truth.NodeSightings} node sightings, {truth.DistinctIpsAllTime} distinct node IPs over {truth.Days} days"));
+        if (truthPath != null) log.WriteLine(string.Create(inv, $"ground truth: {truthPath}"));
+        log.WriteLine(string.Create(inv, $"{secs:F2} s, {truth.Frames / secs:F0} frames/s"));
         return ExitCodes.Ok;
     }
 
