@@ -30,29 +30,19 @@ public sealed class StoreLiveSinkRetentionTests
         int checkedBetween = 0;
         using (var sink = new StoreLiveSink(live, keepDetail: TimeSpan.FromDays(1)))
         {
-            long frames = 0;
-            bool started = false;
-            using var reader = CaptureReader.Open(pcap);
-            while (reader.TryRead(out var frame))
+            long frames = LiveReplay.Feed(sink, pcap, n =>
             {
-                if (!started)
-                {
-                    sink.Start(new LiveSessionInfo("lo", frame.LinkType, LiveCaptureOptions.DefaultFilter, 65535, false,
-                        DateTimeOffset.UtcNow, Environment.ProcessId, Environment.MachineName));
-                    started = true;
-                }
-                sink.Write(frame);
-                if (++frames % 4000 != 0) continue;
-                sink.Flush(new LiveStatistics(frames, 0, frames, 0, 0, 0));
-                Assert.True(SpinWait.SpinUntil(() => sink.Flushes >= frames / 4000, TimeSpan.FromSeconds(60)));
+                if (n % 4000 != 0) return;
+                sink.Flush(LiveReplay.Stats(n));
+                Assert.True(SpinWait.SpinUntil(() => sink.Flushes >= n / 4000, TimeSpan.FromSeconds(60)));
                 // The sink holds the file only while it flushes: what it left must already be pruned.
                 using var c = Open(live);
                 long newest = Sql.Long(c, "SELECT max(last_us) FROM pcapdht_store.msg_day");
                 Assert.Equal(0, Sql.Long(c, $"SELECT count(*) FROM pcapdht_store.msg WHERE epoch_us(ts) < {newest - Day}"));
                 Assert.True(Sql.Long(c, "SELECT min(first_us) FROM pcapdht_store.msg_day") < newest - 2 * Day, "the rollups reach back further than the detail");
                 checkedBetween++;
-            }
-            sink.Finish(LiveStopReason.Stopped, new LiveStatistics(frames, 0, frames, 0, 0, 0), null);
+            });
+            sink.Finish(LiveStopReason.Stopped, LiveReplay.Stats(frames), null);
             Assert.NotNull(sink.Retention!.Last);
         }
         Assert.True(checkedBetween >= 3);

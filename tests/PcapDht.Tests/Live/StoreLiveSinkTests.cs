@@ -97,21 +97,8 @@ public class StoreLiveSinkTests
             try
             {
                 using var sink = new StoreLiveSink(db);
-                using var reader = CaptureReader.Open(pcap);
-                bool started = false;
-                long frames = 0;
-                while (reader.TryRead(out var frame))
-                {
-                    if (!started)
-                    {
-                        sink.Start(new LiveSessionInfo("lo", frame.LinkType, LiveCaptureOptions.DefaultFilter, 65535, false,
-                            DateTimeOffset.UtcNow, Environment.ProcessId, Environment.MachineName));
-                        started = true;
-                    }
-                    sink.Write(frame);
-                    frames++;
-                }
-                sink.Finish(LiveStopReason.Stopped, new LiveStatistics(frames, 0, frames, 0, 0, 0), null);
+                long frames = LiveReplay.Feed(sink, pcap);
+                sink.Finish(LiveStopReason.Stopped, LiveReplay.Stats(frames), null);
             }
             catch (Exception ex) { failure = ex; }
         }) { IsBackground = true };

@@ -5,6 +5,7 @@ using PcapDht.Ingest;
 using PcapDht.Live;
 using PcapDht.Store;
 using PcapDht.Tests.Capture;
+using PcapDht.Tests.Live;
 
 namespace PcapDht.Tests.Store;
 
@@ -117,27 +118,13 @@ public sealed class RollupWriterTests
         string liveDb = dir.File("live.duckdb");
         using (var sink = new StoreLiveSink(liveDb))
         {
-            long frames = 0;
-            bool started = false;
-            using (var reader = CaptureReader.Open(pcap))
+            long frames = LiveReplay.Feed(sink, pcap, n =>
             {
-                while (reader.TryRead(out var frame))
-                {
-                    if (!started)
-                    {
-                        sink.Start(new LiveSessionInfo("lo", frame.LinkType, LiveCaptureOptions.DefaultFilter, 65535, false,
-                            DateTimeOffset.UtcNow, Environment.ProcessId, Environment.MachineName));
-                        started = true;
-                    }
-                    sink.Write(frame);
-                    if (++frames % 2000 == 0)
-                    {
-                        sink.Flush(new LiveStatistics(frames, 0, frames, 0, 0, 0));
-                        SpinWait.SpinUntil(() => sink.Flushes >= frames / 2000, TimeSpan.FromSeconds(60));
-                    }
-                }
-            }
-            sink.Finish(LiveStopReason.Stopped, new LiveStatistics(frames, 0, frames, 0, 0, 0), null);
+                if (n % 2000 != 0) return;
+                sink.Flush(LiveReplay.Stats(n));
+                SpinWait.SpinUntil(() => sink.Flushes >= n / 2000, TimeSpan.FromSeconds(60));
+            });
+            sink.Finish(LiveStopReason.Stopped, LiveReplay.Stats(frames), null);
             Assert.True(sink.Flushes >= 5, $"only {sink.Flushes} flushes");
         }
         string ingestDb = dir.File("ingest.duckdb");
