@@ -40,7 +40,16 @@ public class IngestTerminalTests
             if sent is None and buf.count(b'frames/s') >= 2:
                 os.kill(pid, signal.SIGINT)
                 sent = time.time()
-        _, status = os.waitpid(pid, 0)
+        # A child that ignored SIGINT (or never got it) would read the endless pipe for ever: give it 15 s
+        # more, then kill it, so the harness (and the test reading its output) always ends.
+        done, status = 0, 0
+        stop = time.time() + 15
+        while done == 0 and time.time() < stop:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        if done == 0:
+            os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
         sys.stdout.buffer.write(buf + b'\0' + str(os.waitstatus_to_exitcode(status)).encode())
         """;
 
