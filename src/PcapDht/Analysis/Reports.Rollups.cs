@@ -19,9 +19,6 @@ internal sealed record WindowRows(string Upper, string Lower, string? Pruned)
 
 public static partial class Reports
 {
-    /// <summary>The key in <c>pcapdht_store.meta</c> under which <c>pcapdht prune</c> records before which µs the detail rows are gone.</summary>
-    public const string DetailPrunedKey = "detail_pruned_before_us";
-
     /// <summary>The public rollup views (Store/RollupSchema.cs); a report reads rollups only where all of them exist.</summary>
     public static readonly string[] RollupViews = ["address_days", "node_id_days", "sender_days", "message_days", "malformed_days"];
 
@@ -39,7 +36,7 @@ public static partial class Reports
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'pcapdht_store' AND table_name = 'meta'";
         if (Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture) == 0) return null;
-        cmd.CommandText = $"SELECT value FROM pcapdht_store.meta WHERE key = '{DetailPrunedKey}'";
+        cmd.CommandText = $"SELECT value FROM pcapdht_store.meta WHERE key = '{Store.StoreRetention.MetaKey}'";
         return cmd.ExecuteScalar() is string v && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out long us) ? us : null;
     }
 

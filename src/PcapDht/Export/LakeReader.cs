@@ -104,7 +104,7 @@ public static class LakeReader
             if (contents.Rollups) AddEmptyRollups(db, contents);
             if (contents.DetailPrunedBeforeUs is { } cutoff)
                 Execute(db, $"CREATE SCHEMA pcapdht_store; CREATE TABLE pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR); " +
-                            $"INSERT INTO pcapdht_store.meta VALUES ('{Analysis.Reports.DetailPrunedKey}', '{cutoff.ToString(CultureInfo.InvariantCulture)}')");
+                            $"INSERT INTO pcapdht_store.meta VALUES ('{Store.StoreRetention.MetaKey}', '{cutoff.ToString(CultureInfo.InvariantCulture)}')");
             BuildRanges(db, contents);
             DefineBep42(db, contents);
             RangeStore.EnsureEnrichedViews(db);

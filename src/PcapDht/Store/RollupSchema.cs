@@ -225,9 +225,9 @@ public static class RollupSchema
         return sb.ToString();
     }
 
-    // The writer's statements spell out the views' pcapdht_day and pcapdht_u128 macros: a writer's transaction may begin
+    // The writer's (and prune's) statements spell out the views' pcapdht_day and pcapdht_u128 macros: a writer's transaction may begin
     // before an open that creates the macros in the background (ingest) has committed them, and would not see them.
-    private const string Day = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))";
+    internal const string Day = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))";
 
     private static string U128(string hi, string lo) => $"(({hi})::UHUGEINT << 64 | ({lo})::UHUGEINT)";
 

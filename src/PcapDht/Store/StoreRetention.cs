@@ -102,20 +102,6 @@ public static class StoreRetention
     public static long? NewestUs(DuckDBConnection c) =>
         StoreCheck.Scalar<long?>(c, "SELECT greatest((SELECT max(last_us) FROM pcapdht_store.msg_day), (SELECT max(last_us) FROM pcapdht_store.addr_day))");
 
-    /// <summary>The largest cutoff recorded by any prune (µs since the epoch), or null when the store was never pruned.</summary>
-    public static long? PrunedBeforeUs(DuckDBConnection c)
-    {
-        try
-        {
-            return StoreCheck.Scalar<string>(c, $"SELECT value FROM pcapdht_store.meta WHERE key = '{MetaKey}'") is { } s
-                ? long.Parse(s, CultureInfo.InvariantCulture) : null;
-        }
-        catch (DbException)
-        {
-            return null; // no store in this file
-        }
-    }
-
     /// <summary>Whether the file has the pruning bookkeeping table (a store some prune ran on).</summary>
     internal static bool HasPrunedTable(DuckDBConnection c) => TableExists(c, "detail_pruned");
 
@@ -200,18 +186,18 @@ public static class StoreRetention
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"""
             WITH touched AS (
-                SELECT DISTINCT capture_id, {Day} AS day FROM (
+                SELECT DISTINCT capture_id, {RollupSchema.Day} AS day FROM (
                     SELECT capture_id, ts FROM pcapdht_store.msg WHERE {before}
                     UNION ALL SELECT capture_id, ts FROM pcapdht_store.malformed WHERE {before})),
             span AS (SELECT make_timestamptz((min(day) - DATE '1970-01-01')::BIGINT * 86400000000) AS t0,
                 make_timestamptz((max(day) + 1 - DATE '1970-01-01')::BIGINT * 86400000000) AS t1 FROM touched),
             detail AS (
                 SELECT capture_id, day, sum(m) AS m, sum(b) AS b, sum(n) AS n, sum(p) AS p FROM (
-                    SELECT capture_id, {Day} AS day, 1 AS m, 0 AS b, 0 AS n, 0 AS p FROM pcapdht_store.msg, span WHERE ts >= t0 AND ts < t1
-                    UNION ALL SELECT capture_id, {Day}, 0, 1, 0, 0 FROM pcapdht_store.malformed, span WHERE ts >= t0 AND ts < t1
-                    UNION ALL SELECT capture_id, {Day}, 0, 0, 1, 0 FROM pcapdht_store.node, span WHERE ts >= t0 AND ts < t1
-                    UNION ALL SELECT capture_id, {Day}, 0, 0, 1, 0 FROM pcapdht_store.node6, span WHERE ts >= t0 AND ts < t1
-                    UNION ALL SELECT capture_id, {Day}, 0, 0, 0, 1 FROM pcapdht_store.peer, span WHERE ts >= t0 AND ts < t1)
+                    SELECT capture_id, {RollupSchema.Day} AS day, 1 AS m, 0 AS b, 0 AS n, 0 AS p FROM pcapdht_store.msg, span WHERE ts >= t0 AND ts < t1
+                    UNION ALL SELECT capture_id, {RollupSchema.Day}, 0, 1, 0, 0 FROM pcapdht_store.malformed, span WHERE ts >= t0 AND ts < t1
+                    UNION ALL SELECT capture_id, {RollupSchema.Day}, 0, 0, 1, 0 FROM pcapdht_store.node, span WHERE ts >= t0 AND ts < t1
+                    UNION ALL SELECT capture_id, {RollupSchema.Day}, 0, 0, 1, 0 FROM pcapdht_store.node6, span WHERE ts >= t0 AND ts < t1
+                    UNION ALL SELECT capture_id, {RollupSchema.Day}, 0, 0, 0, 1 FROM pcapdht_store.peer, span WHERE ts >= t0 AND ts < t1)
                 SEMI JOIN touched USING (capture_id, day) GROUP BY ALL),
             rolled AS (
                 SELECT capture_id, day, sum(m) AS m, sum(b) AS b, sum(n) AS n, sum(p) AS p FROM (
@@ -266,9 +252,6 @@ public static class StoreRetention
         }
         StoreCheck.Execute(c, "DROP TABLE pcapdht_merge_days");
     }
-
-    /// <summary>The UTC day of <c>ts</c> (RollupSchema's pcapdht_day, inline: the macro may not be defined in the file yet).</summary>
-    private const string Day = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))";
 
     private static long RollupRows(DuckDBConnection c) =>
         StoreCheck.Scalar<long>(c, "SELECT " + string.Join(" + ", RollupSchema.Tables.Select(t => $"(SELECT count(*) FROM pcapdht_store.{t})")));

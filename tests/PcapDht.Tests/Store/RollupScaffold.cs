@@ -38,7 +38,7 @@ public static class RollupScaffold
         string us = cutoffUs.ToString(System.Globalization.CultureInfo.InvariantCulture);
         cmd.CommandText = string.Join("\n", new[] { "msg", "node", "node6", "peer", "malformed" }
             .Select(t => $"DELETE FROM pcapdht_store.{t} WHERE epoch_us(ts) < {us};"))
-            + $"\nINSERT OR REPLACE INTO pcapdht_store.meta VALUES ('{Reports.DetailPrunedKey}', '{us}');";
+            + $"\nINSERT OR REPLACE INTO pcapdht_store.meta VALUES ('{StoreRetention.MetaKey}', '{us}');";
         cmd.ExecuteNonQuery();
     }
 }
