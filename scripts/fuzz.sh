@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes PcapDht's parsers with AFL++ through SharpFuzz, SECONDS seconds per target.
 # Usage: scripts/fuzz.sh SECONDS [TARGET...]      targets: krpc capture net ranges anonymize (default: all, one after another)
+#        FUZZ_EXECS=20000000 scripts/fuzz.sh SECONDS [TARGET...]   also ends a target once its executions, summed over
+#        every run (AFL_AUTORESUME continues execs_done), reach FUZZ_EXECS (afl-fuzz -E; approximate, a little over)
 #        scripts/fuzz.sh --throughput SECONDS [TARGET...]
 #   krpc     bencode reader and KRPC decoder, every SIMD variant against scalar
 #   capture  pcap/pcapng readers behind raw, gzip, multi-member gzip and zstd framing and short reads, then the decoders
@@ -82,6 +84,8 @@ if ((throughput)); then
 fi
 
 export AFL_AUTORESUME=1
+until_execs=()
+[ -n "${FUZZ_EXECS:-}" ] && until_execs=(-E "$FUZZ_EXECS")
 status=0
 for target in "${targets[@]}"; do
   dir="$out/$target"
@@ -97,7 +101,7 @@ for target in "${targets[@]}"; do
   deadline=$((SECONDS + secs))
   died=0
   while ((SECONDS < deadline - 5)); do
-    if idle afl-fuzz -V "$((deadline - SECONDS))" -i "$dir/seeds" -o "$dir/findings" -t 10000 -m none -- \
+    if idle afl-fuzz -V "$((deadline - SECONDS))" "${until_execs[@]}" -i "$dir/seeds" -o "$dir/findings" -t 10000 -m none -- \
       dotnet "$dir/bin/PcapDht.Fuzz.dll" "$target" >"$dir/afl.log" 2>&1; then
       break
     fi
