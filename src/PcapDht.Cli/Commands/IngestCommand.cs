@@ -154,6 +154,12 @@ public sealed class IngestCommand : Command<IngestSettings>
                 if (settings.Verbose) Console.Error.WriteLine(pruneError);
                 return ExitCodes.DatabaseError;
             }
+            if (pipeline.IndexError is { } indexError)
+            {
+                Console.Error.WriteLine($"pcapdht ingest: the captures are stored, but the address index was not updated (reports read the daily rollups, slower): {indexError.Message}");
+                if (settings.Verbose) Console.Error.WriteLine(indexError);
+                return ExitCodes.DatabaseError;
+            }
             if (pipeline.Retention?.Last is { } pruned)
                 lines.WriteLine("ingest --keep-detail " + settings.KeepDetail + ": " + KeepDetailOption.Describe(pruned, pipeline.Retention.DeletedTotal));
             return ExitCode(results);

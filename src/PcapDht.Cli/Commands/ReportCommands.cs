@@ -34,7 +34,7 @@ public abstract class WindowSettings : CommandSettings
 
     /// <summary>Hidden: which rows the rollup-aware reports read (docs/analysis.md, "Rollups or detail"), for comparisons and benchmarks.</summary>
     [CommandOption("--source <SOURCE>", IsHidden = true)]
-    [Description("auto (default): the daily rollups where the database has them; rollups; detail: the detail rows only.")]
+    [Description("auto (default): the address index (asn, country) or the daily rollups where the database has them; index; rollups; detail: the detail rows only.")]
     public string? Source { get; init; }
 
     /// <summary>The --days value, declared by each verb with its own default and help.</summary>
@@ -47,7 +47,7 @@ public abstract class WindowSettings : CommandSettings
         if (Since is not null && !ReportWindow.TryParse(Since, out _)) return ValidationResult.Error($"--since '{Since}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
         if (Until is not null && !ReportWindow.TryParseEnd(Until, out _, out _)) return ValidationResult.Error($"--until '{Until}' is not a date or date-time (e.g. 2026-01-31 or 2026-01-31T12:00:00Z)");
         if (Since is not null && WindowDays is not null) return ValidationResult.Error("give --since or --days, not both");
-        if (Source is not null && !Enum.TryParse<ReportSource>(Source, ignoreCase: true, out _)) return ValidationResult.Error("--source must be auto, rollups or detail");
+        if (Source is not null && !Enum.TryParse<ReportSource>(Source, ignoreCase: true, out _)) return ValidationResult.Error("--source must be auto, index, rollups or detail");
         return ValidationResult.Success();
     }
 

@@ -18,10 +18,18 @@ public sealed record ReportOptions
 /// <summary>What <c>asn</c>, <c>country</c>, <c>overview</c>, <c>clients</c> and <c>daily</c> read.</summary>
 public enum ReportSource
 {
-    /// <summary>The daily rollups when the database (or lake) has them, the detail rows otherwise.</summary>
+    /// <summary>
+    /// The address index for <c>asn</c> and <c>country</c> where it is current and answers the window, else the daily
+    /// rollups when the database (or lake) has them, else the detail rows.
+    /// </summary>
     Auto,
     /// <summary>The daily rollups (an error without them), with the detail rows of the days a window cuts.</summary>
     Rollups,
     /// <summary>The detail rows only, as before the rollups: for comparisons and benchmarks.</summary>
     Detail,
+    /// <summary>
+    /// The address index (Store/AddressIndex.cs) for <c>asn</c> and <c>country</c>: an error when it is not current or
+    /// cannot answer the window (then Auto reads the rollups); the other reports read as with Auto.
+    /// </summary>
+    Index,
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 using PcapDht.Enrich;
+using PcapDht.Store;
 
 namespace PcapDht.Analysis;
 
@@ -33,25 +34,29 @@ public static partial class Reports
             table.Unavailable = "This database has no ASN data: import a data set first, e.g. `pcapdht asn import samples-pcap/asn/asn-ipv4.csv --db FILE` (see docs/analysis.md).";
             return table;
         }
-        if (!Prepare(db, options, table, out var seen, out _)) return table;
-        string enriched = Enriched(seen, options.Ipv6Prefix);
-        var (total, unmatched, groups) = Totals(db, enriched, "asn");
-        AddTotals(table, total, unmatched, groups, "ASNs", "no ASN range");
+        if (!PrepareEnriched(db, options, table, out string enriched)) return table;
+        // One pass: a group per ASN and one for the addresses no range holds (asn NULL), ordered as the rows are shown.
+        var groups = new List<(long? Asn, string? Name, string? Country, long Ips, long Direct)>();
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = $"""
+                WITH {enriched}
+                SELECT asn, min(as_name), mode(country), count(*) AS ips, count(*) FILTER (WHERE direct)
+                FROM enriched GROUP BY asn ORDER BY asn IS NULL, ips DESC, asn
+                """;
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+                groups.Add((r.IsDBNull(0) ? null : Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), Str(r, 1), Str(r, 2), r.GetInt64(3), r.GetInt64(4)));
+        }
+        long total = groups.Sum(g => g.Ips), unmatched = groups.Where(g => g.Asn is null).Sum(g => g.Ips);
+        AddTotals(table, total, unmatched, groups.Count(g => g.Asn is not null), "ASNs", "no ASN range");
         AddDatasets(db, table, RangeKind.Asn, RangeKind.Country);
         if (total > 0 && unmatched == total) WindowCoverage.ExplainUnmatched(db, table, total, "an ASN range");
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"""
-            WITH {enriched}
-            SELECT asn, min(as_name), mode(country), count(*) AS ips, count(*) FILTER (WHERE direct) AS direct_ips
-            FROM enriched WHERE asn IS NOT NULL
-            GROUP BY asn ORDER BY ips DESC, asn {Limit(options.Top)}
-            """;
-        using var r = cmd.ExecuteReader();
         long rank = 0;
-        while (r.Read())
+        foreach (var g in groups)
         {
-            long ips = r.GetInt64(3);
-            table.Rows.Add([++rank, Convert.ToInt64(r.GetValue(0)), Str(r, 1), Str(r, 2), ips, r.GetInt64(4), Share(ips, total)]);
+            if (g.Asn is null || (options.Top > 0 && rank >= options.Top)) break;
+            table.Rows.Add([++rank, g.Asn.Value, g.Name, g.Country, g.Ips, g.Direct, Share(g.Ips, total)]);
         }
         return table;
     }
@@ -72,25 +77,39 @@ public static partial class Reports
             table.Unavailable = "This database has no country data: import an ASN data set with countries (iptoasn, IPinfo Lite) or a country data set (ip-location-db asn-country, GeoLite2-Country.mmdb) first, e.g. `pcapdht asn import samples-pcap/asn/asn-country-ipv4.csv --db FILE`.";
             return table;
         }
-        if (!Prepare(db, options, table, out var seen, out _)) return table;
-        string enriched = Enriched(seen, options.Ipv6Prefix);
-        var (total, unmatched, groups) = Totals(db, enriched, "country");
-        AddTotals(table, total, unmatched, groups, "countries", "no country");
+        if (!PrepareEnriched(db, options, table, out string enriched)) return table;
+        // One pass: a group per country and ASN (the ASNs a country's addresses are in), summed per country here.
+        var byCountry = new Dictionary<string, (long Ips, long Direct, long Asns)>(StringComparer.Ordinal);
+        long total = 0, unmatched = 0;
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = $"""
+                WITH {enriched}
+                SELECT country, asn IS NOT NULL, count(*), count(*) FILTER (WHERE direct) FROM enriched GROUP BY country, asn
+                """;
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                long ips = r.GetInt64(2);
+                total += ips;
+                if (r.IsDBNull(0))
+                {
+                    unmatched += ips;
+                    continue;
+                }
+                var c = byCountry.GetValueOrDefault(r.GetString(0));
+                byCountry[r.GetString(0)] = (c.Ips + ips, c.Direct + r.GetInt64(3), c.Asns + (r.GetBoolean(1) ? 1 : 0));
+            }
+        }
+        AddTotals(table, total, unmatched, byCountry.Count, "countries", "no country");
         AddDatasets(db, table, RangeKind.Country, RangeKind.Asn);
         if (total > 0 && unmatched == total) WindowCoverage.ExplainUnmatched(db, table, total, "a country range");
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"""
-            WITH {enriched}
-            SELECT country, count(*) AS ips, count(*) FILTER (WHERE direct), count(DISTINCT asn)
-            FROM enriched WHERE country IS NOT NULL
-            GROUP BY country ORDER BY ips DESC, country {Limit(options.Top)}
-            """;
-        using var r = cmd.ExecuteReader();
         long rank = 0;
-        while (r.Read())
+        // ORDER BY ips DESC, country: DuckDB orders VARCHAR by bytes, as the ordinal comparison of these codes does.
+        foreach (var (country, c) in byCountry.OrderByDescending(kv => kv.Value.Ips).ThenBy(kv => kv.Key, StringComparer.Ordinal))
         {
-            long ips = r.GetInt64(1);
-            table.Rows.Add([++rank, r.GetString(0), ips, r.GetInt64(2), r.GetInt64(3), Share(ips, total)]);
+            if (options.Top > 0 && rank >= options.Top) break;
+            table.Rows.Add([++rank, country, c.Ips, c.Direct, c.Asns, Share(c.Ips, total)]);
         }
         return table;
     }
@@ -374,6 +393,48 @@ public static partial class Reports
         return true;
     }
 
+    /// <summary>
+    /// <see cref="Prepare"/> for the reports over the CTE <c>enriched</c> (one row per counted address with direct, asn,
+    /// as_name and country): from the address index when it is current and answers the window (Store/AddressIndex.cs),
+    /// otherwise from <see cref="Prepare"/>'s union (rollups or detail) through <see cref="Enriched(string, int?)"/>.
+    /// </summary>
+    private static bool PrepareEnriched(DuckDBConnection db, ReportOptions options, ResultTable table, out string enriched)
+    {
+        enriched = "";
+        if (options.Source is ReportSource.Auto or ReportSource.Index)
+        {
+            string? why = null;
+            if (options.Ipv6Prefix is not null) why = "it holds addresses, not --ipv6-prefix prefixes";
+            else if (AddressIndex.Current(db) is not { } state) why = "it is missing or older than the store's captures or ranges (ingest, sniff and asn import rebuild it)";
+            else if (state.LastUs < state.FirstUs)
+            {
+                table.Unavailable = NoSightings;
+                return false;
+            }
+            else
+            {
+                var span = new ReportWindow(FromMicros(state.FirstUs), FromMicros(state.LastUs));
+                var window = ReportWindow.Resolve(span.Until, options.Days, options.Since, options.Until, options.UntilIsDay);
+                if (AddressIndex.Enriched(state, ToMicros(window.Since), ToMicros(window.Until)) is { } sql)
+                {
+                    table.Window = window;
+                    if (window.Until < span.Since || window.Since > span.Until || Scalar(db, $"WITH {sql} SELECT count(*) FROM (SELECT 1 FROM enriched LIMIT 1)") == 0)
+                    {
+                        table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span);
+                        return false;
+                    }
+                    enriched = sql;
+                    return true;
+                }
+                why = $"its days reach back to {DayText(state.Anchor - AddressIndex.DaysCovered + 1)} and a window within one day must be that whole day";
+            }
+            if (options.Source == ReportSource.Index) throw new ArgumentException($"--source index: the address index cannot answer this report: {why}");
+        }
+        if (!Prepare(db, options, table, out var seen, out _)) return false;
+        enriched = Enriched(seen, options.Ipv6Prefix);
+        return true;
+    }
+
     private static bool AnyIn(DuckDBConnection db, List<string> parts)
     {
         foreach (var part in parts)
@@ -428,15 +489,6 @@ public static partial class Reports
         if (ipv6Prefix is not { } p) return "ip";
         int shift = 128 - p;
         return $"CASE WHEN ip BETWEEN {V4Low} AND {V4High} THEN ip ELSE (ip >> {shift}) << {shift} END";
-    }
-
-    private static (long Total, long Unmatched, long Groups) Totals(DuckDBConnection db, string enriched, string column)
-    {
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = $"WITH {enriched} SELECT count(*), count(*) FILTER (WHERE {column} IS NULL), count(DISTINCT {column}) FROM enriched";
-        using var r = cmd.ExecuteReader();
-        r.Read();
-        return (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2));
     }
 
     private static void AddTotals(ResultTable table, long total, long unmatched, long groups, string groupName, string unmatchedName)

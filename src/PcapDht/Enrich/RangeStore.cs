@@ -127,6 +127,8 @@ public static class RangeStore
         tx.Commit();
         Execute(connection, "DROP TABLE IF EXISTS asn_ranges_staging; DROP TABLE IF EXISTS country_ranges_staging;");
         EnsureEnrichedViews(connection);
+        // The address index holds each address's AS and country: resolve them again from the new ranges.
+        Store.AddressIndex.Refresh(connection);
         return new ImportSummary(files, stored, dropped);
     }
 

@@ -164,6 +164,35 @@ public sealed class IngestPipeline
         }
     }
 
+    /// <summary>Why the address index could not be brought up to date (the captures are committed; reports read the rollups), or null.</summary>
+    public StoreException? IndexError { get; private set; }
+
+    /// <summary>
+    /// Brings the address index (Store/AddressIndex.cs) up to date after the run, on a connection of its own; skipped
+    /// when the run was stopped (the index stays as it was, and reports see it is older than the captures).
+    /// </summary>
+    private void RefreshIndex(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested) return;
+        try
+        {
+            using var c = _db.OpenConnection();
+            AddressIndex.Refresh(c, cancellationToken);
+            IndexError = null;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (StoreException ex)
+        {
+            IndexError = ex;
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            IndexError = PcapDhtDatabase.Translate(ex, "updating the address index failed");
+        }
+    }
+
     public IngestFileResult IngestFile(string path, CancellationToken cancellationToken = default) => IngestFiles([path], cancellationToken)[0];
 
     public IReadOnlyList<IngestFileResult> IngestFiles(IReadOnlyList<string> paths, CancellationToken cancellationToken = default)
@@ -209,7 +238,11 @@ public sealed class IngestPipeline
         Run();
         foreach (var t in threads) t.Join();
         if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        if (Array.Exists(_results, r => r.CaptureId != null)) Prune(final: true);
+        if (Array.Exists(_results, r => r.CaptureId != null))
+        {
+            Prune(final: true);
+            RefreshIndex(cancellationToken);
+        }
         return _results;
     }
 
