@@ -268,15 +268,19 @@ public sealed class RollupReportTests(RollupDatabaseFixture fixture) : IClassFix
     public void Cli_SourceFlag_ReadsEitherWayWithTheSameNumbers()
     {
         string[] window = ["--since", "2026-08-25T13:17:00Z", "--until", "2026-09-16T09:05:30Z", "--top", "0", "--format", "json"];
-        foreach (var verb in new[] { "asn", "overview", "clients" })
+        foreach (var verb in new[] { "asn", "country", "overview", "clients" })
         {
             var detail = CliRunner.Run(["report", verb, "--db", fixture.DbPath, "--source", "detail", .. verb == "overview" ? window.Where(a => a != "--top" && a != "0") : window]);
-            var rollups = CliRunner.Run(["report", verb, "--db", fixture.DbPath, "--source", "rollups", .. verb == "overview" ? window.Where(a => a != "--top" && a != "0") : window]);
             Assert.True(detail.ExitCode == 0, detail.Stderr);
-            Assert.Equal(detail.Stdout, rollups.Stdout);
+            foreach (var source in verb is "asn" or "country" ? new[] { "rollups", "index" } : ["rollups"])
+            {
+                var other = CliRunner.Run(["report", verb, "--db", fixture.DbPath, "--source", source, .. verb == "overview" ? window.Where(a => a != "--top" && a != "0") : window]);
+                Assert.True(other.ExitCode == 0, other.Stderr);
+                Assert.Equal(detail.Stdout, other.Stdout);
+            }
         }
         var bad = CliRunner.Run(["report", "asn", "--db", fixture.DbPath, "--source", "sideways"]);
         Assert.NotEqual(0, bad.ExitCode);
-        Assert.Contains("--source must be auto, rollups or detail", bad.Stderr + bad.Stdout);
+        Assert.Contains("--source must be auto, index, rollups or detail", bad.Stderr + bad.Stdout);
     }
 }
