@@ -190,7 +190,7 @@ internal static class ReportRunner
     {
         string? error = null;
         using var db = settings.Lake is { } lake ? OpenLake(lake, out error)
-            : DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out error)
+            : DatabaseOpener.Open(settings.Db, readOnly: false, create: false, out error, exactLength: false)
               ?? DatabaseOpener.Open(settings.Db, readOnly: true, create: false, out error);
         if (db is null)
         {

@@ -13,12 +13,12 @@ public static class DatabaseOpener
         Environment.GetEnvironmentVariable("PCAPDHT_DB") is { Length: > 0 } env ? env : "pcapdht.duckdb";
 
     /// <summary><see cref="PcapDhtDatabase.OpenConnection"/>; null with the one-line <paramref name="error"/> when it fails.</summary>
-    public static DuckDBConnection? Open(string path, bool readOnly, bool create, out string? error, bool anySchema = false)
+    public static DuckDBConnection? Open(string path, bool readOnly, bool create, out string? error, bool anySchema = false, bool? exactLength = null)
     {
         try
         {
             error = null;
-            var connection = PcapDhtDatabase.OpenConnection(path, readOnly, create, anySchema);
+            var connection = PcapDhtDatabase.OpenConnection(path, readOnly, create, anySchema, exactLength);
             UseUtc(connection);
             return connection;
         }

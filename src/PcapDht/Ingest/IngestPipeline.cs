@@ -167,6 +167,9 @@ public sealed class IngestPipeline
     /// <summary>Why the address index could not be brought up to date (the captures are committed; reports read the rollups), or null.</summary>
     public StoreException? IndexError { get; private set; }
 
+    /// <summary>What the run's refresh of the address index did (null when it did not run or failed).</summary>
+    public AddressIndex.Refreshed? IndexRefreshed { get; private set; }
+
     /// <summary>
     /// Brings the address index (Store/AddressIndex.cs) up to date after the run, on a connection of its own; skipped
     /// when the run was stopped (the index stays as it was, and reports see it is older than the captures).
@@ -177,7 +180,7 @@ public sealed class IngestPipeline
         try
         {
             using var c = _db.OpenConnection();
-            AddressIndex.Refresh(c, cancellationToken);
+            IndexRefreshed = AddressIndex.Refresh(c, cancellationToken);
             IndexError = null;
         }
         catch (OperationCanceledException)

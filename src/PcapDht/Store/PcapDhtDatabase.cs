@@ -59,7 +59,11 @@ public sealed class PcapDhtDatabase : IDisposable
     /// repairing it; otherwise such a file is refused with a one-line reason, as ingest refuses it.
     /// </param>
     /// <exception cref="StoreException">missing file, another schema, locked past <see cref="LockWait"/>, unreadable.</exception>
-    public static DuckDBConnection OpenConnection(string path, bool readOnly, bool create = false, bool anySchema = false)
+    /// <param name="exactLength">
+    /// Check the file's length against every block in use (<see cref="StoreCheck.VerifyLength"/>; seconds on a large
+    /// store); default: when opened for writing. A report opens for writing only to create its views.
+    /// </param>
+    public static DuckDBConnection OpenConnection(string path, bool readOnly, bool create = false, bool anySchema = false, bool? exactLength = null)
     {
         if (!create && !File.Exists(path))
             throw new NoDatabaseException($"no database at '{path}' (create one with pcapdht ingest or pcapdht asn import, or pass --db FILE)");
@@ -67,7 +71,7 @@ public sealed class PcapDhtDatabase : IDisposable
         try
         {
             // A file cut short opens and answers from its metadata (count(*)); refuse it as every writing verb does.
-            StoreCheck.VerifyLength(connection, path);
+            StoreCheck.VerifyLength(connection, path, exact: exactLength ?? !readOnly);
             if (SchemaMismatch(connection, path) is { } mismatch)
             {
                 // The repair below and the reports speak this build's schema only.

@@ -2,6 +2,7 @@ using DuckDB.NET.Data;
 using PcapDht.Analysis;
 using PcapDht.Enrich;
 using PcapDht.Store;
+using PcapDht.Synth;
 using PcapDht.Tests.Export;
 using PcapDht.Tests.Enrich;
 using PcapDht.Tests.Store;
@@ -53,24 +54,107 @@ public sealed class AddressIndexTests(RollupDatabaseFixture fixture) : IClassFix
     public void IndexHoldsEveryNonPeerAddressOfItsDays_WithTheirDayBits()
     {
         using var db = RollupDatabaseFixture.Open(fixture.DbPath);
+        Assert.True(LakeReportTests.Scalar(db, "SELECT count(*) FROM pcapdht_store.addr_index") > 1000);
+        Assert.Equal(0, IndexMismatches(db));
+        Assert.True(LakeReportTests.Scalar(db, "SELECT count(*) FROM pcapdht_store.addr_index WHERE direct_lo <> 0 AND direct_lo <> days_lo") > 0,
+            "no address seen both directly and only as a contact on some day: the direct bits are not tested");
+    }
+
+    /// <summary>
+    /// Rows of the index that differ from its recomputation from <c>address_days</c>, one (address, day) at a time: the same
+    /// addresses, each with the same days, direct days and last (direct) sighting, and its AS and country as the
+    /// reports' ASOF lookup gives them.
+    /// </summary>
+    internal static long IndexMismatches(DuckDBConnection db) => LakeReportTests.Scalar(db, $"SELECT count(*) FROM ({MismatchSql(db)})");
+
+    private static string DumpMismatches(DuckDBConnection db)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"SELECT * FROM ({MismatchSql(db)}) LIMIT 3";
+        using var r = cmd.ExecuteReader();
+        var sb = new System.Text.StringBuilder();
+        while (r.Read())
+        {
+            for (int k = 0; k < r.FieldCount; k++) sb.Append(r.GetName(k)).Append('=').Append(r.IsDBNull(k) ? "NULL" : Convert.ToString(r.GetValue(k), System.Globalization.CultureInfo.InvariantCulture)).Append(' ');
+            sb.Append(" | ");
+        }
+        return sb.ToString();
+    }
+
+    private static string MismatchSql(DuckDBConnection db)
+    {
         var state = AddressIndex.Current(db)!.Value;
         string anchor = state.Anchor.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        // Recomputed from the rollup view one (address, day) at a time: the same addresses, each with the same days and direct days.
-        long mismatches = LakeReportTests.Scalar(db, $"""
+        return $"""
             WITH want AS (
                 SELECT ip_num AS ip, list_sort(list(DISTINCT {anchor} - (day - DATE '1970-01-01'))) AS days,
-                       list_sort(list(DISTINCT {anchor} - (day - DATE '1970-01-01')) FILTER (WHERE direct)) AS direct_days
+                       coalesce(list_sort(list(DISTINCT {anchor} - (day - DATE '1970-01-01')) FILTER (WHERE direct)), []) AS direct_days,
+                       max(last_us) AS last_us, max(last_us) FILTER (WHERE direct) AS last_direct_us
                 FROM address_days WHERE kind <> 'peer' AND {anchor} - (day - DATE '1970-01-01') < 128 GROUP BY ip_num),
-            bits AS (SELECT ip, list_filter(range(128), p -> (days >> p::UHUGEINT) & 1::UHUGEINT = 1::UHUGEINT) AS days,
-                            list_filter(range(128), p -> (direct_days >> p::UHUGEINT) & 1::UHUGEINT = 1::UHUGEINT) AS direct_days
-                     FROM pcapdht_store.addr_index)
-            SELECT count(*) FROM want FULL JOIN bits USING (ip)
-            WHERE want.days IS DISTINCT FROM bits.days OR coalesce(want.direct_days, []) IS DISTINCT FROM bits.direct_days
-            """);
-        Assert.Equal(0, mismatches);
-        Assert.True(LakeReportTests.Scalar(db, "SELECT count(*) FROM pcapdht_store.addr_index") > 1000);
-        Assert.True(LakeReportTests.Scalar(db, "SELECT count(*) FROM pcapdht_store.addr_index WHERE direct_days <> 0 AND direct_days <> days") > 0,
-            "no address seen both directly and only as a contact on some day: the direct bits are not tested");
+            got AS (SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip,
+                        list_filter(range(128), p -> CASE WHEN p < 64 THEN (days_lo >> p::UBIGINT) & 1::UBIGINT ELSE (days_hi >> (p - 64)::UBIGINT) & 1::UBIGINT END = 1::UBIGINT) AS days,
+                        list_filter(range(128), p -> CASE WHEN p < 64 THEN (direct_lo >> p::UBIGINT) & 1::UBIGINT ELSE (direct_hi >> (p - 64)::UBIGINT) & 1::UBIGINT END = 1::UBIGINT) AS direct_days,
+                        last_us, last_direct_us, asn, as_name, country
+                    FROM pcapdht_store.addr_index),
+            resolved AS (SELECT w.*, CASE WHEN w.ip <= a.end_num THEN a.asn END AS asn, CASE WHEN w.ip <= a.end_num THEN a.as_name END AS as_name,
+                        coalesce(CASE WHEN w.ip <= c.end_num THEN c.country END, CASE WHEN w.ip <= a.end_num THEN a.country END) AS country
+                    FROM want w ASOF LEFT JOIN asn_ranges a ON w.ip >= a.start_num ASOF LEFT JOIN country_ranges c ON w.ip >= c.start_num)
+            SELECT ip, w.days::VARCHAR AS want_days, g.days::VARCHAR AS got_days, w.direct_days::VARCHAR AS want_direct, g.direct_days::VARCHAR AS got_direct,
+                   w.last_us AS want_last, g.last_us AS got_last, w.last_direct_us AS want_last_direct, g.last_direct_us AS got_last_direct, w.asn AS want_asn, g.asn AS got_asn
+            FROM resolved w FULL JOIN got g USING (ip)
+            WHERE w.days IS DISTINCT FROM g.days OR w.direct_days IS DISTINCT FROM g.direct_days OR w.last_us IS DISTINCT FROM g.last_us
+               OR w.last_direct_us IS DISTINCT FROM g.last_direct_us OR w.asn IS DISTINCT FROM g.asn OR w.as_name IS DISTINCT FROM g.as_name
+               OR w.country IS DISTINCT FROM g.country
+            """;
+    }
+
+    /// <summary>
+    /// Captures ingested one run at a time are merged into the index (not rebuilt), whose newest day moves by 0, 10, 70
+    /// (into the high word) and 200 days (past all 128): after each run it equals its recomputation from address_days,
+    /// and the reports read from it equal the detail.
+    /// </summary>
+    [Fact]
+    public void CapturesAddedRunByRun_AreMergedIn_AndEqualARebuild()
+    {
+        using var temp = new TempFiles();
+        string path = temp.Path("merge.duckdb");
+        (string End, int Days)[] ends = [("2026-06-01", 20), ("2026-05-20", 5), ("2026-06-11", 20), ("2026-08-20", 30), ("2027-03-09", 10)];
+        var ranges = RangeFileReader.Read(SynthDatabaseFixture.FixtureRanges);
+        using (PcapDhtDatabase.Open(path)) { }
+        using (var db = RollupDatabaseFixture.Open(path))
+            RangeStore.Import(db, [ranges], DateTimeOffset.UnixEpoch);
+        for (int i = 0; i < ends.Length; i++)
+        {
+            string capture = temp.Path($"synth-{i}.pcap");
+            using (var fs = File.Create(capture))
+                SynthGenerator.Generate(new SynthOptions
+                {
+                    Seed = 20UL + (ulong)i, Packets = 3_000, Days = ends[i].Days,
+                    End = DateTimeOffset.Parse(ends[i].End + "T07:30:00Z", System.Globalization.CultureInfo.InvariantCulture),
+                }, AsnRangeTable.Load(SynthDatabaseFixture.FixtureRanges), fs);
+            using (var store = PcapDhtDatabase.Open(path))
+            {
+                var pipeline = new PcapDht.Ingest.IngestPipeline(store);
+                Assert.Null(pipeline.IngestFile(capture).Error);
+                Assert.Equal(AddressIndex.Refreshed.Merged, pipeline.IndexRefreshed);
+            }
+            using var db = RollupDatabaseFixture.Open(path);
+            Assert.NotNull(AddressIndex.Current(db));
+            long bad = IndexMismatches(db);
+            Assert.True(bad == 0, $"run {i}: {bad} rows differ; {DumpMismatches(db)}");
+            var options = new ReportOptions { Days = 30, Top = 0 };
+            var cut = new ReportOptions { Since = DateTimeOffset.Parse(ends[i].End + "T07:30:00Z", System.Globalization.CultureInfo.InvariantCulture).AddDays(-9.3),
+                Until = DateTimeOffset.Parse(ends[i].End + "T07:30:00Z", System.Globalization.CultureInfo.InvariantCulture).AddDays(-1.6), Top = 0 };
+            foreach (var o in new[] { options, cut })
+                foreach (var (name, run) in IndexReports)
+                    Assert.Equal(LakeReportTests.Canonical(run(db, o with { Source = ReportSource.Detail })), LakeReportTests.Canonical(run(db, o with { Source = ReportSource.Index })));
+        }
+        using (var db = RollupDatabaseFixture.Open(path))
+        {
+            // Every run after the first merged; a refresh now finds nothing to do.
+            Assert.Equal(AddressIndex.Refreshed.Current, AddressIndex.Refresh(db));
+            Assert.Equal(5, LakeReportTests.Scalar(db, "SELECT count(*) FROM pcapdht_store.capture"));
+        }
     }
 
     [Theory]
@@ -104,7 +188,7 @@ public sealed class AddressIndexTests(RollupDatabaseFixture fixture) : IClassFix
         Assert.Null(AddressIndex.Current(db));
         Assert.Throws<ArgumentException>(() => Reports.Asn(db, options with { Source = ReportSource.Index }));
         Assert.Equal(LakeReportTests.Canonical(Reports.Asn(db, options with { Source = ReportSource.Rollups })), LakeReportTests.Canonical(Reports.Asn(db, options)));
-        Assert.True(AddressIndex.Refresh(db));
+        Assert.Equal(AddressIndex.Refreshed.Built, AddressIndex.Refresh(db));
         Assert.NotNull(AddressIndex.Current(db));
 
         // A capture's rows deleted: rebuilt without its addresses, equal to the detail of what is left.
@@ -112,7 +196,7 @@ public sealed class AddressIndexTests(RollupDatabaseFixture fixture) : IClassFix
                     string.Concat(new[] { "msg", "node", "node6", "peer", "malformed" }.Concat(RollupSchema.Tables)
                         .Select(t => $"DELETE FROM pcapdht_store.{t} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture); ")));
         Assert.Null(AddressIndex.Current(db));
-        Assert.True(AddressIndex.Refresh(db));
+        Assert.Equal(AddressIndex.Refreshed.Built, AddressIndex.Refresh(db));
         foreach (var (name, run) in IndexReports)
             Assert.Equal(LakeReportTests.Canonical(run(db, options with { Source = ReportSource.Detail })), LakeReportTests.Canonical(run(db, options with { Source = ReportSource.Index })));
 
