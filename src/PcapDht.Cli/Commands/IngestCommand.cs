@@ -42,7 +42,7 @@ public sealed class IngestSettings : CommandSettings
     public TimeSpan? Keep { get; private set; }
 
     [CommandOption("--verbose")]
-    [Description("One line per file, and stack traces on errors.")]
+    [Description("One line per file, the address index refresh and its time, and stack traces on errors.")]
     public bool Verbose { get; init; }
 
     public override ValidationResult Validate()
@@ -154,6 +154,8 @@ public sealed class IngestCommand : Command<IngestSettings>
                 if (settings.Verbose) Console.Error.WriteLine(pruneError);
                 return ExitCodes.DatabaseError;
             }
+            if (settings.Verbose && pipeline.IndexRefreshed is { } refreshed)
+                Console.Error.WriteLine($"pcapdht ingest: address index {refreshed.ToString().ToLowerInvariant()} in {pipeline.IndexRefreshTime.TotalSeconds:F1} s");
             if (pipeline.IndexError is { } indexError)
             {
                 Console.Error.WriteLine($"pcapdht ingest: the captures are stored, but the address index was not updated (reports read the daily rollups, slower): {indexError.Message}");

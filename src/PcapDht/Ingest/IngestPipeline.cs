@@ -170,6 +170,9 @@ public sealed class IngestPipeline
     /// <summary>What the run's refresh of the address index did (null when it did not run or failed).</summary>
     public AddressIndex.Refreshed? IndexRefreshed { get; private set; }
 
+    /// <summary>How long that refresh took.</summary>
+    public TimeSpan IndexRefreshTime { get; private set; }
+
     /// <summary>
     /// Brings the address index (Store/AddressIndex.cs) up to date after the run, on a connection of its own; skipped
     /// when the run was stopped (the index stays as it was, and reports see it is older than the captures).
@@ -179,8 +182,10 @@ public sealed class IngestPipeline
         if (cancellationToken.IsCancellationRequested) return;
         try
         {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
             using var c = _db.OpenConnection();
             IndexRefreshed = AddressIndex.Refresh(c, cancellationToken);
+            IndexRefreshTime = sw.Elapsed;
             IndexError = null;
         }
         catch (OperationCanceledException)

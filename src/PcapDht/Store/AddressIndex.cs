@@ -97,13 +97,18 @@ public static class AddressIndex
     /// </summary>
     public static Refreshed Refresh(DuckDBConnection c, CancellationToken cancellationToken = default)
     {
-        if (!TableExists(c, "addr_day") || !TableExists(c, "capture") || !RelationExists(c, "asn_ranges") || !RelationExists(c, "country_ranges"))
+        if (!TableExists(c, "addr_day") || !TableExists(c, "capture") || !TableExists(c, "meta"))
             return Refreshed.NoRollups;
+        // The database's memory limit is the ingest's (128 MB per file, for its appends): a rebuild aggregates ~10 M
+        // addresses per 100 M sightings and spills what does not fit; unlimited, DuckDB takes 80 % of the machine.
+        string limit = StoreCheck.Scalar<string>(c, "SELECT current_setting('memory_limit')")!;
+        StoreCheck.Execute(c, $"SET memory_limit = '{MemoryLimit}'");
         StoreCheck.Execute(c, "BEGIN TRANSACTION");
         try
         {
             string captures = StoreCheck.Scalar<string>(c, CapturesFingerprint)!;
             string ranges = RangesFingerprintOf(c);
+            var relations = RangeRelations.Of(c);
             var meta = Exists(c) ? Meta(c) : [];
             State? built = meta.TryGetValue(StateKey, out var b) ? ParseState(b) : null;
             string? indexedCaptures = built is null ? null : meta.GetValueOrDefault(CapturesKey);
@@ -116,17 +121,17 @@ public static class AddressIndex
             Refreshed done;
             if (indexedCaptures == captures)
             {
-                Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved($"SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip, {DayColumns} FROM {Table}")};", cancellationToken);
+                Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved($"SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip, {DayColumns} FROM {Table}", relations)};", cancellationToken);
                 done = Refreshed.Resolved;
             }
             else if (sameRanges && indexedCaptures is not null && AddedCaptures(indexedCaptures, captures) is { } added)
             {
-                Merge(c, built!.Value, added, cancellationToken);
+                Merge(c, built!.Value, added, relations, cancellationToken);
                 done = Refreshed.Merged;
             }
             else
             {
-                Build(c, cancellationToken);
+                Build(c, relations, cancellationToken);
                 done = Refreshed.Built;
             }
             SetMeta(c, CapturesKey, captures);
@@ -139,10 +144,17 @@ public static class AddressIndex
             try { StoreCheck.Execute(c, "ROLLBACK"); } catch (DuckDBException) { }
             throw;
         }
+        finally
+        {
+            try { StoreCheck.Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'"); } catch (DuckDBException) { }
+        }
     }
 
+    /// <summary>DuckDB's memory limit while the index is refreshed.</summary>
+    public const string MemoryLimit = "2GB";
+
     /// <summary>The index from all of <c>addr_day</c>.</summary>
-    private static void Build(DuckDBConnection c, CancellationToken ct)
+    private static void Build(DuckDBConnection c, RangeRelations relations, CancellationToken ct)
     {
         if (Span(c, "true") is not { } span)
         {
@@ -150,7 +162,7 @@ public static class AddressIndex
             SetMeta(c, StateKey, $"{Layout},0,-1,0");
             return;
         }
-        Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved(Aggregate(span.Anchor, "true"))};", ct);
+        Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved(Aggregate(span.Anchor, "true"), relations)};", ct);
         SetMeta(c, StateKey, StateText(span));
     }
 
@@ -159,7 +171,7 @@ public static class AddressIndex
     /// aggregated alone and merged into the index, whose day bits move up when the newest day moves (bits that leave
     /// the 128 days go, and addresses left without one). One rewrite of the index instead of a rebuild from every rollup row.
     /// </summary>
-    private static void Merge(DuckDBConnection c, State old, IReadOnlyList<string> added, CancellationToken ct)
+    private static void Merge(DuckDBConnection c, State old, IReadOnlyList<string> added, RangeRelations relations, CancellationToken ct)
     {
         string captures = $"capture_id IN ({string.Join(", ", added)})";
         if (Span(c, captures) is not { } delta) return; // no node address in them: the index already holds everything
@@ -179,7 +191,7 @@ public static class AddressIndex
                 FROM (SELECT ip_hi, ip_lo, {Shifted("days", shift)}, {Shifted("direct", shift)}, last_us,
                           CASE WHEN last_direct_us >= {Num((now.Anchor - (DaysCovered - 1)) * MicrosPerDay)} THEN last_direct_us END AS last_direct_us,
                           asn, as_name, country FROM {Table}) o
-                FULL JOIN ({Resolved(Aggregate(now.Anchor, captures))}) d ON o.ip_hi = d.ip_hi AND o.ip_lo = d.ip_lo)
+                FULL JOIN ({Resolved(Aggregate(now.Anchor, captures), relations)}) d ON o.ip_hi = d.ip_hi AND o.ip_lo = d.ip_lo)
             WHERE (days_lo | days_hi) <> 0;
             """, ct);
         SetMeta(c, StateKey, StateText(now));
@@ -325,15 +337,25 @@ public static class AddressIndex
     /// The rows (ip and the day columns) with AS and country resolved as the reports' enriched relation resolves them,
     /// the address stored as two UBIGINT halves: DuckDB decodes bit-packed 128-bit integers many times slower.
     /// </summary>
-    private static string Resolved(string rows) => $"""
+    private static string Resolved(string rows, RangeRelations ranges) => $"""
         SELECT (k.ip >> 64)::UBIGINT AS ip_hi, (k.ip & 18446744073709551615::UHUGEINT)::UBIGINT AS ip_lo, {DayColumns},
                CASE WHEN k.ip <= a.end_num THEN a.asn END AS asn,
                CASE WHEN k.ip <= a.end_num THEN a.as_name END AS as_name,
                coalesce(CASE WHEN k.ip <= c.end_num THEN c.country END, CASE WHEN k.ip <= a.end_num THEN a.country END) AS country
         FROM ({rows}) k
-        ASOF LEFT JOIN main.asn_ranges a ON k.ip >= a.start_num
-        ASOF LEFT JOIN main.country_ranges c ON k.ip >= c.start_num
+        ASOF LEFT JOIN {ranges.Asn} a ON k.ip >= a.start_num
+        ASOF LEFT JOIN {ranges.Country} c ON k.ip >= c.start_num
         """;
+
+    /// <summary>The range relations a refresh resolves from: the tables, or empty stand-ins before any import.</summary>
+    private readonly record struct RangeRelations(string Asn, string Country)
+    {
+        public static RangeRelations Of(DuckDBConnection c) => new(
+            RelationExists(c, "asn_ranges") ? "main.asn_ranges"
+                : "(SELECT NULL::UHUGEINT AS start_num, NULL::UHUGEINT AS end_num, NULL::UINTEGER AS asn, NULL::VARCHAR AS as_name, NULL::VARCHAR AS country WHERE false)",
+            RelationExists(c, "country_ranges") ? "main.country_ranges"
+                : "(SELECT NULL::UHUGEINT AS start_num, NULL::UHUGEINT AS end_num, NULL::VARCHAR AS country WHERE false)");
+    }
 
     private static void Run(DuckDBConnection c, string sql, CancellationToken ct)
     {
