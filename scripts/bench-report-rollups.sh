@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Report benchmark: `report asn` and `report overview` from the daily rollups against the same reports from the
-# detail rows (--source detail, the pre-rollup SQL), alternating in one run on one store.
+# Report benchmark: `report asn` from the address index and from the daily rollups, and `report overview` from the
+# rollups, against the same reports from the detail rows (--source detail, the pre-rollup SQL), alternating in one
+# run on one store.
 # usage: [RUNS=5] [DB=FILE] scripts/bench-report-rollups.sh [PACKETS]   (default 2000000)
 #   Without DB: `pcapdht synth --packets PACKETS --seed 11` (42 days, the sample ASN ranges) ingested, with the sample
 #   ASN and country data imported, into bench-data/rollups-PACKETS.duckdb (gitignored), built once.
@@ -39,7 +40,8 @@ declare -A times
 wall() { local t0 t1; t0=$(date +%s%N); "${cli[@]}" "$@" >/dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
 for i in $(seq "$runs"); do
   for report in asn overview; do
-    for source in detail rollups; do
+    sources=(detail rollups); [ "$report" = asn ] && sources+=(index)
+    for source in "${sources[@]}"; do
       args=(report "$report" --db "$db" --source "$source" --format csv)
       [ "$report" = asn ] && args+=(--days 30 --top 0)
       ms=$(wall "${args[@]}")
@@ -53,4 +55,8 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR
 for report in asn overview; do
   d=$(echo "${times[$report-detail]}" | median); r=$(echo "${times[$report-rollups]}" | median)
   echo "report $report: detail ${d} ms, rollups ${r} ms (medians of $runs), detail : rollups = $(echo "scale=2; $d / $r" | bc)x"
+  if [ -n "${times[$report-index]:-}" ]; then
+    i=$(echo "${times[$report-index]}" | median)
+    echo "report $report: index ${i} ms (median of $runs; min $(echo "${times[$report-index]}" | tr ' ' '\n' | grep . | sort -n | head -1), max $(echo "${times[$report-index]}" | tr ' ' '\n' | grep . | sort -n | tail -1)), detail : index = $(echo "scale=1; $d / $i" | bc)x, rollups : index = $(echo "scale=1; $r / $i" | bc)x"
+  fi
 done
