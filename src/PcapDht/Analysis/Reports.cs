@@ -34,15 +34,18 @@ public static partial class Reports
             table.Unavailable = "This database has no ASN data: import a data set first, e.g. `pcapdht asn import samples-pcap/asn/asn-ipv4.csv --db FILE` (see docs/analysis.md).";
             return table;
         }
-        if (!PrepareEnriched(db, options, table, out string enriched)) return table;
+        if (!PrepareCounted(db, options, table, out string counted)) return table;
         // One pass: a group per ASN and one for the addresses no range holds (asn NULL), ordered as the rows are shown.
+        // An AS's country is the most common one of its addresses (ties: the first in byte order).
         var groups = new List<(long? Asn, string? Name, string? Country, long Ips, long Direct)>();
         using (var cmd = db.CreateCommand())
         {
             cmd.CommandText = $"""
-                WITH {enriched}
-                SELECT asn, min(as_name), mode(country), count(*) AS ips, count(*) FILTER (WHERE direct)
-                FROM enriched GROUP BY asn ORDER BY asn IS NULL, ips DESC, asn
+                WITH {counted},
+                modes AS (SELECT asn, first(country ORDER BY m DESC, country) AS country
+                          FROM (SELECT asn, country, sum(n) AS m FROM counted WHERE country IS NOT NULL GROUP BY ALL) GROUP BY asn)
+                SELECT c.asn, min(c.as_name), any_value(modes.country), sum(c.n)::BIGINT AS ips, sum(c.d)::BIGINT
+                FROM counted c LEFT JOIN modes USING (asn) GROUP BY c.asn ORDER BY c.asn IS NULL, ips DESC, c.asn
                 """;
             using var r = cmd.ExecuteReader();
             while (r.Read())
@@ -77,15 +80,15 @@ public static partial class Reports
             table.Unavailable = "This database has no country data: import an ASN data set with countries (iptoasn, IPinfo Lite) or a country data set (ip-location-db asn-country, GeoLite2-Country.mmdb) first, e.g. `pcapdht asn import samples-pcap/asn/asn-country-ipv4.csv --db FILE`.";
             return table;
         }
-        if (!PrepareEnriched(db, options, table, out string enriched)) return table;
+        if (!PrepareCounted(db, options, table, out string counted)) return table;
         // One pass: a group per country and ASN (the ASNs a country's addresses are in), summed per country here.
         var byCountry = new Dictionary<string, (long Ips, long Direct, long Asns)>(StringComparer.Ordinal);
         long total = 0, unmatched = 0;
         using (var cmd = db.CreateCommand())
         {
             cmd.CommandText = $"""
-                WITH {enriched}
-                SELECT country, asn IS NOT NULL, count(*), count(*) FILTER (WHERE direct) FROM enriched GROUP BY country, asn
+                WITH {counted}
+                SELECT country, asn IS NOT NULL, sum(n)::BIGINT, sum(d)::BIGINT FROM counted GROUP BY country, asn
                 """;
             using var r = cmd.ExecuteReader();
             while (r.Read())
@@ -394,18 +397,19 @@ public static partial class Reports
     }
 
     /// <summary>
-    /// <see cref="Prepare"/> for the reports over the CTE <c>enriched</c> (one row per counted address with direct, asn,
-    /// as_name and country): from the address index when it is current and answers the window (Store/AddressIndex.cs),
-    /// otherwise from <see cref="Prepare"/>'s union (rollups or detail) through <see cref="Enriched(string, int?)"/>.
+    /// <see cref="Prepare"/> for the reports over the CTE <c>counted</c> (asn, as_name, country; n addresses, d of them
+    /// seen directly): from the address index when it is current and answers the window (Store/AddressIndex.cs), one row
+    /// per pair of ranges; otherwise from <see cref="Prepare"/>'s union (rollups or detail) through
+    /// <see cref="Enriched(string, int?)"/>, one row per (asn, as_name, country).
     /// </summary>
-    private static bool PrepareEnriched(DuckDBConnection db, ReportOptions options, ResultTable table, out string enriched)
+    private static bool PrepareCounted(DuckDBConnection db, ReportOptions options, ResultTable table, out string counted)
     {
-        enriched = "";
+        counted = "";
         if (options.Source is ReportSource.Auto or ReportSource.Index)
         {
             string? why = null;
             if (options.Ipv6Prefix is not null) why = "it holds addresses, not --ipv6-prefix prefixes";
-            else if (AddressIndex.Current(db) is not { } state) why = "it is missing or older than the store's captures or ranges (ingest, sniff and asn import rebuild it)";
+            else if (AddressIndex.Current(db) is not { } state) why = "it is missing or older than the store's captures or ranges (ingest and asn import bring it up to date)";
             else if (state.LastUs < state.FirstUs)
             {
                 table.Unavailable = NoSightings;
@@ -415,15 +419,15 @@ public static partial class Reports
             {
                 var span = new ReportWindow(FromMicros(state.FirstUs), FromMicros(state.LastUs));
                 var window = ReportWindow.Resolve(span.Until, options.Days, options.Since, options.Until, options.UntilIsDay);
-                if (AddressIndex.Enriched(state, ToMicros(window.Since), ToMicros(window.Until)) is { } sql)
+                if (AddressIndex.CountedIn(state, ToMicros(window.Since), ToMicros(window.Until)) is { } sql)
                 {
                     table.Window = window;
-                    if (window.Until < span.Since || window.Since > span.Until || Scalar(db, $"WITH {sql} SELECT count(*) FROM (SELECT 1 FROM enriched LIMIT 1)") == 0)
+                    if (window.Until < span.Since || window.Since > span.Until || Scalar(db, $"WITH {sql} SELECT count(*) FROM (SELECT 1 FROM counted LIMIT 1)") == 0)
                     {
                         table.Unavailable = WindowCoverage.ExplainEmpty(db, window, span);
                         return false;
                     }
-                    enriched = sql;
+                    counted = sql;
                     return true;
                 }
                 why = $"its days reach back to {DayText(state.Anchor - AddressIndex.DaysCovered + 1)} and a window within one day must be that whole day";
@@ -431,7 +435,10 @@ public static partial class Reports
             if (options.Source == ReportSource.Index) throw new ArgumentException($"--source index: the address index cannot answer this report: {why}");
         }
         if (!Prepare(db, options, table, out var seen, out _)) return false;
-        enriched = Enriched(seen, options.Ipv6Prefix);
+        counted = $"""
+            {Enriched(seen, options.Ipv6Prefix)},
+            counted AS (SELECT asn, as_name, country, count(*) AS n, count(*) FILTER (WHERE direct) AS d FROM enriched GROUP BY ALL)
+            """;
         return true;
     }
 

@@ -37,7 +37,7 @@ public static class AddressIndex
     private const string RangesKey = "addr_index_ranges";
     private const string StateKey = "addr_index_state";
     /// <summary>The layout of the table, first in <see cref="StateKey"/>'s value: an index of another layout is rebuilt.</summary>
-    private const string Layout = "4";
+    private const string Layout = "5";
     private const long MicrosPerDay = 86_400_000_000L;
 
     /// <summary>What the index covers: its anchor day (days since 1970) and the first and last non-peer sighting (µs).</summary>
@@ -121,12 +121,13 @@ public static class AddressIndex
             Refreshed done;
             if (indexedCaptures == captures)
             {
-                Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved($"SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip, {DayColumns} FROM {Table}", relations)};", cancellationToken);
+                SnapshotRanges(c, relations, cancellationToken);
+                Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved($"SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip, {DayColumns} FROM {Table}")};", cancellationToken);
                 done = Refreshed.Resolved;
             }
             else if (sameRanges && indexedCaptures is not null && AddedCaptures(indexedCaptures, captures) is { } added)
             {
-                Merge(c, built!.Value, added, relations, cancellationToken);
+                Merge(c, built!.Value, added, cancellationToken);
                 done = Refreshed.Merged;
             }
             else
@@ -158,11 +159,13 @@ public static class AddressIndex
     {
         if (Span(c, "true") is not { } span)
         {
-            Run(c, $"CREATE OR REPLACE TABLE {Table} (ip_hi UBIGINT, ip_lo UBIGINT, {string.Join(", ", DayColumns.Split(", ").Select(col => col + (col.StartsWith("last", StringComparison.Ordinal) ? " BIGINT" : " UBIGINT")))}, asn UINTEGER, as_name VARCHAR, country VARCHAR);", ct);
+            SnapshotRanges(c, relations, ct);
+            Run(c, $"CREATE OR REPLACE TABLE {Table} (ip_hi UBIGINT, ip_lo UBIGINT, {string.Join(", ", DayColumns.Split(", ").Select(col => col + (col.StartsWith("last", StringComparison.Ordinal) ? " BIGINT" : " UBIGINT")))}, a_key INTEGER, c_key INTEGER);", ct);
             SetMeta(c, StateKey, $"{Layout},0,-1,0");
             return;
         }
-        Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved(Aggregate(span.Anchor, "true"), relations)};", ct);
+        SnapshotRanges(c, relations, ct);
+        Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved(Aggregate(span.Anchor, "true"))};", ct);
         SetMeta(c, StateKey, StateText(span));
     }
 
@@ -171,7 +174,7 @@ public static class AddressIndex
     /// aggregated alone and merged into the index, whose day bits move up when the newest day moves (bits that leave
     /// the 128 days go, and addresses left without one). One rewrite of the index instead of a rebuild from every rollup row.
     /// </summary>
-    private static void Merge(DuckDBConnection c, State old, IReadOnlyList<string> added, RangeRelations relations, CancellationToken ct)
+    private static void Merge(DuckDBConnection c, State old, IReadOnlyList<string> added, CancellationToken ct)
     {
         string captures = $"capture_id IN ({string.Join(", ", added)})";
         if (Span(c, captures) is not { } delta) return; // no node address in them: the index already holds everything
@@ -185,13 +188,12 @@ public static class AddressIndex
                     coalesce(o.direct_lo, 0::UBIGINT) | coalesce(d.direct_lo, 0::UBIGINT) AS direct_lo, coalesce(o.direct_hi, 0::UBIGINT) | coalesce(d.direct_hi, 0::UBIGINT) AS direct_hi,
                     greatest(coalesce(o.last_us, d.last_us), coalesce(d.last_us, o.last_us)) AS last_us,
                     greatest(coalesce(o.last_direct_us, d.last_direct_us), coalesce(d.last_direct_us, o.last_direct_us)) AS last_direct_us,
-                    CASE WHEN d.ip_hi IS NULL THEN o.asn ELSE d.asn END AS asn,
-                    CASE WHEN d.ip_hi IS NULL THEN o.as_name ELSE d.as_name END AS as_name,
-                    CASE WHEN d.ip_hi IS NULL THEN o.country ELSE d.country END AS country
+                    CASE WHEN d.ip_hi IS NULL THEN o.a_key ELSE d.a_key END AS a_key,
+                    CASE WHEN d.ip_hi IS NULL THEN o.c_key ELSE d.c_key END AS c_key
                 FROM (SELECT ip_hi, ip_lo, {Shifted("days", shift)}, {Shifted("direct", shift)}, last_us,
                           CASE WHEN last_direct_us >= {Num((now.Anchor - (DaysCovered - 1)) * MicrosPerDay)} THEN last_direct_us END AS last_direct_us,
-                          asn, as_name, country FROM {Table}) o
-                FULL JOIN ({Resolved(Aggregate(now.Anchor, captures), relations)}) d ON o.ip_hi = d.ip_hi AND o.ip_lo = d.ip_lo)
+                          a_key, c_key FROM {Table}) o
+                FULL JOIN ({Resolved(Aggregate(now.Anchor, captures))}) d ON o.ip_hi = d.ip_hi AND o.ip_lo = d.ip_lo)
             WHERE (days_lo | days_hi) <> 0;
             """, ct);
         SetMeta(c, StateKey, StateText(now));
@@ -260,11 +262,12 @@ public static class AddressIndex
     }
 
     /// <summary>
-    /// The window's rows of the index as CTEs ending in <c>enriched</c> (columns direct, asn, as_name, country:
-    /// what the reports' enriched relation holds), or null when the index cannot answer it: the window starts before
-    /// the index reaches, or lies within one day without being that whole day.
+    /// The window's addresses of the index as CTEs ending in <c>counted</c> (columns asn, as_name, country; n: addresses,
+    /// d: of them seen directly; one row per pair of ranges: the reports' <c>counted</c> relation), or null when the
+    /// index cannot answer it: the window starts before the index reaches, or lies within one day without being that
+    /// whole day.
     /// </summary>
-    public static string? Enriched(State state, long sinceUs, long untilUs)
+    public static string? CountedIn(State state, long sinceUs, long untilUs)
     {
         long d0 = DayOf(sinceUs), d1 = DayOf(untilUs), anchor = state.Anchor;
         if (d0 < anchor - (DaysCovered - 1) || untilUs < sinceUs) return null;
@@ -276,7 +279,7 @@ public static class AddressIndex
         // A window that reaches the newest sighting holds an address exactly when its last sighting is at or after the
         // start (and one seen directly when its last direct sighting is): no day bits, no rollup rows.
         if (untilUs >= state.LastUs)
-            return $"enriched AS (SELECT coalesce(last_direct_us >= {Num(sinceUs)}, false) AS direct, asn, as_name, country FROM {Table} WHERE last_us >= {Num(sinceUs)})";
+            return Counted($"SELECT a_key, c_key, count(*) AS n, count(*) FILTER (WHERE last_direct_us >= {Num(sinceUs)}) AS d FROM {Table} WHERE last_us >= {Num(sinceUs)} GROUP BY ALL");
         UInt128 window = Mask(anchor, d0, d1);
         // Days strictly between the edges, and an edge day the window holds whole.
         UInt128 inner = Mask(anchor, wholeFirst ? d0 : d0 + 1, wholeLast ? d1 : d1 - 1);
@@ -294,7 +297,7 @@ public static class AddressIndex
         }
         string hit = Test("days", inner), direct = Test("direct", inner), any = Test("days", window);
         if (edges.Count == 0)
-            return $"enriched AS (SELECT {direct} AS direct, asn, as_name, country FROM {Table} WHERE {hit})";
+            return Counted($"SELECT a_key, c_key, count(*) AS n, count(*) FILTER (WHERE {direct}) AS d FROM {Table} WHERE {hit} GROUP BY ALL");
         // The addresses an edge day decides (seen on no whole day of the window, or seen directly only on an edge day):
         // that day's rollup rows with a sighting inside the window, as RollupSchema's first/last rule reads them. Each
         // relation is read once (a CTE read twice would be materialized: ~10 M rows).
@@ -306,10 +309,18 @@ public static class AddressIndex
                   SEMI JOIN (SELECT ip_hi, ip_lo FROM {Table} WHERE {any}
                              AND (NOT {hit} OR (NOT {direct} AND {Test("direct", edgeBits)}))) c USING (ip_hi, ip_lo)
                   GROUP BY ip_hi, ip_lo),
-            enriched AS (SELECT {direct} OR coalesce(decided.direct, false) AS direct, asn, as_name, country
-                  FROM {Table} i LEFT JOIN decided USING (ip_hi, ip_lo) WHERE {any} AND ({hit} OR decided.ip_hi IS NOT NULL))
+            {Counted($"""
+                SELECT a_key, c_key, count(*) AS n, count(*) FILTER (WHERE {direct} OR coalesce(decided.direct, false)) AS d
+                FROM {Table} i LEFT JOIN decided USING (ip_hi, ip_lo) WHERE {any} AND ({hit} OR decided.ip_hi IS NOT NULL) GROUP BY ALL
+                """)}
             """;
     }
+
+    /// <summary>The CTE <c>counted</c> from the counts per (a_key, c_key) of <paramref name="groups"/> (columns a_key, c_key, n, d).</summary>
+    private static string Counted(string groups) => $"""
+        counted AS (SELECT a.asn, a.as_name, coalesce(c.country, a.country) AS country, g.n, g.d
+            FROM ({groups}) g LEFT JOIN {AsnTable} a USING (a_key) LEFT JOIN {CountryTable} c USING (c_key))
+        """;
 
     /// <summary>SQL: whether any of the <paramref name="bits"/> is set in the <paramref name="prefix"/>_lo/_hi columns.</summary>
     private static string Test(string prefix, UInt128 bits)
@@ -333,18 +344,33 @@ public static class AddressIndex
 
     private const string DayColumns = "days_lo, days_hi, direct_lo, direct_hi, last_us, last_direct_us";
 
+    /// <summary>The imported ranges as the index resolved them, numbered: <c>a_key</c> and <c>c_key</c> of the index point here.</summary>
+    internal const string AsnTable = "pcapdht_store.addr_index_asn", CountryTable = "pcapdht_store.addr_index_country";
+
     /// <summary>
-    /// The rows (ip and the day columns) with AS and country resolved as the reports' enriched relation resolves them,
-    /// the address stored as two UBIGINT halves: DuckDB decodes bit-packed 128-bit integers many times slower.
+    /// Copies the ranges the index is resolved from, numbered (in the same transaction as the index, so the two always
+    /// agree, and a copied file keeps both).
     /// </summary>
-    private static string Resolved(string rows, RangeRelations ranges) => $"""
+    private static void SnapshotRanges(DuckDBConnection c, RangeRelations relations, CancellationToken ct) => Run(c, $"""
+        CREATE OR REPLACE TABLE {AsnTable} AS
+            SELECT (row_number() OVER (ORDER BY start_num))::INTEGER AS a_key, start_num, end_num, asn, as_name, country FROM {relations.Asn};
+        CREATE OR REPLACE TABLE {CountryTable} AS
+            SELECT (row_number() OVER (ORDER BY start_num))::INTEGER AS c_key, start_num, end_num, country FROM {relations.Country};
+        """, ct);
+
+    /// <summary>
+    /// The rows (ip and the day columns) with the ranges that hold them (<c>a_key</c>, <c>c_key</c>; NULL: none), found as
+    /// the reports' range join finds them, and the address stored as two UBIGINT halves: DuckDB decodes bit-packed
+    /// 128-bit integers many times slower than two 64-bit ones. A report counts per (a_key, c_key), a few thousand
+    /// groups, and reads AS, name and country from the snapshot of the ranges.
+    /// </summary>
+    private static string Resolved(string rows) => $"""
         SELECT (k.ip >> 64)::UBIGINT AS ip_hi, (k.ip & 18446744073709551615::UHUGEINT)::UBIGINT AS ip_lo, {DayColumns},
-               CASE WHEN k.ip <= a.end_num THEN a.asn END AS asn,
-               CASE WHEN k.ip <= a.end_num THEN a.as_name END AS as_name,
-               coalesce(CASE WHEN k.ip <= c.end_num THEN c.country END, CASE WHEN k.ip <= a.end_num THEN a.country END) AS country
+               CASE WHEN k.ip <= a.end_num THEN a.a_key END AS a_key,
+               CASE WHEN k.ip <= c.end_num THEN c.c_key END AS c_key
         FROM ({rows}) k
-        ASOF LEFT JOIN {ranges.Asn} a ON k.ip >= a.start_num
-        ASOF LEFT JOIN {ranges.Country} c ON k.ip >= c.start_num
+        ASOF LEFT JOIN {AsnTable} a ON k.ip >= a.start_num
+        ASOF LEFT JOIN {CountryTable} c ON k.ip >= c.start_num
         """;
 
     /// <summary>The range relations a refresh resolves from: the tables, or empty stand-ins before any import.</summary>

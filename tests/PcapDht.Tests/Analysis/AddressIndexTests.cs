@@ -94,8 +94,8 @@ public sealed class AddressIndexTests(RollupDatabaseFixture fixture) : IClassFix
             got AS (SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip,
                         list_filter(range(128), p -> CASE WHEN p < 64 THEN (days_lo >> p::UBIGINT) & 1::UBIGINT ELSE (days_hi >> (p - 64)::UBIGINT) & 1::UBIGINT END = 1::UBIGINT) AS days,
                         list_filter(range(128), p -> CASE WHEN p < 64 THEN (direct_lo >> p::UBIGINT) & 1::UBIGINT ELSE (direct_hi >> (p - 64)::UBIGINT) & 1::UBIGINT END = 1::UBIGINT) AS direct_days,
-                        last_us, last_direct_us, asn, as_name, country
-                    FROM pcapdht_store.addr_index),
+                        last_us, last_direct_us, a.asn, a.as_name, coalesce(c.country, a.country) AS country
+                    FROM pcapdht_store.addr_index LEFT JOIN pcapdht_store.addr_index_asn a USING (a_key) LEFT JOIN pcapdht_store.addr_index_country c USING (c_key)),
             resolved AS (SELECT w.*, CASE WHEN w.ip <= a.end_num THEN a.asn END AS asn, CASE WHEN w.ip <= a.end_num THEN a.as_name END AS as_name,
                         coalesce(CASE WHEN w.ip <= c.end_num THEN c.country END, CASE WHEN w.ip <= a.end_num THEN a.country END) AS country
                     FROM want w ASOF LEFT JOIN asn_ranges a ON w.ip >= a.start_num ASOF LEFT JOIN country_ranges c ON w.ip >= c.start_num)
