@@ -1,0 +1,53 @@
+using PcapDht.Cli;
+using PcapDht.Tests.Capture;
+using PcapDht.Tests.Cli;
+using PcapDht.Tests.Ingest;
+
+namespace PcapDht.Tests.Analysis;
+
+/// <summary>
+/// The address index through the CLI: `ingest --verbose` says what its refresh did; a refresh that fails leaves the
+/// captures committed, says so in one line and exits 4, and the reports then read the rollups with the same numbers.
+/// </summary>
+public sealed class AddressIndexCliTests
+{
+    private static string Sample(string name) => Path.Combine(CaptureTestFiles.RepoRoot, "samples-pcap", name);
+
+    [Fact]
+    public void IngestReportsItsRefresh_AndAFailedRefreshKeepsTheCaptures_AndTheReportsTheirNumbers()
+    {
+        using var dir = new TempDir();
+        string db = dir.File("t.duckdb");
+        var first = CliRunner.Run(["ingest", Sample("synthetic-dht.pcap"), "--db", db, "--verbose"], dir.Path);
+        Assert.True(first.ExitCode == ExitCodes.Ok, first.Stderr);
+        Assert.Matches(@"address index (built|merged) in \d+\.\d s", first.Stderr);
+        var import = CliRunner.Run(["asn", "import", Sample("asn/asn-ipv4.csv"), Sample("asn/asn-ipv6.csv"), "--db", db], dir.Path);
+        Assert.True(import.ExitCode == ExitCodes.Ok, import.Stderr);
+        string[] report = ["report", "asn", "--db", db, "--days", "30", "--top", "0", "--format", "json"];
+        var fromIndex = CliRunner.Run([.. report, "--source", "index"], dir.Path);
+        Assert.True(fromIndex.ExitCode == ExitCodes.Ok, fromIndex.Stderr);
+
+        // Make the next refresh fail: it must rebuild (no state recorded), and the snapshot of the ranges it writes is now a view.
+        var sabotage = CliRunner.Run(["query", "--write", "DELETE FROM pcapdht_store.meta WHERE key = 'addr_index_state'; " +
+            "DROP TABLE pcapdht_store.addr_index_asn; CREATE VIEW pcapdht_store.addr_index_asn AS SELECT 1 AS x", "--db", db], dir.Path);
+        Assert.True(sabotage.ExitCode == ExitCodes.Ok, sabotage.Stderr);
+        var second = CliRunner.Run(["ingest", Sample("dht-loopback.pcap"), "--db", db], dir.Path);
+
+        Assert.Equal(ExitCodes.DatabaseError, second.ExitCode);
+        string line = Assert.Single(second.Stderr.Trim().Split('\n'));
+        Assert.Contains("the captures are stored, but the address index was not updated", line);
+        var captures = CliRunner.Run(["query", "SELECT count(*) FILTER (WHERE status = 'complete') || '/' || count(*) FROM captures", "--db", db, "--format", "csv"], dir.Path);
+        Assert.Equal("2/2", captures.Stdout.Trim().Split('\n')[^1]);
+        // The index is not current: the default reads the rollups, --source index refuses, and the numbers are the detail rows'.
+        var refused = CliRunner.Run([.. report, "--source", "index"], dir.Path);
+        Assert.Equal(ExitCodes.Usage, refused.ExitCode);
+        Assert.Contains("address index cannot answer", refused.Stderr);
+        // (A window of a year: the loopback capture is newer and holds no address an ASN range holds.)
+        string[] year = ["report", "asn", "--db", db, "--days", "365", "--top", "0", "--format", "json"];
+        var auto = CliRunner.Run(year, dir.Path);
+        var detail = CliRunner.Run([.. year, "--source", "detail"], dir.Path);
+        Assert.True(auto.ExitCode == ExitCodes.Ok, auto.Stderr);
+        Assert.Contains("\"ips\"", auto.Stdout);
+        Assert.Equal(detail.Stdout, auto.Stdout);
+    }
+}
