@@ -6,30 +6,31 @@ namespace PcapDht.Store;
 /// <summary>
 /// The address index (docs/schema.md, "Address index"): one row per DHT node address seen in the last
 /// <see cref="DaysCovered"/> UTC days of the store's data, with a bit per day it was seen (as a node or a message
-/// sender: the rows of <c>addr_day</c> that are not peers) and a bit per day it was seen directly, and its AS and
-/// country resolved once from the imported ranges. <c>report asn</c> and <c>report country</c> read it instead of the
-/// daily rollups: ~11 M narrow rows and a bit test instead of ~120 M (day, address) rows, a distinct count and a
-/// range join.
+/// sender: the rows of <c>addr_day</c> that are not peers), a bit per day it was seen directly, its last (direct)
+/// sighting, and the ASN and country ranges that hold it. <c>report asn</c> and <c>report country</c> read it instead
+/// of the daily rollups: one scan of ~11–15 M narrow rows counted per pair of ranges, instead of a distinct count over
+/// ~120 M (day, address) rows and a range join.
 /// <para>
-/// It is derived: a function of <c>addr_day</c> (and of the ranges), rebuilt by <see cref="Refresh"/> after an ingest,
-/// a sniff, a prune and a range import. It says what it was built from in <c>meta</c>: a fingerprint of every capture's
-/// status and counters (which every commit that adds rollup rows changes, and every deletion of a capture's rows
-/// changes or removes) and one of the ranges. A report uses it only when both still match (<see cref="Current"/>), so a
-/// stale index is never read; it then reads the rollups as before.
+/// It is derived: a function of <c>addr_day</c> and of the ranges, brought up to date by <see cref="Refresh"/> after an
+/// ingest and a range import (a prune changes neither; a sniff does not refresh it). It says what it was built from in
+/// <c>meta</c>: every capture's status and counters (which every commit that adds rollup rows changes, and every
+/// deletion of a capture's rows changes or removes) and a fingerprint of the ranges. A report uses it only when both
+/// still match (<see cref="Current"/>), so a stale index is never read; the report then reads the rollups as before.
 /// </para>
 /// <para>
-/// Bit <c>p</c> of <c>days</c> is the UTC day <c>anchor - p</c>, where <c>anchor</c> is the newest day with such a
-/// sighting. A window is answered when it starts on or after <c>anchor - 127</c>. One that reaches the newest sighting
-/// (every <c>--days N</c> window) holds an address exactly when its last sighting (<c>last_us</c>) is at or after the start,
-/// and counts it as seen directly when its last direct sighting is. Any other window tests the day bits of the days it
-/// holds whole (and the days between its first and last); where it starts or ends inside a day, the addresses seen on
-/// that day and on no whole day of the window are checked against that day's <c>addr_day</c> rows (first/last µs),
-/// exactly as the rollup reports do, and so are addresses whose only direct sighting in the window is on such a day.
+/// Bit <c>p</c> of the day bits (<c>days_lo</c> 0–63, <c>days_hi</c> 64–127) is the UTC day <c>anchor - p</c>, where
+/// <c>anchor</c> is the newest day with such a sighting. A window is answered when it starts on or after
+/// <c>anchor - 127</c>. One that reaches the newest sighting (every <c>--days N</c> window) holds an address exactly
+/// when its last sighting (<c>last_us</c>) is at or after the start, and counts it as seen directly when its last
+/// direct sighting is. Any other window tests the bits of the days it holds whole (and the days between its first and
+/// last); where it starts or ends inside a day, the addresses seen on that day and on no whole day of the window are
+/// checked against that day's <c>addr_day</c> rows (first/last µs), exactly as the rollup reports do, and so are
+/// addresses whose only direct sighting in the window is on such a day.
 /// </para>
 /// </summary>
 public static class AddressIndex
 {
-    /// <summary>The days a row covers (bits of a UHUGEINT).</summary>
+    /// <summary>The days a row covers (the bits of two UBIGINT).</summary>
     public const int DaysCovered = 128;
 
     internal const string Table = "pcapdht_store.addr_index";
