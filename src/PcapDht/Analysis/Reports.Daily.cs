@@ -19,7 +19,7 @@ public sealed class ChurnResult
 
 public static partial class Reports
 {
-    private const long MicrosPerDay = 86_400_000_000L;
+    private const long MicrosPerDay = Store.RollupSchema.MicrosPerDay;
 
     /// <summary>
     /// Churn per UTC day (docs/analysis.md, "Churn"): distinct addresses (node sightings and message

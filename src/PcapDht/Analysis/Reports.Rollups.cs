@@ -130,7 +130,7 @@ public static partial class Reports
     }
 
     /// <summary>The day number (days since 1970, UTC) of an instant in µs.</summary>
-    internal static long DayOf(long us) => Math.DivRem(us, MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0);
+    internal static long DayOf(long us) => Store.RollupSchema.DayOf(us);
 
     private static string DateLiteral(long day) => $"DATE '{DayText(day)}'";
 

@@ -39,7 +39,7 @@ public static class AddressIndex
     private const string StateKey = "addr_index_state";
     /// <summary>The layout of the table, first in <see cref="StateKey"/>'s value: an index of another layout is rebuilt.</summary>
     private const string Layout = "5";
-    private const long MicrosPerDay = 86_400_000_000L;
+    private const long MicrosPerDay = RollupSchema.MicrosPerDay;
 
     /// <summary>What the index covers: its anchor day (days since 1970) and the first and last non-peer sighting (µs).</summary>
     public readonly record struct State(long Anchor, long FirstUs, long LastUs);
@@ -98,7 +98,7 @@ public static class AddressIndex
     /// </summary>
     public static Refreshed Refresh(DuckDBConnection c, CancellationToken cancellationToken = default)
     {
-        if (!TableExists(c, "addr_day") || !TableExists(c, "capture") || !TableExists(c, "meta"))
+        if (!StoreRetention.TableExists(c, "addr_day") || !StoreRetention.TableExists(c, "capture") || !StoreRetention.TableExists(c, "meta"))
             return Refreshed.NoRollups;
         // The database's memory limit is the ingest's (128 MB per file, for its appends): a rebuild aggregates ~10 M
         // addresses per 100 M sightings and spills what does not fit; unlimited, DuckDB takes 80 % of the machine.
@@ -158,16 +158,11 @@ public static class AddressIndex
     /// <summary>The index from all of <c>addr_day</c>.</summary>
     private static void Build(DuckDBConnection c, RangeRelations relations, CancellationToken ct)
     {
-        if (Span(c, "true") is not { } span)
-        {
-            SnapshotRanges(c, relations, ct);
-            Run(c, $"CREATE OR REPLACE TABLE {Table} (ip_hi UBIGINT, ip_lo UBIGINT, {string.Join(", ", DayColumns.Split(", ").Select(col => col + (col.StartsWith("last", StringComparison.Ordinal) ? " BIGINT" : " UBIGINT")))}, a_key INTEGER, c_key INTEGER);", ct);
-            SetMeta(c, StateKey, $"{Layout},0,-1,0");
-            return;
-        }
+        // Without a node sighting the same statement makes the empty table (and "0,-1,0" says there is none).
+        var span = Span(c, "true");
         SnapshotRanges(c, relations, ct);
-        Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved(Aggregate(span.Anchor, "true"))};", ct);
-        SetMeta(c, StateKey, StateText(span));
+        Run(c, $"CREATE OR REPLACE TABLE {Table} AS {Resolved(Aggregate(span?.Anchor ?? 0, span is null ? "false" : "true"))};", ct);
+        SetMeta(c, StateKey, span is { } s ? StateText(s) : $"{Layout},0,-1,0");
     }
 
     /// <summary>
@@ -270,7 +265,7 @@ public static class AddressIndex
     /// </summary>
     public static string? CountedIn(State state, long sinceUs, long untilUs)
     {
-        long d0 = DayOf(sinceUs), d1 = DayOf(untilUs), anchor = state.Anchor;
+        long d0 = RollupSchema.DayOf(sinceUs), d1 = RollupSchema.DayOf(untilUs), anchor = state.Anchor;
         if (d0 < anchor - (DaysCovered - 1) || untilUs < sinceUs) return null;
         // An edge day is whole when the window holds all of it, or all of its sightings (the default window ends at the
         // newest sighting: no row of that day reaches past it).
@@ -378,9 +373,9 @@ public static class AddressIndex
     private readonly record struct RangeRelations(string Asn, string Country)
     {
         public static RangeRelations Of(DuckDBConnection c) => new(
-            RelationExists(c, "asn_ranges") ? "main.asn_ranges"
+            Enrich.RangeStore.RelationExists(c, "asn_ranges") ? "main.asn_ranges"
                 : "(SELECT NULL::UHUGEINT AS start_num, NULL::UHUGEINT AS end_num, NULL::UINTEGER AS asn, NULL::VARCHAR AS as_name, NULL::VARCHAR AS country WHERE false)",
-            RelationExists(c, "country_ranges") ? "main.country_ranges"
+            Enrich.RangeStore.RelationExists(c, "country_ranges") ? "main.country_ranges"
                 : "(SELECT NULL::UHUGEINT AS start_num, NULL::UHUGEINT AS end_num, NULL::VARCHAR AS country WHERE false)");
     }
 
@@ -401,7 +396,7 @@ public static class AddressIndex
     }
 
     private static string RangesFingerprintOf(DuckDBConnection c) =>
-        TableExists(c, "datasets", "main") ? StoreCheck.Scalar<string>(c, RangesFingerprint)! : "";
+        Enrich.RangeStore.RelationExists(c, "datasets") ? StoreCheck.Scalar<string>(c, RangesFingerprint)! : "";
 
     private static State? ParseState(string s)
     {
@@ -429,14 +424,7 @@ public static class AddressIndex
         cmd.ExecuteNonQuery();
     }
 
-    private static bool Exists(DuckDBConnection c) => TableExists(c, "addr_index") && TableExists(c, "meta");
-
-    private static bool TableExists(DuckDBConnection c, string name, string schema = "pcapdht_store") =>
-        StoreCheck.Scalar<long>(c, $"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = '{name}'") > 0;
-
-    private static bool RelationExists(DuckDBConnection c, string name) => TableExists(c, name, "main");
-
-    private static long DayOf(long us) => Math.DivRem(us, MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0);
+    private static bool Exists(DuckDBConnection c) => StoreRetention.TableExists(c, "addr_index") && StoreRetention.TableExists(c, "meta");
 
     private static string Num(long v) => v.ToString(CultureInfo.InvariantCulture);
 

@@ -229,6 +229,12 @@ public static class RollupSchema
     // before an open that creates the macros in the background (ingest) has committed them, and would not see them.
     internal const string Day = "(DATE '1970-01-01' + CAST(epoch_us(ts) // 86400000000 AS INTEGER))";
 
+    /// <summary>µs in a UTC day.</summary>
+    internal const long MicrosPerDay = 86_400_000_000L;
+
+    /// <summary>The day number (days since 1970, UTC) of an instant in µs (the <c>day</c> of a rollup row).</summary>
+    internal static long DayOf(long us) => Math.DivRem(us, MicrosPerDay, out long rem) - (rem < 0 ? 1 : 0);
+
     private static string U128(string hi, string lo) => $"(({hi})::UHUGEINT << 64 | ({lo})::UHUGEINT)";
 
     /// <summary>

@@ -268,7 +268,8 @@ public static class StoreRetention
         return names;
     }
 
-    private static bool TableExists(DuckDBConnection c, string table) =>
+    /// <summary>Whether <c>pcapdht_store</c> has the table.</summary>
+    internal static bool TableExists(DuckDBConnection c, string table) =>
         StoreCheck.Scalar<long>(c, $"SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'pcapdht_store' AND table_name = '{table}'") > 0;
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"") + "\"";
