@@ -106,6 +106,9 @@ internal sealed unsafe class NativeChunk : IDisposable
         mask[row >> 6] &= ~(1UL << (row & 63));
     }
 
+    /// <summary>Whether the nullable leaf's value at <paramref name="row"/> is NULL (what <see cref="SetNull"/> wrote).</summary>
+    public bool IsNull(int column, int row) => _validity[column] != 0 && (((ulong*)_validity[column])[row >> 6] >> (row & 63) & 1) == 0;
+
     /// <summary>The fixed-width leaf's values from <paramref name="row"/> on, for writers that fill a column of several rows at once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* Column<T>(int column, int row) where T : unmanaged => (T*)_data[column] + row;

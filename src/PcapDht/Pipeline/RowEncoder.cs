@@ -303,9 +303,7 @@ internal sealed class RowEncoder : IDisposable
         _row = null;
 
         long us = _us;
-        if (m.Kind != KrpcKind.Query && !m.Values.IsEmpty)
-            foreach (var peer in CompactLists.Values(m.Values))
-                AddPeer(d.FrameNumber, us, match.HasInfoHash, match.InfoHashHi, match.InfoHashLo, peer.Address.Value, peer.Port, FromValues);
+        if (m.Kind != KrpcKind.Query && !m.Values.IsEmpty) AddValues(d.FrameNumber, us, m.Values, m.ValuesCount, match);
 
         // Sightings. The sender (a query or response with a 20-byte id) is read from msg by the view.
         if (m.Kind != KrpcKind.Error && m.NodeId.Length == 20) Stats.NodeSightings++;
@@ -357,6 +355,32 @@ internal sealed class RowEncoder : IDisposable
             done += n;
         }
         Stats.NodeSightings += total;
+    }
+
+    // BEP 5 `values`: compact peers into the columns several at a time (PeerColumns: a SIMD transpose of the 6-byte
+    // entries on the default path). Rows are reserved for every string of the list; those that were not peers go back.
+    private unsafe void AddValues(long frame, long us, ReadOnlySpan<byte> list, int strings, in MatchResult match)
+    {
+        int offset = PeerColumns.Start(list), total = 0;
+        bool done = false;
+        while (!done)
+        {
+            var c = NextRows(PeerTable, frame, us, Math.Max(1, strings - total), out int r, out int n);
+            int k = PeerColumns.Values(_nodeVariant, list, ref offset, n, c.Column<ulong>(P.IpHi, r), c.Column<ulong>(P.IpHi + 1, r),
+                c.Column<ushort>(P.Port, r), out done);
+            c.Count -= n - k;
+            if (match.HasInfoHash)
+            {
+                new Span<ulong>(c.Column<ulong>(P.IhA, r), k).Fill((ulong)(match.InfoHashHi >> 64));
+                new Span<ulong>(c.Column<ulong>(P.IhA + 1, r), k).Fill((ulong)match.InfoHashHi);
+                new Span<uint>(c.Column<uint>(P.IhLo, r), k).Fill(match.InfoHashLo);
+            }
+            else
+                for (int i = r; i < r + k; i++) { c.SetNull(P.IhA, i); c.SetNull(P.IhA + 1, i); c.SetNull(P.IhLo, i); }
+            new Span<byte>(c.Column<byte>(P.Source, r), k).Fill(FromValues);
+            total += k;
+        }
+        Stats.PeerSightings += total;
     }
 
     private void AddPeer(long frame, long us, bool hasInfoHash, UInt128 hi, uint lo, UInt128 ip, ushort port, byte source)

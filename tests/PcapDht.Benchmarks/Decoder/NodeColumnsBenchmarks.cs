@@ -96,28 +96,9 @@ public unsafe class NodeColumnsBenchmarks
     {
         var (_, lists, records, bytes) = Mix();
         Console.WriteLine($"node lists of the decoder's sample mix ({DecoderPayloads.Count} messages): {lists.Length} lists, {records} records, {bytes} bytes per pass");
-        SimdVariant[] variants = [SimdVariant.Scalar, SimdVariant.Vector128, SimdVariant.Vector256];
         var bench = new NodeColumnsBenchmarks();
         bench.Setup();
-        var best = new double[variants.Length];
-        Array.Fill(best, double.MaxValue);
-        long sink = 0;
-        const int Repeats = 20;
-        for (int round = 0; round < 100; round++)
-        {
-            for (int k = 0; k < variants.Length; k++)
-            {
-                long start = DecoderCpuBench.ThreadCpuNs();
-                for (int repeat = 0; repeat < Repeats; repeat++) sink += bench.TransposeAll(variants[k]);
-                double ns = (DecoderCpuBench.ThreadCpuNs() - start) / (double)Repeats;
-                if (round >= 10) best[k] = Math.Min(best[k], ns);
-            }
-        }
-        Console.WriteLine("| Variant | ns/record | M records/s | MB/s | Ratio to scalar |");
-        Console.WriteLine("|---|---:|---:|---:|---:|");
-        for (int k = 0; k < variants.Length; k++)
-            Console.WriteLine($"| {variants[k]} | {best[k] / records:F2} | {records / best[k] * 1e3:F1} | {bytes / best[k] * 1e3:F0} | {best[0] / best[k]:F2}x |");
-        GC.KeepAlive(sink);
+        StageCpu.Run(bench.TransposeAll, records, bytes);
         return 0;
     }
 
@@ -125,34 +106,9 @@ public unsafe class NodeColumnsBenchmarks
     {
         public Config()
         {
-            AddColumn(new RateColumn("Mrecords/s", "node records (nodes and nodes6) transposed per second, millions", false));
-            AddColumn(new RateColumn("MB/s", "node-list bytes transposed per second (10^6)", true));
+            AddColumn(new StageRateColumn("Mrecords/s", "node records (nodes and nodes6) transposed per second, millions", false, () => (Mix().Records, Mix().Bytes)));
+            AddColumn(new StageRateColumn("MB/s", "node-list bytes transposed per second (10^6)", true, () => (Mix().Records, Mix().Bytes)));
             SummaryStyle = SummaryStyle.Default.WithRatioStyle(RatioStyle.Trend);
         }
-    }
-
-    private sealed class RateColumn(string name, string legend, bool bytes) : IColumn
-    {
-        public string Id => "Rate" + name;
-        public string ColumnName => name;
-        public bool AlwaysShow => true;
-        public ColumnCategory Category => ColumnCategory.Custom;
-        public int PriorityInCategory => bytes ? 1 : 0;
-        public bool IsNumeric => true;
-        public UnitType UnitType => UnitType.Dimensionless;
-        public string Legend => legend;
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase)
-        {
-            var report = summary[benchmarkCase];
-            if (report?.ResultStatistics == null) return "-";
-            var (_, _, records, size) = Mix();
-            double perSecond = 1e9 / report.ResultStatistics.Mean; // passes per second
-            return bytes ? (size * perSecond / 1e6).ToString("F0") : (records * perSecond / 1e6).ToString("F1");
-        }
-
-        public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) => GetValue(summary, benchmarkCase);
-        public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
-        public bool IsAvailable(Summary summary) => true;
     }
 }
