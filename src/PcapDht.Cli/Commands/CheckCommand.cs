@@ -59,8 +59,15 @@ public sealed class CheckCommand : Command<CheckSettings>
             Console.Error.WriteLine($"pcapdht check: {report.Path} is damaged ({report.Findings.First(f => f.Kind == CheckProblem.Damaged).Message}); {PcapDhtDatabase.CorruptionAdvice}");
             return ExitCodes.DatabaseError;
         }
+        if (report.IndexRebuilt)
+            o.WriteLine("rebuilt: the address index, which disagreed with the daily rollups");
         if (report.CompactedBytes is long after)
             o.WriteLine($"compacted: {Size(report.FileBytes)} -> {Size(after)}");
+        if (report.Inconsistent && report.Findings.Where(f => f.Kind == CheckProblem.Inconsistent).All(StoreCheck.IsIndexMismatch))
+        {
+            Console.Error.WriteLine($"pcapdht check: the address index of {report.Path} disagrees with the daily rollups (above), so reports would read wrong numbers from it; pcapdht check --compact rebuilds it");
+            return ExitCodes.DatabaseError;
+        }
         if (report.Inconsistent)
         {
             int n = report.Findings.Count(f => f.Kind == CheckProblem.Inconsistent);

@@ -96,7 +96,8 @@ public static class AddressIndex
     /// reports then see it is stale): nothing when it matches; the AS and country columns alone when only the ranges
     /// changed; the new captures merged in when captures were only added; otherwise a rebuild from <c>addr_day</c>.
     /// </summary>
-    public static Refreshed Refresh(DuckDBConnection c, CancellationToken cancellationToken = default)
+    /// <param name="rebuild">Rebuild it whatever it matches (<c>check --compact</c> after <c>check</c> found it differs from the rollups).</param>
+    public static Refreshed Refresh(DuckDBConnection c, CancellationToken cancellationToken = default, bool rebuild = false)
     {
         if (!StoreRetention.TableExists(c, "addr_day") || !StoreRetention.TableExists(c, "capture") || !StoreRetention.TableExists(c, "meta"))
             return Refreshed.NoRollups;
@@ -112,8 +113,8 @@ public static class AddressIndex
             var relations = RangeRelations.Of(c);
             var meta = Exists(c) ? Meta(c) : [];
             State? built = meta.TryGetValue(StateKey, out var b) ? ParseState(b) : null;
-            string? indexedCaptures = built is null ? null : meta.GetValueOrDefault(CapturesKey);
-            bool sameRanges = meta.GetValueOrDefault(RangesKey) == ranges;
+            string? indexedCaptures = built is null || rebuild ? null : meta.GetValueOrDefault(CapturesKey);
+            bool sameRanges = !rebuild && meta.GetValueOrDefault(RangesKey) == ranges;
             if (indexedCaptures == captures && sameRanges)
             {
                 StoreCheck.Execute(c, "ROLLBACK");
@@ -150,6 +151,44 @@ public static class AddressIndex
         {
             try { StoreCheck.Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'"); } catch (DuckDBException) { }
         }
+    }
+
+    /// <summary>
+    /// Compares a current index with its recomputation from the rollups (<c>address_days</c>, the ranges now): per address
+    /// the day and direct-day bits, the last and last direct sighting, AS number, AS name and country. Returns how many
+    /// addresses differ (in both with other values, or in only one) and the lowest of them, or null when there is no current
+    /// index. Reports trust a current index, so a difference here is a wrong number in a report.
+    /// </summary>
+    public static (long Count, string? Example)? Mismatches(DuckDBConnection c)
+    {
+        if (Current(c) is not { } state || !StoreRetention.TableExists(c, "addr_day")) return null;
+        string anchor = state.Anchor.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        const string Low = "CASE WHEN p < 64 THEN 1::UBIGINT << p::UBIGINT ELSE 0::UBIGINT END";
+        const string High = "CASE WHEN p >= 64 THEN 1::UBIGINT << (p - 64)::UBIGINT ELSE 0::UBIGINT END";
+        var ranges = RangeRelations.Of(c);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"""
+            WITH want AS (
+                SELECT ip_num AS ip, bit_or({Low}) AS days_lo, bit_or({High}) AS days_hi,
+                       coalesce(bit_or({Low}) FILTER (WHERE direct), 0) AS direct_lo, coalesce(bit_or({High}) FILTER (WHERE direct), 0) AS direct_hi,
+                       max(last_us) AS last_us, max(last_us) FILTER (WHERE direct) AS last_direct_us
+                FROM (SELECT ip_num, direct, last_us, {anchor} - (day - DATE '1970-01-01') AS p FROM main.address_days WHERE kind <> 'peer')
+                WHERE p < {DaysCovered} GROUP BY ip_num),
+            resolved AS (SELECT w.*, CASE WHEN w.ip <= a.end_num THEN a.asn END AS asn, CASE WHEN w.ip <= a.end_num THEN a.as_name END AS as_name,
+                        coalesce(CASE WHEN w.ip <= k.end_num THEN k.country END, CASE WHEN w.ip <= a.end_num THEN a.country END) AS country
+                    FROM want w ASOF LEFT JOIN {ranges.Asn} a ON w.ip >= a.start_num ASOF LEFT JOIN {ranges.Country} k ON w.ip >= k.start_num),
+            got AS (SELECT (ip_hi::UHUGEINT << 64) | ip_lo::UHUGEINT AS ip, days_lo, days_hi, direct_lo, direct_hi, last_us, last_direct_us,
+                        a.asn, a.as_name, coalesce(k.country, a.country) AS country
+                    FROM {Table} LEFT JOIN pcapdht_store.addr_index_asn a USING (a_key) LEFT JOIN pcapdht_store.addr_index_country k USING (c_key)),
+            differ AS (SELECT ip FROM resolved w FULL JOIN got g USING (ip)
+                WHERE w.days_lo IS DISTINCT FROM g.days_lo OR w.days_hi IS DISTINCT FROM g.days_hi OR w.direct_lo IS DISTINCT FROM g.direct_lo
+                   OR w.direct_hi IS DISTINCT FROM g.direct_hi OR w.last_us IS DISTINCT FROM g.last_us OR w.last_direct_us IS DISTINCT FROM g.last_direct_us
+                   OR w.asn IS DISTINCT FROM g.asn OR w.as_name IS DISTINCT FROM g.as_name OR w.country IS DISTINCT FROM g.country)
+            SELECT count(*), pcapdht_ip_text(min(ip)) FROM differ
+            """;
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        return (r.GetInt64(0), r.IsDBNull(1) ? null : r.GetString(1));
     }
 
     /// <summary>DuckDB's memory limit while the index is refreshed.</summary>

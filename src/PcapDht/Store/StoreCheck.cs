@@ -25,6 +25,8 @@ public sealed class StoreCheckReport
     public int CapturesChecked { get; internal set; }
     /// <summary>Size of the file (and its WAL) when the check began.</summary>
     public long FileBytes { get; internal set; }
+    /// <summary>After <see cref="StoreCheck.Compact"/>: whether the address index was rebuilt because it disagreed with the rollups.</summary>
+    public bool IndexRebuilt { get; internal set; }
     /// <summary>After <see cref="StoreCheck.Compact"/>: the size of the rewritten file.</summary>
     public long? CompactedBytes { get; internal set; }
     public bool Damaged => Findings.Exists(f => f.Kind == CheckProblem.Damaged);
@@ -42,6 +44,11 @@ public sealed class StoreCheckReport
 public static class StoreCheck
 {
     private const string CompactAlias = "pcapdht_compact";
+    /// <summary>How the finding that the address index disagrees with the rollups starts (compact rebuilds the index).</summary>
+    private const string IndexMismatch = "the address index disagrees with the daily rollups";
+
+    /// <summary>The finding that the address index disagrees with the rollups (derived data: <see cref="Compact"/> rebuilds it).</summary>
+    public static bool IsIndexMismatch(CheckFinding f) => f.Kind == CheckProblem.Inconsistent && f.Message.StartsWith(IndexMismatch, StringComparison.Ordinal);
 
     public static StoreCheckReport Run(string path, TimeSpan lockWait, CancellationToken cancellationToken = default)
     {
@@ -97,6 +104,12 @@ public static class StoreCheck
             if (recovered > 0) report.Findings.RemoveAll(f => f.Kind == CheckProblem.Unfinished);
             if (LiveWriters(connection) is { Count: > 0 } live)
                 throw new StoreException($"cannot compact {path}: a sniff is writing capture {live[0]} into it; stop it first");
+            // An index that disagrees with its rollups is derived data: rebuilt from them before the copy.
+            if (report.Findings.RemoveAll(IsIndexMismatch) > 0)
+            {
+                AddressIndex.Refresh(connection, cancellationToken, rebuild: true);
+                report.IndexRebuilt = true;
+            }
             string name = Scalar<string>(connection, "SELECT current_database()")!;
             var counts = TableCounts(connection);
             Execute(connection, "CHECKPOINT");
@@ -288,6 +301,9 @@ public static class StoreCheck
         }
         bool rollups = PcapDhtDatabase.StoredVersion(c) >= 3; // an older store gets them when it is next opened for writing
         if (rollups) CheckRollups(c, report);
+        if (rollups && AddressIndex.Mismatches(c) is { Count: > 0 } index)
+            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent,
+                $"{IndexMismatch}: {index.Count} addresses differ (e.g. {index.Example}); reports read it, check --compact rebuilds it"));
         foreach (string table in rollups ? StoreSchema.CaptureTables : StoreSchema.DataTables)
         {
             long orphans = Scalar<long>(c, $"SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture)");

@@ -50,4 +50,29 @@ public sealed class AddressIndexCliTests
         Assert.Contains("\"ips\"", auto.Stdout);
         Assert.Equal(detail.Stdout, auto.Stdout);
     }
+
+    [Fact]
+    public void Check_NamesAnIndexThatDisagrees_AndCompactRebuildsIt()
+    {
+        using var dir = new TempDir();
+        string db = dir.File("t.duckdb");
+        var ingest = CliRunner.Run(["ingest", Sample("synthetic-dht.pcap"), "--db", db], dir.Path);
+        Assert.True(ingest.ExitCode == ExitCodes.Ok, ingest.Stderr);
+        Assert.Equal(ExitCodes.Ok, CliRunner.Run(["check", "--db", db], dir.Path).ExitCode);
+        var sabotage = CliRunner.Run(["query", "--write", "UPDATE pcapdht_store.addr_index SET last_us = last_us + 1", "--db", db], dir.Path);
+        Assert.True(sabotage.ExitCode == ExitCodes.Ok, sabotage.Stderr);
+
+        var check = CliRunner.Run(["check", "--db", db], dir.Path);
+        Assert.Equal(ExitCodes.DatabaseError, check.ExitCode);
+        Assert.Matches(@"inconsistent: the address index disagrees with the daily rollups: \d+ addresses differ", check.Stdout);
+        string line = Assert.Single(check.Stderr.Trim().Split('\n'));
+        Assert.Contains("pcapdht check --compact rebuilds it", line);
+
+        var compact = CliRunner.Run(["check", "--compact", "--db", db], dir.Path);
+        Assert.True(compact.ExitCode == ExitCodes.Ok, compact.Stderr);
+        Assert.Contains("rebuilt: the address index", compact.Stdout);
+        var again = CliRunner.Run(["check", "--db", db], dir.Path);
+        Assert.Equal(ExitCodes.Ok, again.ExitCode);
+        Assert.Contains("ok: every block reads", again.Stdout);
+    }
 }
