@@ -118,7 +118,7 @@ public static class CompactLists
         internal PeerEnumerator(ReadOnlySpan<byte> rawList)
         {
             _list = rawList;
-            _offset = rawList.Length > 0 && rawList[0] == (byte)'l' ? 1 : rawList.Length;
+            _offset = FirstEntry(rawList);
         }
 
         public readonly CompactPeer Current => _current;
@@ -128,31 +128,46 @@ public static class CompactLists
         /// <summary>Walks "len:bytes" entries; stops at 'e' or at anything that is not a string entry.</summary>
         public bool MoveNext()
         {
-            while (true)
+            while (TryReadEntry(_list, ref _offset, out var entry))
             {
-                int p = _offset;
-                int length = 0;
-                int digits = 0;
-                while (p < _list.Length && (uint)(_list[p] - '0') <= 9 && digits < 6)
-                {
-                    length = length * 10 + (_list[p] - '0');
-                    p++;
-                    digits++;
-                }
-                if (digits == 0 || p >= _list.Length || _list[p] != (byte)':' || length > _list.Length - p - 1)
-                {
-                    _offset = _list.Length;
-                    return false;
-                }
-                ReadOnlySpan<byte> entry = _list.Slice(p + 1, length);
-                _offset = p + 1 + length;
                 if (TryReadEndpoint(entry, out IpAddr address, out ushort port))
                 {
                     _current = new CompactPeer(address, port);
                     return true;
                 }
             }
+            return false;
         }
+    }
+
+    /// <summary>Where the first entry of a raw bencoded list starts (its length when it is not a list: no entries).</summary>
+    internal static int FirstEntry(ReadOnlySpan<byte> rawList) => rawList.Length > 0 && rawList[0] == (byte)'l' ? 1 : rawList.Length;
+
+    /// <summary>
+    /// One <c>len:bytes</c> entry of a raw bencoded list at <paramref name="offset"/> (up to 6 digits, a colon, the bytes
+    /// inside the list), moving <paramref name="offset"/> past it; false (and <paramref name="offset"/> at the end) at the
+    /// end of the list or at anything that is not a string entry. The one definition of how `values` entries are walked.
+    /// </summary>
+    internal static bool TryReadEntry(ReadOnlySpan<byte> list, ref int offset, out ReadOnlySpan<byte> entry)
+    {
+        int p = offset;
+        int length = 0;
+        int digits = 0;
+        while (p < list.Length && (uint)(list[p] - '0') <= 9 && digits < 6)
+        {
+            length = length * 10 + (list[p] - '0');
+            p++;
+            digits++;
+        }
+        if (digits == 0 || p >= list.Length || list[p] != (byte)':' || length > list.Length - p - 1)
+        {
+            offset = list.Length;
+            entry = default;
+            return false;
+        }
+        entry = list.Slice(p + 1, length);
+        offset = p + 1 + length;
+        return true;
     }
 
     public ref struct SampleEnumerator

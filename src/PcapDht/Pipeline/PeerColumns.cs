@@ -24,7 +24,7 @@ internal static unsafe class PeerColumns
     private const ulong SixColon = 0x3A36; // "6:" read little-endian
 
     /// <summary>Where the first entry of a raw list starts (the list's length when it is not a list: no peers).</summary>
-    public static int Start(ReadOnlySpan<byte> list) => list.Length > 0 && list[0] == (byte)'l' ? 1 : list.Length;
+    public static int Start(ReadOnlySpan<byte> list) => CompactLists.FirstEntry(list);
 
     /// <summary>
     /// Writes the peers of <paramref name="list"/> from <paramref name="offset"/> (an entry's start, from <see cref="Start"/>
@@ -59,36 +59,23 @@ internal static unsafe class PeerColumns
     }
 
     /// <summary>
-    /// The scalar reader: one <c>len:bytes</c> entry, as <see cref="CompactLists.PeerEnumerator"/> walks them (up to 6 digits,
-    /// a colon, the bytes inside the list). False at the end or at anything that is not a string entry; <paramref name="peer"/>
-    /// says whether the entry was a 6- or 18-byte peer (others are skipped).
+    /// The scalar reader: one entry (<see cref="CompactLists.TryReadEntry"/>, as the enumerator walks them). False at the end
+    /// or at anything that is not a string entry; <paramref name="peer"/> says whether the entry was a 6- or 18-byte peer
+    /// (others are skipped).
     /// </summary>
     private static bool NextEntry(ReadOnlySpan<byte> list, ref int offset, out ulong hi, out ulong lo, out ushort port, out bool peer)
     {
         hi = lo = 0;
         port = 0;
         peer = false;
-        int p = offset, length = 0, digits = 0;
-        while (p < list.Length && (uint)(list[p] - '0') <= 9 && digits < 6)
-        {
-            length = length * 10 + (list[p] - '0');
-            p++;
-            digits++;
-        }
-        if (digits == 0 || p >= list.Length || list[p] != (byte)':' || length > list.Length - p - 1)
-        {
-            offset = list.Length;
-            return false;
-        }
-        var entry = list.Slice(p + 1, length);
-        offset = p + 1 + length;
-        if (length == CompactLists.PeerLength)
+        if (!CompactLists.TryReadEntry(list, ref offset, out var entry)) return false;
+        if (entry.Length == CompactLists.PeerLength)
         {
             lo = V4Mapped | BinaryPrimitives.ReadUInt32BigEndian(entry);
             port = BinaryPrimitives.ReadUInt16BigEndian(entry[4..]);
             peer = true;
         }
-        else if (length == CompactLists.Peer6Length)
+        else if (entry.Length == CompactLists.Peer6Length)
         {
             hi = BinaryPrimitives.ReadUInt64BigEndian(entry);
             lo = BinaryPrimitives.ReadUInt64BigEndian(entry[8..]);

@@ -19,7 +19,7 @@ namespace PcapDht.Benchmarks.Decoder;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Config))]
-public unsafe class NodeColumnsBenchmarks
+public unsafe class NodeColumnsBenchmarks : ColumnStageBenchmarks
 {
     private const int Rows = 2048;
 
@@ -60,16 +60,7 @@ public unsafe class NodeColumnsBenchmarks
     [GlobalSetup]
     public void Setup() => (_data, _lists, _, _) = Mix();
 
-    [Benchmark(Baseline = true)]
-    public int Scalar() => TransposeAll(SimdVariant.Scalar);
-
-    [Benchmark]
-    public int Vector128() => TransposeAll(SimdVariant.Vector128);
-
-    [Benchmark]
-    public int Vector256() => TransposeAll(SimdVariant.Vector256);
-
-    private int TransposeAll(SimdVariant variant)
+    internal override int TransposeAll(SimdVariant variant)
     {
         ReadOnlySpan<byte> data = _data;
         int row = 0;

@@ -16,7 +16,7 @@ namespace PcapDht.Benchmarks.Decoder;
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(Config))]
-public unsafe class PeerColumnsBenchmarks
+public unsafe class PeerColumnsBenchmarks : ColumnStageBenchmarks
 {
     private const int Rows = 2048;
 
@@ -51,16 +51,7 @@ public unsafe class PeerColumnsBenchmarks
     [GlobalSetup]
     public void Setup() => (_data, _lists, _, _) = Mix();
 
-    [Benchmark(Baseline = true)]
-    public int Scalar() => TransposeAll(SimdVariant.Scalar);
-
-    [Benchmark]
-    public int Vector128() => TransposeAll(SimdVariant.Vector128);
-
-    [Benchmark]
-    public int Vector256() => TransposeAll(SimdVariant.Vector256);
-
-    internal int TransposeAll(SimdVariant variant)
+    internal override int TransposeAll(SimdVariant variant)
     {
         ReadOnlySpan<byte> data = _data;
         int row = 0, total = 0;

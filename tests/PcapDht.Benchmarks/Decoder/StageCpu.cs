@@ -40,6 +40,22 @@ public static class StageCpu
     }
 }
 
+/// <summary>A column stage's three variants as BenchmarkDotNet benchmarks, scalar the baseline: one pass each over the sample mix.</summary>
+public abstract class ColumnStageBenchmarks
+{
+    [BenchmarkDotNet.Attributes.Benchmark(Baseline = true)]
+    public int Scalar() => TransposeAll(SimdVariant.Scalar);
+
+    [BenchmarkDotNet.Attributes.Benchmark]
+    public int Vector128() => TransposeAll(SimdVariant.Vector128);
+
+    [BenchmarkDotNet.Attributes.Benchmark]
+    public int Vector256() => TransposeAll(SimdVariant.Vector256);
+
+    /// <summary>One pass of the stage over the mix with <paramref name="variant"/>; returns the records written.</summary>
+    internal abstract int TransposeAll(SimdVariant variant);
+}
+
 /// <summary>A BenchmarkDotNet column: records (millions) or bytes (10^6) of one pass per second, from the mean.</summary>
 public sealed class StageRateColumn(string name, string legend, bool bytes, Func<(long Records, long Bytes)> mix) : IColumn
 {
