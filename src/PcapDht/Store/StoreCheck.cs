@@ -426,8 +426,26 @@ public static class StoreCheck
         return names;
     }
 
-    private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait) =>
-        PcapDhtDatabase.OpenPlain(System.IO.Path.GetFullPath(path), readOnly, lockWait);
+    /// <summary>
+    /// DuckDB's memory limit for a check and a compaction. Both stream through the file; left at DuckDB's default (80 % of
+    /// the machine's memory) the buffer pool of a check and compaction of a 16 GB store grew to 20.7 GB of 23 GB.
+    /// </summary>
+    public const string MemoryLimit = "2GB";
+
+    private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait)
+    {
+        var c = PcapDhtDatabase.OpenPlain(System.IO.Path.GetFullPath(path), readOnly, lockWait);
+        try
+        {
+            Execute(c, $"SET memory_limit = '{MemoryLimit}'");
+            return c;
+        }
+        catch
+        {
+            c.Dispose();
+            throw;
+        }
+    }
 
     private static long FileBytes(string path) =>
         new FileInfo(path).Length + (File.Exists(path + ".wal") ? new FileInfo(path + ".wal").Length : 0);
