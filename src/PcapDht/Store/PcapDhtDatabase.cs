@@ -267,8 +267,20 @@ public sealed class PcapDhtDatabase : IDisposable
         Execute("CREATE SCHEMA IF NOT EXISTS pcapdht_store; CREATE TABLE IF NOT EXISTS pcapdht_store.meta (key VARCHAR PRIMARY KEY, value VARCHAR);");
         if (SchemaMismatch(Connection, Path) is { } mismatch) throw new StoreException(mismatch);
         if (StoredVersion(Connection) is int stored && stored < StoreSchema.Version) Upgrade(stored);
-        Execute(StoreSchema.Tables);
-        Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
+        // One transaction, not one per statement: each statement alone commits and syncs the WAL (~60 of them on
+        // every open, ~0.3 s of a small file's ingest).
+        Execute("BEGIN TRANSACTION");
+        try
+        {
+            Execute(StoreSchema.Tables);
+            Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
+            Execute("COMMIT");
+        }
+        catch
+        {
+            try { Execute("ROLLBACK"); } catch (DuckDBException) { }
+            throw;
+        }
         // Re-creating the views costs seconds (measured 3.3 s of a 3.5 s open on a loaded 2-core machine) and
         // sniff opens the file at every flush: skip it when the stored views are exactly these.
         string viewsHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
