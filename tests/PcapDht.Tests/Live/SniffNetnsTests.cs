@@ -41,12 +41,16 @@ public class SniffNetnsTests
         // mistake the live capture (between flushes) for an interrupted one.
         long during = 0;
         string status = "";
+        bool swarmRanOn = false;
         for (int i = 0; i < 100 && during == 0; i++)
         {
             Thread.Sleep(200);
             var rows = QueryCli(db, "SELECT count(*) AS n, (SELECT status FROM captures) AS status FROM messages");
             during = long.Parse(rows[0], CultureInfo.InvariantCulture);
             status = rows[1];
+            // On a loaded machine the query can come back after the swarm is done and everything is flushed: then
+            // "more rows at the end than during the run" has nothing left to show.
+            swarmRanOn = !swarm.HasExited;
         }
         Assert.False(sniff.HasExited, "sniff ended early: " + sniff.Stderr);
         Assert.True(during > 0, "pcapdht query saw no messages during the run");
@@ -64,7 +68,7 @@ public class SniffNetnsTests
         using var reference = new Db(refDb);
         Assert.Equal("complete", live.Text("SELECT status FROM captures"));
         long total = live.Scalar("SELECT count(*) FROM messages");
-        Assert.True(total > during, $"{total} messages at the end, {during} during the run");
+        Assert.True(swarmRanOn ? total > during : total >= during, $"{total} messages at the end, {during} during the run (the swarm still ran after that query: {swarmRanOn})");
         Assert.Equal(total, live.Scalar("SELECT krpc_messages FROM captures"));
         Assert.Contains($"{total.ToString("N0", CultureInfo.InvariantCulture)} KRPC messages", sniff.Stderr);
         Assert.Equal(0, live.Scalar("SELECT pcap_dropped FROM captures"));
