@@ -151,6 +151,9 @@ public sealed class IngestPipeline
         try
         {
             using var c = _db.OpenConnection();
+            // The ingest's memory limit (128 MB per file) is for its appends: deleting a 2M-packet capture's detail rows
+            // under it ran out of memory. The address index's limit serves here too.
+            using var memory = StoreCheck.MemoryLimitScope(c, AddressIndex.MemoryLimit, _db.MemoryLimit);
             Retention.AfterCommit(c, final);
             PruneError = null;
         }
@@ -184,7 +187,7 @@ public sealed class IngestPipeline
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
             using var c = _db.OpenConnection();
-            IndexRefreshed = AddressIndex.Refresh(c, cancellationToken);
+            IndexRefreshed = AddressIndex.Refresh(c, cancellationToken, restoreMemoryLimit: _db.MemoryLimit);
             IndexRefreshTime = sw.Elapsed;
             IndexError = null;
         }

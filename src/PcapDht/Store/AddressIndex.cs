@@ -97,14 +97,14 @@ public static class AddressIndex
     /// changed; the new captures merged in when captures were only added; otherwise a rebuild from <c>addr_day</c>.
     /// </summary>
     /// <param name="rebuild">Rebuild it whatever it matches (<c>check --compact</c> after <c>check</c> found it differs from the rollups).</param>
-    public static Refreshed Refresh(DuckDBConnection c, CancellationToken cancellationToken = default, bool rebuild = false)
+    /// <param name="restoreMemoryLimit">The memory limit to put back afterwards (<see cref="PcapDhtDatabase.MemoryLimit"/>), else the one DuckDB shows.</param>
+    public static Refreshed Refresh(DuckDBConnection c, CancellationToken cancellationToken = default, bool rebuild = false, string? restoreMemoryLimit = null)
     {
         if (!StoreRetention.TableExists(c, "addr_day") || !StoreRetention.TableExists(c, "capture") || !StoreRetention.TableExists(c, "meta"))
             return Refreshed.NoRollups;
         // The database's memory limit is the ingest's (128 MB per file, for its appends): a rebuild aggregates ~10 M
         // addresses per 100 M sightings and spills what does not fit; unlimited, DuckDB takes 80 % of the machine.
-        string limit = StoreCheck.Scalar<string>(c, "SELECT current_setting('memory_limit')")!;
-        StoreCheck.Execute(c, $"SET memory_limit = '{MemoryLimit}'");
+        using var memory = StoreCheck.MemoryLimitScope(c, MemoryLimit, restoreMemoryLimit);
         StoreCheck.Execute(c, "BEGIN TRANSACTION");
         try
         {
@@ -146,10 +146,6 @@ public static class AddressIndex
         {
             try { StoreCheck.Execute(c, "ROLLBACK"); } catch (DuckDBException) { }
             throw;
-        }
-        finally
-        {
-            try { StoreCheck.Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'"); } catch (DuckDBException) { }
         }
     }
 

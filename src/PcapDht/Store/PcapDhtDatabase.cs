@@ -210,7 +210,18 @@ public sealed class PcapDhtDatabase : IDisposable
     /// ingest then keeps every written block cached: RSS grew with capture size, 1.1 GB for 2 M
     /// messages; with a cap it stays flat and DuckDB evicts or spills instead).
     /// </summary>
-    public void SetMemoryLimit(string limit) => Execute($"SET memory_limit = '{limit.Replace("'", "")}'");
+    public void SetMemoryLimit(string limit)
+    {
+        Execute($"SET memory_limit = '{limit.Replace("'", "")}'");
+        MemoryLimit = limit;
+    }
+
+    /// <summary>
+    /// The limit <see cref="SetMemoryLimit"/> set, as given (null: DuckDB's default). Statements that raise the limit for a
+    /// while put this back: DuckDB shows a limit rounded down to 0.1 MiB, and setting what it shows lowers it a little
+    /// every time (a stream's prune after each commit would have shrunk the ingest's limit commit by commit).
+    /// </summary>
+    public string? MemoryLimit { get; private set; }
 
     /// <summary>
     /// DuckDB memory for an ingest of <paramref name="concurrentFiles"/> files at once: 128 MB each. Each

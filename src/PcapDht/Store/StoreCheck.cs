@@ -464,6 +464,28 @@ public static class StoreCheck
 
     private static string Sql(string s) => s.Replace("'", "''");
 
+    /// <summary>
+    /// Sets DuckDB's memory limit (per database instance, so for every connection of the process) to <paramref name="limit"/>
+    /// until disposed, then back to <paramref name="restore"/> (<see cref="PcapDhtDatabase.MemoryLimit"/>: the exact value set
+    /// before), else to what DuckDB shows now (rounded down to 0.1 MiB): for the statements after an ingest (a prune, the
+    /// address index) that need more than the ingest's appends.
+    /// </summary>
+    internal static IDisposable MemoryLimitScope(DuckDBConnection c, string limit, string? restore = null)
+    {
+        string before = restore ?? Scalar<string>(c, "SELECT current_setting('memory_limit')")!;
+        Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'");
+        return new Restore(c, before);
+    }
+
+    private sealed class Restore(DuckDBConnection c, string limit) : IDisposable
+    {
+        public void Dispose()
+        {
+            try { Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'"); }
+            catch (DuckDBException) { /* the connection is gone with an error; the next open sets its own */ }
+        }
+    }
+
     internal static void Execute(DuckDBConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
