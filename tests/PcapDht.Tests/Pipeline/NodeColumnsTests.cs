@@ -169,12 +169,6 @@ public sealed unsafe class NodeColumnsTests
         Assert.True(expected.Port.SequenceEqual(actual.Port), $"{what}: port");
     }
 
-    private sealed class Collect : IChunkSink
-    {
-        public readonly List<NativeChunk> Chunks = [];
-        public void Submit(NativeChunk chunk) => Chunks.Add(chunk);
-    }
-
     [Theory]
     [MemberData(nameof(Variants))]
     public void RowEncoder_NodeListsAcrossChunkBoundaries_WriteEveryRowOnce(SimdVariant variant)
@@ -182,7 +176,7 @@ public sealed unsafe class NodeColumnsTests
         // 37 messages of 101 nodes and 23 nodes6 each: 3,737 node rows (two chunks of 2,048 rows, the boundary inside a
         // list) and 851 node6 rows; every row carries its message's frame and time.
         var random = new Random(26);
-        var sink = new Collect();
+        var sink = new CollectedChunks();
         using var encoder = new RowEncoder(sink, nodeVariant: variant);
         encoder.StartCapture(7, new CaptureStats());
         var expected = new List<(long Frame, byte[] Record)>();

@@ -156,12 +156,6 @@ public sealed unsafe class PeerColumnsTests
         Assert.True(peers > 2 * lists, $"{peers} peers in {lists} lists");
     }
 
-    private sealed class Collect : IChunkSink
-    {
-        public readonly List<NativeChunk> Chunks = [];
-        public void Submit(NativeChunk chunk) => Chunks.Add(chunk);
-    }
-
     [Theory]
     [MemberData(nameof(Variants))]
     public void RowEncoder_ValuesAcrossChunkBoundaries_WriteEveryPeerOnce(SimdVariant variant)
@@ -169,7 +163,7 @@ public sealed unsafe class PeerColumnsTests
         // 31 replies of 150 entries (some not peers): ~4,400 peer rows, so chunk boundaries fall inside lists; every
         // other reply answers a get_peers with an info-hash, the others have none (NULL).
         var random = new Random(150);
-        var sink = new Collect();
+        var sink = new CollectedChunks();
         using var encoder = new RowEncoder(sink, nodeVariant: variant);
         encoder.StartCapture(9, new CaptureStats());
         var expected = new List<(long Frame, bool Hash, UInt128 Ip, ushort Port)>();

@@ -11,19 +11,13 @@ namespace PcapDht.Tests.Pipeline;
 /// <summary>The row encoder and the column layouts: no database connection needed, one definition of each table.</summary>
 public class RowEncoderTests
 {
-    private sealed class Collect : IChunkSink
-    {
-        public readonly List<NativeChunk> Chunks = [];
-        public void Submit(NativeChunk chunk) => Chunks.Add(chunk);
-    }
-
     private static string Sample(string name) => Path.Combine(PcapDht.Tests.Capture.CaptureTestFiles.RepoRoot, "samples-pcap", name);
 
     [Fact]
     public void Pipeline_RecordedSwarm_EncodesWithoutAnyDatabase()
     {
         // No PcapDhtDatabase and no DuckDB connection exist in this test: the chunks' types come from the layouts.
-        var sink = new Collect();
+        var sink = new CollectedChunks();
         using var pipeline = new CapturePipeline(sink);
         pipeline.StartCapture(42);
         using (var reader = CaptureReader.Open(Sample("dht-loopback.pcap")))
