@@ -72,6 +72,9 @@ public class SniffNetnsTests
         Assert.Equal(total, live.Scalar("SELECT krpc_messages FROM captures"));
         Assert.Contains($"{total.ToString("N0", CultureInfo.InvariantCulture)} KRPC messages", sniff.Stderr);
         Assert.Equal(0, live.Scalar("SELECT pcap_dropped FROM captures"));
+        // After the last flush sniff brings the address index up to date, as ingest does: reports read it, not the rollups.
+        Assert.Matches(@"sniff: address index (built|merged) in \d+\.\d s", sniff.Stderr);
+        Assert.True(live.IndexCurrent, "the address index does not match the store after sniff");
         Assert.True(live.Scalar("SELECT pcap_received FROM captures") >= live.Scalar("SELECT frames FROM captures"));
 
         // The same traffic recorded by tcpdump and ingested: identical over the time both covered.
@@ -165,6 +168,8 @@ public class SniffNetnsTests
         }
 
         public long Scalar(string sql) => Query(sql) is { } v and not DBNull ? Convert.ToInt64(v, CultureInfo.InvariantCulture) : 0;
+
+        public bool IndexCurrent => AddressIndex.Current(_db.Connection) is not null;
 
         public string? Text(string sql) => Query(sql)?.ToString();
 
