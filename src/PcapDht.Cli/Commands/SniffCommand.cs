@@ -168,6 +168,12 @@ public sealed class SniffCommand : Command<SniffSettings>
             if (!settings.Quiet) Console.Error.WriteLine("sniff: address index not updated (skipped): reports read the daily rollups until the next ingest");
             return ExitCodes.Ok;
         }
+        catch (DatabaseLockedException ex)
+        {
+            // Another process holds the file (a long query): not a failure of the capture, which is committed.
+            if (!settings.Quiet) Console.Error.WriteLine($"sniff: address index not updated ({ex.Message}): reports read the daily rollups until the next ingest");
+            return ExitCodes.Ok;
+        }
         catch (StoreException ex)
         {
             return Fail($"the capture is stored, but the address index was not updated (reports read the daily rollups, slower): {ex.Message}", ExitCodes.DatabaseError);
