@@ -87,8 +87,8 @@ public sealed class PruneCommand : Command<PruneSettings>
         {
             using var db = PcapDhtDatabase.Open(settings.Db);
             // DuckDB's default (80 % of the machine's memory) let a prune of 30 M detail rows of a 13 GB store reach 20.9 GB
-            // of 23 GB resident; the address index's limit bounds it (deletes and the partials' merge spill what does not fit).
-            db.SetMemoryLimit(AddressIndex.MemoryLimit);
+            // of 23 GB resident.
+            db.SetMemoryLimit(PcapDhtDatabase.MaintenanceMemoryLimit);
             StoreCheck.VerifyLength(db.Connection, settings.Db); // never rewrite a file that was cut short
             result = BusySpinner.Run($"pruning {settings.Db}", () => StoreRetention.Prune(db, settings.Keep));
         }

@@ -152,8 +152,8 @@ public sealed class IngestPipeline
         {
             using var c = _db.OpenConnection();
             // The ingest's memory limit (128 MB per file) is for its appends: deleting a 2M-packet capture's detail rows
-            // under it ran out of memory. The address index's limit serves here too.
-            using var memory = StoreCheck.MemoryLimitScope(c, AddressIndex.MemoryLimit, _db.MemoryLimit);
+            // under it ran out of memory. The maintenance limit serves here too.
+            using var memory = StoreCheck.MemoryLimitScope(c, PcapDhtDatabase.MaintenanceMemoryLimit, _db.MemoryLimit);
             Retention.AfterCommit(c, final);
             PruneError = null;
         }
@@ -185,10 +185,8 @@ public sealed class IngestPipeline
         if (cancellationToken.IsCancellationRequested) return;
         try
         {
-            var sw = System.Diagnostics.Stopwatch.StartNew();
-            using var c = _db.OpenConnection();
-            IndexRefreshed = AddressIndex.Refresh(c, cancellationToken, restoreMemoryLimit: _db.MemoryLimit);
-            IndexRefreshTime = sw.Elapsed;
+            (var done, IndexRefreshTime) = AddressIndex.RefreshAfterWrite(_db, cancellationToken);
+            IndexRefreshed = done;
             IndexError = null;
         }
         catch (OperationCanceledException)
@@ -197,10 +195,6 @@ public sealed class IngestPipeline
         catch (StoreException ex)
         {
             IndexError = ex;
-        }
-        catch (System.Data.Common.DbException ex)
-        {
-            IndexError = PcapDhtDatabase.Translate(ex, "updating the address index failed");
         }
     }
 

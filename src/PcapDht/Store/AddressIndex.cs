@@ -12,7 +12,7 @@ namespace PcapDht.Store;
 /// ~120 M (day, address) rows and a range join.
 /// <para>
 /// It is derived: a function of <c>addr_day</c> and of the ranges, brought up to date by <see cref="Refresh"/> after an
-/// ingest and a range import (a prune changes neither; a sniff does not refresh it). It says what it was built from in
+/// ingest, when a sniff stops, and after a range import (a prune changes neither). It says what it was built from in
 /// <c>meta</c>: every capture's status and counters (which every commit that adds rollup rows changes, and every
 /// deletion of a capture's rows changes or removes) and a fingerprint of the ranges. A report uses it only when both
 /// still match (<see cref="Current"/>), so a stale index is never read; the report then reads the rollups as before.
@@ -104,7 +104,7 @@ public static class AddressIndex
             return Refreshed.NoRollups;
         // The database's memory limit is the ingest's (128 MB per file, for its appends): a rebuild aggregates ~10 M
         // addresses per 100 M sightings and spills what does not fit; unlimited, DuckDB takes 80 % of the machine.
-        using var memory = StoreCheck.MemoryLimitScope(c, MemoryLimit, restoreMemoryLimit);
+        using var memory = StoreCheck.MemoryLimitScope(c, PcapDhtDatabase.MaintenanceMemoryLimit, restoreMemoryLimit);
         StoreCheck.Execute(c, "BEGIN TRANSACTION");
         try
         {
@@ -187,8 +187,24 @@ public static class AddressIndex
         return (r.GetInt64(0), r.IsDBNull(1) ? null : r.GetString(1));
     }
 
-    /// <summary>DuckDB's memory limit while the index is refreshed.</summary>
-    public const string MemoryLimit = "2GB";
+    /// <summary>
+    /// <see cref="Refresh"/> after a writer's run (ingest, sniff), on a connection of its own, with the writer's memory limit
+    /// (<see cref="PcapDhtDatabase.MemoryLimit"/>) put back exactly; a DuckDB error becomes a one-line <see cref="StoreException"/>.
+    /// Returns what it did and how long it took.
+    /// </summary>
+    public static (Refreshed Done, TimeSpan Took) RefreshAfterWrite(PcapDhtDatabase db, CancellationToken cancellationToken)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            using var c = db.OpenConnection();
+            return (Refresh(c, cancellationToken, restoreMemoryLimit: db.MemoryLimit), sw.Elapsed);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            throw PcapDhtDatabase.Translate(ex, "updating the address index failed");
+        }
+    }
 
     /// <summary>The index from all of <c>addr_day</c>.</summary>
     private static void Build(DuckDBConnection c, RangeRelations relations, CancellationToken ct)

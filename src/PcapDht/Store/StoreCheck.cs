@@ -426,18 +426,13 @@ public static class StoreCheck
         return names;
     }
 
-    /// <summary>
-    /// DuckDB's memory limit for a check and a compaction. Both stream through the file; left at DuckDB's default (80 % of
-    /// the machine's memory) the buffer pool of a check and compaction of a 16 GB store grew to 20.7 GB of 23 GB.
-    /// </summary>
-    public const string MemoryLimit = "2GB";
-
     private static DuckDBConnection Open(string path, bool readOnly, TimeSpan lockWait)
     {
         var c = PcapDhtDatabase.OpenPlain(System.IO.Path.GetFullPath(path), readOnly, lockWait);
         try
         {
-            Execute(c, $"SET memory_limit = '{MemoryLimit}'");
+            // Check and compact stream through the file: at DuckDB's default the buffer pool grew to 20.7 GB of 23 GB.
+            SetMemoryLimit(c, PcapDhtDatabase.MaintenanceMemoryLimit);
             return c;
         }
         catch
@@ -473,15 +468,19 @@ public static class StoreCheck
     internal static IDisposable MemoryLimitScope(DuckDBConnection c, string limit, string? restore = null)
     {
         string before = restore ?? Scalar<string>(c, "SELECT current_setting('memory_limit')")!;
-        Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'");
+        SetMemoryLimit(c, limit);
         return new Restore(c, before);
     }
+
+    /// <summary>Sets DuckDB's memory limit (per database instance) to <paramref name="limit"/>, e.g. <c>2GB</c>.</summary>
+    internal static void SetMemoryLimit(DuckDBConnection c, string limit) =>
+        Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'");
 
     private sealed class Restore(DuckDBConnection c, string limit) : IDisposable
     {
         public void Dispose()
         {
-            try { Execute(c, $"SET memory_limit = '{limit.Replace("'", "", StringComparison.Ordinal)}'"); }
+            try { SetMemoryLimit(c, limit); }
             catch (DuckDBException) { /* the connection is gone with an error; the next open sets its own */ }
         }
     }
