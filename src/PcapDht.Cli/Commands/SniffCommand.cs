@@ -146,41 +146,49 @@ public sealed class SniffCommand : Command<SniffSettings>
     /// <summary>
     /// After the last flush the capture is complete: brings the address index up to date, as ingest does after its run, so
     /// <c>report asn</c>/<c>country</c> read it instead of the rollups (same numbers, seconds instead of a minute on a big
-    /// store). A second Ctrl-C/SIGTERM skips it (DuckDB stops the statement): the index stays as it was, stale, and the
-    /// reports read the rollups until the next ingest. A failure is one line and exit 4; the capture stays committed.
+    /// store). A second Ctrl-C/SIGTERM skips it (DuckDB stops the statement).
     /// </summary>
     private static int RefreshIndex(SniffSettings settings)
     {
         using var skip = new CancellationTokenSource();
         using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, ctx => { ctx.Cancel = true; skip.Cancel(); });
         using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; skip.Cancel(); });
-        var sw = Stopwatch.StartNew();
+        AnsiConsole.Console.Profile.Out.Writer.Flush();
+        return RefreshIndex(settings.Database, settings.Quiet, PcapDhtDatabase.LockWait, skip.Token, Console.Error);
+    }
+
+    /// <summary>
+    /// The refresh after a sniff, writing its line to <paramref name="err"/>. Skipped (<paramref name="skip"/>) or a file
+    /// another process still holds after <paramref name="lockWait"/>: the index stays as it was, stale, reports read the
+    /// rollups until the next ingest, and the exit is 0 (the capture is complete). Any other failure is one line and exit 4;
+    /// the capture stays committed.
+    /// </summary>
+    internal static int RefreshIndex(string database, bool quiet, TimeSpan lockWait, CancellationToken skip, TextWriter err)
+    {
+        const string Stale = "reports read the daily rollups until the next ingest";
         try
         {
-            using var db = PcapDhtDatabase.Open(settings.Database);
-            var done = AddressIndex.Refresh(db.Connection, skip.Token, restoreMemoryLimit: db.MemoryLimit);
-            if (!settings.Quiet && done is not (AddressIndex.Refreshed.Current or AddressIndex.Refreshed.NoRollups))
-                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sniff: address index {done.ToString().ToLowerInvariant()} in {sw.Elapsed.TotalSeconds:F1} s"));
+            using var db = PcapDhtDatabase.Open(database, lockWait);
+            var (done, took) = AddressIndex.RefreshAfterWrite(db, skip);
+            if (!quiet && done is not (AddressIndex.Refreshed.Current or AddressIndex.Refreshed.NoRollups))
+                err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sniff: address index {done.ToString().ToLowerInvariant()} in {took.TotalSeconds:F1} s"));
             return ExitCodes.Ok;
         }
         catch (OperationCanceledException)
         {
-            if (!settings.Quiet) Console.Error.WriteLine("sniff: address index not updated (skipped): reports read the daily rollups until the next ingest");
+            if (!quiet) err.WriteLine($"sniff: address index not updated (skipped): {Stale}");
             return ExitCodes.Ok;
         }
         catch (DatabaseLockedException ex)
         {
             // Another process holds the file (a long query): not a failure of the capture, which is committed.
-            if (!settings.Quiet) Console.Error.WriteLine($"sniff: address index not updated ({ex.Message}): reports read the daily rollups until the next ingest");
+            if (!quiet) err.WriteLine($"sniff: address index not updated ({ex.Message}): {Stale}");
             return ExitCodes.Ok;
         }
         catch (StoreException ex)
         {
-            return Fail($"the capture is stored, but the address index was not updated (reports read the daily rollups, slower): {ex.Message}", ExitCodes.DatabaseError);
-        }
-        catch (System.Data.Common.DbException ex)
-        {
-            return Fail($"the capture is stored, but the address index was not updated (reports read the daily rollups, slower): {PcapDhtDatabase.Translate(ex, "updating the address index failed").Message}", ExitCodes.DatabaseError);
+            err.WriteLine($"pcapdht sniff: the capture is stored, but the address index was not updated ({Stale}): {ex.Message}");
+            return ExitCodes.DatabaseError;
         }
     }
 

@@ -75,4 +75,61 @@ public sealed class AddressIndexCliTests
         Assert.Equal(ExitCodes.Ok, again.ExitCode);
         Assert.Contains("ok: every block reads", again.Stdout);
     }
+
+    /// <summary>
+    /// What a sniff does with the address index when it stops (<c>SniffCommand.RefreshIndex</c>; the netns SIGTERM test
+    /// runs it after a real capture): a second Ctrl-C/SIGTERM (the token) skips it, and so does a file another process
+    /// still holds after the lock wait, both with a line and exit 0, leaving the index stale; otherwise it brings the index
+    /// up to date and says so.
+    /// </summary>
+    [Fact]
+    public void SniffRefresh_SkipsOnASecondSignalOrALockedFile_ElseUpdatesTheIndex()
+    {
+        using var dir = new TempDir();
+        string db = dir.File("t.duckdb");
+        var ingest = CliRunner.Run(["ingest", Sample("synthetic-dht.pcap"), "--db", db], dir.Path);
+        Assert.True(ingest.ExitCode == ExitCodes.Ok, ingest.Stderr);
+        // As a sniff's flushes do: the capture's counters change, so the index no longer matches the store.
+        var flush = CliRunner.Run(["query", "--write", "UPDATE pcapdht_store.capture SET frames = frames + 1", "--db", db], dir.Path);
+        Assert.True(flush.ExitCode == ExitCodes.Ok, flush.Stderr);
+        Assert.False(IndexCurrent(db));
+
+        var err = new StringWriter();
+        using (var stopped = new CancellationTokenSource())
+        {
+            stopped.Cancel();
+            Assert.Equal(ExitCodes.Ok, PcapDht.Cli.Commands.SniffCommand.RefreshIndex(db, false, TimeSpan.FromSeconds(15), stopped.Token, err));
+        }
+        Assert.Equal("sniff: address index not updated (skipped): reports read the daily rollups until the next ingest", err.ToString().Trim());
+        Assert.False(IndexCurrent(db));
+
+        // Another process reads the file (a query that runs for minutes): after the lock wait the refresh is skipped.
+        using (var reader = Live.LiveProcess.Pcapdht([], "query", "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 1", "--db", db))
+        {
+            bool locked = false;
+            for (int i = 0; i < 300 && !locked && !reader.HasExited; i++)
+            {
+                try { using var probe = PcapDht.Store.PcapDhtDatabase.Open(db, TimeSpan.Zero); Thread.Sleep(100); }
+                catch (PcapDht.Store.DatabaseLockedException) { locked = true; }
+            }
+            Assert.True(locked, "the reading process never held the file: " + reader.Stderr);
+            err = new StringWriter();
+            Assert.Equal(ExitCodes.Ok, PcapDht.Cli.Commands.SniffCommand.RefreshIndex(db, false, TimeSpan.FromSeconds(1), CancellationToken.None, err));
+            string line = Assert.Single(err.ToString().Trim().Split('\n'));
+            Assert.StartsWith("sniff: address index not updated (", line);
+            Assert.Contains("locked by another process", line);
+        }
+        Assert.False(IndexCurrent(db));
+
+        err = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, PcapDht.Cli.Commands.SniffCommand.RefreshIndex(db, false, TimeSpan.FromSeconds(15), CancellationToken.None, err));
+        Assert.Matches(@"^sniff: address index built in \d+\.\d s$", err.ToString().Trim());
+        Assert.True(IndexCurrent(db));
+    }
+
+    private static bool IndexCurrent(string db)
+    {
+        using var store = PcapDht.Store.PcapDhtDatabase.Open(db);
+        return PcapDht.Store.AddressIndex.Current(store.Connection) is not null;
+    }
 }
