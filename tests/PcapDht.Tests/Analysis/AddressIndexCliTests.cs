@@ -106,18 +106,22 @@ public sealed class AddressIndexCliTests
         // Another process reads the file (a query that runs for minutes): after the lock wait the refresh is skipped.
         using (var reader = Live.LiveProcess.Pcapdht([], "query", "SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 1", "--db", db))
         {
-            bool locked = false;
-            for (int i = 0; i < 300 && !locked && !reader.HasExited; i++)
+            // Locked five probes in a row, 0.2 s apart: the query is running (opening, the reader may hold and let go of the
+            // file more than once, and a refresh could slip in between).
+            int lockedInARow = 0;
+            for (int i = 0; i < 300 && lockedInARow < 5 && !reader.HasExited; i++)
             {
-                try { using var probe = PcapDht.Store.PcapDhtDatabase.Open(db, TimeSpan.Zero); Thread.Sleep(100); }
-                catch (PcapDht.Store.DatabaseLockedException) { locked = true; }
+                try { using var probe = PcapDht.Store.PcapDhtDatabase.Open(db, TimeSpan.Zero); lockedInARow = 0; }
+                catch (PcapDht.Store.DatabaseLockedException) { lockedInARow++; }
+                Thread.Sleep(200);
             }
-            Assert.True(locked, "the reading process never held the file: " + reader.Stderr);
+            Assert.True(lockedInARow == 5, "the reading process never held the file: " + reader.Stderr);
             err = new StringWriter();
             Assert.Equal(ExitCodes.Ok, PcapDht.Cli.Commands.SniffCommand.RefreshIndex(db, false, TimeSpan.FromSeconds(1), CancellationToken.None, err));
             string line = Assert.Single(err.ToString().Trim().Split('\n'));
             Assert.StartsWith("sniff: address index not updated (", line);
             Assert.Contains("locked by another process", line);
+            Assert.False(reader.HasExited, "the reading process ended before the refresh was tried: " + reader.Stderr);
         }
         Assert.False(IndexCurrent(db));
 
