@@ -16,8 +16,8 @@ internal interface IChunkSink
 }
 
 /// <summary>
-/// Encodes decoded messages into the column chunks of the five row tables (messages, node, node6 and
-/// peer sightings, malformed KRPC), in the layouts of <see cref="StoreColumns"/>. Needs no database: full
+/// Encodes decoded messages into the column chunks of the row tables (messages, node, node6 and
+/// peer sightings, malformed KRPC, and the contacts of the node lists), in the layouts of <see cref="StoreColumns"/>. Needs no database: full
 /// chunks go to an <see cref="IChunkSink"/>. A chunk may hold rows of several captures (each row carries
 /// its capture_id), so many small files do not each append a nearly empty chunk per table.
 /// Use from one thread.
@@ -31,7 +31,10 @@ internal sealed class RowEncoder : IDisposable
     // Peer sighting sources, as stored (the view shows the names).
     internal const byte FromValues = 0, FromAnnouncePeer = 1;
 
-    private const int MsgTable = 0, NodeTable = 1, Node6Table = 2, PeerTable = 3, MalformedTable = 4;
+    private const int MsgTable = 0, NodeTable = 1, Node6Table = 2, PeerTable = 3, MalformedTable = 4, NodeDimTable = 5;
+
+    // An IPv4 address as the low 64 bits of its IPv4-mapped IPv6 form (::ffff:a.b.c.d): this | ip.
+    private const ulong MappedPrefix = 0xFFFF_0000_0000UL;
 
     private readonly ChunkPool[] _pools;
     private readonly NativeChunk[] _chunks;
@@ -40,6 +43,12 @@ internal sealed class RowEncoder : IDisposable
     private readonly ExtraWriter _extra = new();
     private readonly IChunkSink _sink;
     private readonly SimdVariant _nodeVariant;
+    private readonly NodeKeys _nodeKeys = new();
+    // A node list's records transposed into columns (NodeColumns), before each contact is looked up in _nodeKeys.
+    private readonly ulong[] _colA = new ulong[NativeChunk.VectorSize], _colB = new ulong[NativeChunk.VectorSize],
+        _colIdA = new ulong[NativeChunk.VectorSize], _colIdB = new ulong[NativeChunk.VectorSize];
+    private readonly uint[] _colIdLo = new uint[NativeChunk.VectorSize];
+    private readonly ushort[] _colPort = new ushort[NativeChunk.VectorSize];
     private int _captureId;
 
     /// <param name="chunksPerTable">
@@ -74,6 +83,7 @@ internal sealed class RowEncoder : IDisposable
     {
         _captureId = captureId;
         Stats = stats;
+        _nodeKeys.Reset();
         for (int t = 0; t < _chunks.Length; t++)
         {
             _captureChunk[t] = _chunks[t];
@@ -87,6 +97,7 @@ internal sealed class RowEncoder : IDisposable
     /// </summary>
     public void DropCaptureRows()
     {
+        _nodeKeys.Forget();
         for (int t = 0; t < _chunks.Length; t++)
         {
             var c = _chunks[t];
@@ -100,6 +111,8 @@ internal sealed class RowEncoder : IDisposable
     /// <summary>Drops every row this encoder still holds (the store rolled back the transaction they were for).</summary>
     public void DropAllRows()
     {
+        // The dropped rows may hold the dimension rows of contacts the dictionary knows: they are written again.
+        _nodeKeys.Forget();
         for (int t = 0; t < _chunks.Length; t++)
         {
             _chunks[t].Truncate(0);
@@ -327,17 +340,24 @@ internal sealed class RowEncoder : IDisposable
         return _extra;
     }
 
-    // BEP 5 compact node info: 20-byte id, 4-byte IPv4, 2-byte port; stored as ip << 16 | port. The records go into
-    // the columns several at a time (NodeColumns: a SIMD transpose on the default path).
+    // BEP 5 compact node info: 20-byte id, 4-byte IPv4, 2-byte port. The records become columns several at a time
+    // (NodeColumns: a SIMD transpose on the default path); each contact is then looked up in the capture's dictionary
+    // and the node row keeps its key (a new contact also gets its node_dim row).
     private unsafe void AddNodes(long frame, long us, ReadOnlySpan<byte> nodes)
     {
         int total = nodes.Length / NodeColumns.NodeLength;
-        for (int done = 0; done < total;)
+        fixed (ulong* ep = _colA, idA = _colIdA, idB = _colIdB)
+        fixed (uint* idLo = _colIdLo)
         {
-            var c = NextRows(NodeTable, frame, us, total - done, out int r, out int n);
-            NodeColumns.Nodes(_nodeVariant, nodes[(done * NodeColumns.NodeLength)..], n,
-                c.Column<ulong>(N.Ep, r), c.Column<ulong>(N.IdA, r), c.Column<ulong>(N.IdA + 1, r), c.Column<uint>(N.IdLo, r));
-            done += n;
+            for (int done = 0; done < total;)
+            {
+                var c = NextRows(NodeTable, frame, us, total - done, out int r, out int n);
+                NodeColumns.Nodes(_nodeVariant, nodes[(done * NodeColumns.NodeLength)..], n, ep, idA, idB, idLo);
+                uint* keys = c.Column<uint>(N.Key, r);
+                for (int i = 0; i < n; i++)
+                    keys[i] = ContactKey(frame, us, 0, MappedPrefix | (ep[i] >> 16), (ushort)ep[i], idA[i], idB[i], idLo[i]);
+                done += n;
+            }
         }
         Stats.NodeSightings += total;
     }
@@ -346,15 +366,42 @@ internal sealed class RowEncoder : IDisposable
     private unsafe void AddNodes6(long frame, long us, ReadOnlySpan<byte> nodes)
     {
         int total = nodes.Length / NodeColumns.Node6Length;
-        for (int done = 0; done < total;)
+        fixed (ulong* ipHi = _colA, ipLo = _colB, idA = _colIdA, idB = _colIdB)
+        fixed (uint* idLo = _colIdLo)
+        fixed (ushort* port = _colPort)
         {
-            var c = NextRows(Node6Table, frame, us, total - done, out int r, out int n);
-            NodeColumns.Nodes6(_nodeVariant, nodes[(done * NodeColumns.Node6Length)..], n,
-                c.Column<ulong>(N6.IpHi, r), c.Column<ulong>(N6.IpHi + 1, r), c.Column<ushort>(N6.Port, r),
-                c.Column<ulong>(N6.IdA, r), c.Column<ulong>(N6.IdA + 1, r), c.Column<uint>(N6.IdLo, r));
-            done += n;
+            for (int done = 0; done < total;)
+            {
+                var c = NextRows(Node6Table, frame, us, total - done, out int r, out int n);
+                NodeColumns.Nodes6(_nodeVariant, nodes[(done * NodeColumns.Node6Length)..], n, ipHi, ipLo, port, idA, idB, idLo);
+                uint* keys = c.Column<uint>(N.Key, r);
+                for (int i = 0; i < n; i++)
+                    keys[i] = ContactKey(frame, us, ipHi[i], ipLo[i], port[i], idA[i], idB[i], idLo[i]);
+                done += n;
+            }
         }
         Stats.NodeSightings += total;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint ContactKey(long frame, long us, ulong ipHi, ulong ipLo, ushort port, ulong idA, ulong idB, uint idLo)
+    {
+        uint key = _nodeKeys.GetOrAdd(ipHi, ipLo, port, idA, idB, idLo, out bool added);
+        if (added) AddContact(frame, us, key, ipHi, ipLo, port, idA, idB, idLo);
+        return key;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddContact(long frame, long us, uint key, ulong ipHi, ulong ipLo, ushort port, ulong idA, ulong idB, uint idLo)
+    {
+        var c = NextRow(NodeDimTable, frame, us, out int r);
+        c.Set(ND.Key, r, key);
+        c.Set(ND.IpHi, r, ipHi);
+        c.Set(ND.IpHi + 1, r, ipLo);
+        c.Set(ND.Port, r, port);
+        c.Set(ND.IdA, r, idA);
+        c.Set(ND.IdA + 1, r, idB);
+        c.Set(ND.IdLo, r, idLo);
     }
 
     // BEP 5 `values`: compact peers into the columns several at a time (PeerColumns: a SIMD transpose of the 6-byte

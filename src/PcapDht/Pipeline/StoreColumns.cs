@@ -31,14 +31,23 @@ internal static class StoreColumns
         U64("version", true), U64("tok_hi", true), U64("tok_lo", true), U64("ext_hi", true), U64("ext_lo", true),
         C("rtt_us", BigInt, true), C("extra", Varchar, true))]);
 
-    /// <summary>Contacts from <c>nodes</c> (IPv4, BEP 5): endpoint packed as ip &lt;&lt; 16 | port. The sender of each
-    /// message is not repeated here: node_sightings reads it from msg.</summary>
-    public static readonly TableLayout Node = new("node", [.. Head, Column.Struct("n",
-        U64("ep"), U64("id_a"), U64("id_b"), C("id_lo", UnsignedInteger))]);
+    /// <summary>
+    /// The node dimension: one row per distinct contact (address, port, id) of a capture's <c>nodes</c> and <c>nodes6</c>
+    /// lists, numbered per capture by <c>n.k</c> (<see cref="NodeKeys"/>). A contact is sent in many replies (each
+    /// address, port and id cost ~30 bytes per sighting when stored with it); node and node6 keep only its key.
+    /// frame_no and ts are those of the row's first sighting. IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d).
+    /// The encoder's dictionary is bounded: after <see cref="NodeKeys.MaxEntries"/> contacts it starts over, so a
+    /// contact may have more than one key in a long capture; keys stay unique per capture.
+    /// </summary>
+    public static readonly TableLayout NodeDim = new("node_dim", [.. Head, Column.Struct("n",
+        C("k", UnsignedInteger), U64("ip_hi"), U64("ip_lo"), C("port", UnsignedSmallInt), U64("id_a"), U64("id_b"), C("id_lo", UnsignedInteger))]);
 
-    /// <summary>Contacts from <c>nodes6</c> (BEP 32).</summary>
-    public static readonly TableLayout Node6 = new("node6", [.. Head, Column.Struct("n",
-        U64("ip_hi"), U64("ip_lo"), C("port", UnsignedSmallInt), U64("id_a"), U64("id_b"), C("id_lo", UnsignedInteger))]);
+    /// <summary>Contacts from <c>nodes</c> (IPv4, BEP 5): the key of the contact in <see cref="NodeDim"/>. The sender of
+    /// each message is not repeated here: node_sightings reads it from msg.</summary>
+    public static readonly TableLayout Node = new("node", [.. Head, Column.Struct("n", C("k", UnsignedInteger))]);
+
+    /// <summary>Contacts from <c>nodes6</c> (BEP 32): the key of the contact in <see cref="NodeDim"/>.</summary>
+    public static readonly TableLayout Node6 = new("node6", [.. Head, Column.Struct("n", C("k", UnsignedInteger))]);
 
     /// <summary>Peers from <c>values</c> and announce_peer; the reporter is always the message's sender (in msg).</summary>
     public static readonly TableLayout Peer = new("peer", [.. Head, Column.Struct("p",
@@ -51,7 +60,7 @@ internal static class StoreColumns
         C("dst_ip", UnsignedHugeInt), C("dst_port", UnsignedSmallInt), C("reason", Varchar), C("byte_offset", Integer), C("payload", Blob)]);
 
     /// <summary>Every row table, in the order <see cref="RowEncoder"/> numbers them.</summary>
-    public static readonly TableLayout[] All = [Msg, Node, Node6, Peer, Malformed];
+    public static readonly TableLayout[] All = [Msg, Node, Node6, Peer, Malformed, NodeDim];
 
     /// <summary>msg leaves.</summary>
     public static class M
@@ -62,16 +71,17 @@ internal static class StoreColumns
             TokHi = Msg.Leaf("d.tok_hi"), ExtHi = Msg.Leaf("d.ext_hi"), Rtt = Msg.Leaf("d.rtt_us"), Extra = Msg.Leaf("d.extra");
     }
 
-    /// <summary>node leaves.</summary>
+    /// <summary>node and node6 leaves (the same layout).</summary>
     public static class N
     {
-        public static readonly int Ep = Node.Leaf("n.ep"), IdA = Node.Leaf("n.id_a"), IdLo = Node.Leaf("n.id_lo");
+        public static readonly int Key = Node.Leaf("n.k");
     }
 
-    /// <summary>node6 leaves.</summary>
-    public static class N6
+    /// <summary>node_dim leaves.</summary>
+    public static class ND
     {
-        public static readonly int IpHi = Node6.Leaf("n.ip_hi"), Port = Node6.Leaf("n.port"), IdA = Node6.Leaf("n.id_a"), IdLo = Node6.Leaf("n.id_lo");
+        public static readonly int Key = NodeDim.Leaf("n.k"), IpHi = NodeDim.Leaf("n.ip_hi"), Port = NodeDim.Leaf("n.port"),
+            IdA = NodeDim.Leaf("n.id_a"), IdLo = NodeDim.Leaf("n.id_lo");
     }
 
     /// <summary>peer leaves.</summary>

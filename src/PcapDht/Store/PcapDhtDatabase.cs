@@ -327,14 +327,16 @@ public sealed class PcapDhtDatabase : IDisposable
 
     /// <summary>
     /// Upgrades a file of an older schema (<see cref="StoreSchema.UpgradableFrom"/> or later) in one transaction: the new
-    /// tables, the daily rollups of every capture computed from its detail rows (one capture at a time, so memory stays
-    /// that of one capture), the new version. A failure (disk full, Ctrl-C) leaves the file as it was.
+    /// tables; from schema 3 or older, the node lists' contacts moved into node_dim; from schema 2, the daily rollups of
+    /// every capture computed from its detail rows (one capture at a time, so memory stays that of one capture); the new
+    /// version. A failure (disk full, Ctrl-C) leaves the file as it was.
     /// </summary>
     private void Upgrade(int from)
     {
         try
         {
             Execute("BEGIN");
+            if (from < 4) Execute("ALTER TABLE pcapdht_store.node RENAME TO node_v3; ALTER TABLE pcapdht_store.node6 RENAME TO node6_v3;");
             Execute(StoreSchema.Tables);
             var ids = new List<int>();
             using (var cmd = Connection.CreateCommand())
@@ -343,8 +345,14 @@ public sealed class PcapDhtDatabase : IDisposable
                 using var r = cmd.ExecuteReader();
                 while (r.Read()) ids.Add(r.GetInt32(0));
             }
-            foreach (int id in ids)
-                Execute(RollupSchema.InsertFromCommit(RollupSchema.CaptureFrames(id, long.MinValue)));
+            if (from < 4)
+            {
+                foreach (int id in ids) Execute(StoreSchema.ContactsFromV3(id));
+                Execute("DROP TABLE pcapdht_store.node_v3; DROP TABLE pcapdht_store.node6_v3;");
+            }
+            if (from < 3)
+                foreach (int id in ids)
+                    Execute(RollupSchema.InsertFromCommit(RollupSchema.CaptureFrames(id, long.MinValue)));
             Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
             Execute("COMMIT");
         }

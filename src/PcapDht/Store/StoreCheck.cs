@@ -245,7 +245,7 @@ public static class StoreCheck
         }
         using (var cmd = c.CreateCommand())
         {
-            // node_ips: sender sightings from msg plus the nodes and nodes6 contacts, without joins (rows as stored).
+            // Node sightings: senders from msg plus the rows of node and node6, without joins (rows as stored).
             // A pruned store (pcapdht prune, --keep-detail) counts per capture the rows it deleted: rows + pruned = counter.
             string pruned = StoreRetention.HasPrunedTable(c)
                 ? "pcapdht_store.detail_pruned"
@@ -253,7 +253,9 @@ public static class StoreCheck
             cmd.CommandText = $"""
                 WITH m AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.msg GROUP BY ALL),
                      b AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.malformed GROUP BY ALL),
-                     s AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.node_ips GROUP BY ALL),
+                     s AS (SELECT capture_id, count(*) AS n FROM (
+                         SELECT capture_id FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
+                         UNION ALL SELECT capture_id FROM pcapdht_store.node UNION ALL SELECT capture_id FROM pcapdht_store.node6) GROUP BY ALL),
                      p AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.peer GROUP BY ALL),
                      x AS (SELECT * FROM {pruned})
                 SELECT c.capture_id, c.status, c.kind,
@@ -304,6 +306,7 @@ public static class StoreCheck
         if (rollups && AddressIndex.Mismatches(c) is { Count: > 0 } index)
             report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent,
                 $"{IndexMismatch}: {index.Count} addresses differ (e.g. {index.Example}); reports read it, check --compact rebuilds it"));
+        if (PcapDhtDatabase.StoredVersion(c) >= 4) CheckContacts(c, report); // an older store gets node_dim when next opened for writing
         foreach (string table in rollups ? StoreSchema.CaptureTables : StoreSchema.DataTables)
         {
             long orphans = Scalar<long>(c, $"SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture)");
@@ -313,6 +316,23 @@ public static class StoreCheck
         foreach (int id in PcapDhtDatabase.FindInterruptedCaptures(c))
             report.Findings.Add(new CheckFinding(CheckProblem.Unfinished,
                 $"capture {id} is 'running' but no pcapdht process writes it: its writer died (check --compact, or the next ingest or sniff, marks it failed or interrupted)"));
+    }
+
+    /// <summary>
+    /// Every node and node6 row names a contact of its capture that node_dim holds exactly once: a row whose key is missing
+    /// would vanish from node_sightings and the rollups, and a key held twice would count its sightings twice.
+    /// </summary>
+    private static void CheckContacts(DuckDBConnection c, StoreCheckReport report)
+    {
+        long dangling = Scalar<long>(c, """
+            SELECT count(*) FROM (SELECT capture_id, n.k AS k FROM pcapdht_store.node UNION ALL SELECT capture_id, n.k FROM pcapdht_store.node6) x
+            ANTI JOIN pcapdht_store.node_dim d ON d.capture_id = x.capture_id AND d.n.k = x.k
+            """);
+        if (dangling > 0)
+            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{dangling} rows of pcapdht_store.node/node6 name a contact key that pcapdht_store.node_dim does not hold"));
+        long doubled = Scalar<long>(c, "SELECT count(*) - count(DISTINCT (capture_id, n.k)) FROM pcapdht_store.node_dim");
+        if (doubled > 0)
+            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{doubled} contact keys of pcapdht_store.node_dim are held more than once in their capture"));
     }
 
     /// <summary>

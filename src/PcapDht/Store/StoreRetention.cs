@@ -31,7 +31,7 @@ public enum PruneScope
 
 /// <summary>
 /// Retention (docs/schema.md, "Retention"): deletes the detail rows (<see cref="StoreSchema.DataTables"/>: msg, node,
-/// node6, peer, malformed) older than a cutoff and keeps the daily rollups (<see cref="RollupSchema"/>), so every
+/// node6, peer, malformed) older than a cutoff, and the node_dim contacts no node row names any more, and keeps the daily rollups (<see cref="RollupSchema"/>), so every
 /// report that reads rollups gives the same answer over the whole history. The cutoff is the newest message time in the
 /// store (data time, not the wall clock: the end of the reports' default window) minus the duration kept; 0 keeps no
 /// detail at all.
@@ -139,7 +139,15 @@ public static class StoreRetention
             foreach (string table in StoreSchema.DataTables)
             {
                 using var cmd = c.CreateCommand();
-                cmd.CommandText = $"DELETE FROM pcapdht_store.{table} WHERE {before}";
+                // A contact stays while a node or node6 row of its capture has its key, whenever it was first seen.
+                cmd.CommandText = table == Pipeline.StoreColumns.NodeDim.Table
+                    ? """
+                        DELETE FROM pcapdht_store.node_dim d
+                        WHERE d.capture_id IN (SELECT capture_id FROM pcapdht_prune WHERE node + node6 > 0)
+                            AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
+                            AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node6 x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
+                        """
+                    : $"DELETE FROM pcapdht_store.{table} WHERE {before}";
                 deleted.Add((table, cmd.ExecuteNonQuery()));
             }
             string sums = string.Join(", ", PrunedColumns.Select(n => $"coalesce(o.{n}, 0) + p.{n}"));

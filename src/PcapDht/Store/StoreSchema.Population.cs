@@ -97,14 +97,9 @@ public static partial class StoreSchema
         -- Every entry of a `nodes` (BEP 5) or `nodes6` (BEP 32) list, without the join to its message that
         -- node_sightings makes for the reporter columns; id_prefix is the id's first 8 bytes as a number.
         CREATE OR REPLACE VIEW main.reply_contacts AS
-            SELECT capture_id, frame_no, ts, 4::UTINYINT AS family,
-                pcapdht_ip_text(281470681743360::UHUGEINT | (n.ep >> 16)) AS ip, 281470681743360::UHUGEINT | (n.ep >> 16) AS ip_num,
-                (n.ep & 65535)::USMALLINT AS port, pcapdht_id3(n.id_a, n.id_b, n.id_lo) AS node_id, n.id_a AS id_prefix
-            FROM pcapdht_store.node
-            UNION ALL
-            SELECT capture_id, frame_no, ts, 6::UTINYINT, pcapdht_ip_text2(n.ip_hi, n.ip_lo), pcapdht_u128(n.ip_hi, n.ip_lo), n.port,
-                pcapdht_id3(n.id_a, n.id_b, n.id_lo), n.id_a
-            FROM pcapdht_store.node6;
+            SELECT capture_id, frame_no, ts, family, pcapdht_ip_text2(ip_hi, ip_lo) AS ip, pcapdht_u128(ip_hi, ip_lo) AS ip_num,
+                port, pcapdht_id3(id_a, id_b, id_lo) AS node_id, id_a AS id_prefix
+            FROM pcapdht_store.contacts;
         """;
 
     /// <summary>

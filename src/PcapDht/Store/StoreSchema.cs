@@ -10,9 +10,10 @@ public static partial class StoreSchema
 {
     /// <summary>
     /// Bumped when storage changes: a file of <see cref="UpgradableFrom"/> is upgraded on open (3 added the daily
-    /// rollups, filled from the detail rows), an older or newer one is refused with a clear message.
+    /// rollups, filled from the detail rows; 4 moved the node lists' contacts into node_dim), an older or newer one is
+    /// refused with a clear message.
     /// </summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>The oldest schema an open upgrades to <see cref="Version"/> (additive: new tables filled from the stored rows).</summary>
     public const int UpgradableFrom = 2;
@@ -80,6 +81,37 @@ public static partial class StoreSchema
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS pid INTEGER;
         ALTER TABLE pcapdht_store.capture ADD COLUMN IF NOT EXISTS host VARCHAR;
         """;
+
+    /// <summary>
+    /// The upgrade from schema 3 for one capture: its distinct contacts of node_v3/node6_v3 (the old node tables, which
+    /// held each contact's address, port and id on every row) become node_dim rows, numbered in order of first sighting,
+    /// and each old row becomes a node/node6 row with its contact's key, in frame order.
+    /// </summary>
+    internal static string ContactsFromV3(int captureId)
+    {
+        string id = captureId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        const string v4 = "0::UBIGINT AS ip_hi, 281470681743360::UBIGINT | (n.ep >> 16) AS ip_lo, (n.ep & 65535)::USMALLINT AS port";
+        const string same = "d.n.id_a = o.id_a AND d.n.id_b = o.id_b AND d.n.id_lo = o.id_lo AND d.n.ip_hi = o.ip_hi AND d.n.ip_lo = o.ip_lo AND d.n.port = o.port";
+        return $"""
+            INSERT INTO pcapdht_store.node_dim
+            SELECT capture_id, frame_no, ts, struct_pack(k := (row_number() OVER (ORDER BY frame_no, ip_hi, ip_lo, port, id_a, id_b, id_lo) - 1)::UINTEGER,
+                ip_hi := ip_hi, ip_lo := ip_lo, port := port, id_a := id_a, id_b := id_b, id_lo := id_lo)
+            FROM (SELECT capture_id, min(frame_no) AS frame_no, min(ts) AS ts, ip_hi, ip_lo, port, id_a, id_b, id_lo FROM (
+                SELECT capture_id, frame_no, ts, {v4}, n.id_a AS id_a, n.id_b AS id_b, n.id_lo AS id_lo FROM pcapdht_store.node_v3 WHERE capture_id = {id}
+                UNION ALL SELECT capture_id, frame_no, ts, n.ip_hi, n.ip_lo, n.port, n.id_a, n.id_b, n.id_lo FROM pcapdht_store.node6_v3 WHERE capture_id = {id})
+                GROUP BY capture_id, ip_hi, ip_lo, port, id_a, id_b, id_lo);
+            INSERT INTO pcapdht_store.node
+            SELECT o.capture_id, o.frame_no, o.ts, struct_pack(k := d.n.k)
+            FROM (SELECT capture_id, frame_no, ts, {v4}, n.id_a AS id_a, n.id_b AS id_b, n.id_lo AS id_lo FROM pcapdht_store.node_v3 WHERE capture_id = {id}) o
+            JOIN pcapdht_store.node_dim d ON d.capture_id = o.capture_id AND {same} ORDER BY o.frame_no;
+            INSERT INTO pcapdht_store.node6
+            SELECT o.capture_id, o.frame_no, o.ts, struct_pack(k := d.n.k)
+            FROM (SELECT capture_id, frame_no, ts, n.ip_hi AS ip_hi, n.ip_lo AS ip_lo, n.port AS port, n.id_a AS id_a, n.id_b AS id_b, n.id_lo AS id_lo
+                FROM pcapdht_store.node6_v3 WHERE capture_id = {id}) o
+            JOIN pcapdht_store.node_dim d ON d.capture_id = o.capture_id AND {same} ORDER BY o.frame_no;
+
+            """;
+    }
 
     // Macros and views are recreated on every open so a newer build fixes them in old files.
     // The population relations (lookups, BEP 42 macros) are kept apart in StoreSchema.Population.cs.
@@ -204,6 +236,15 @@ public static partial class StoreSchema
             CASE WHEN (d.info >> 40) & 255 <> 0 THEN ((d.info >> 40) & 255)::UTINYINT END AS want
             FROM pcapdht_store.msg;
 
+        -- Every entry of a `nodes` (family 4) or `nodes6` (family 6) list with its contact from node_dim (as stored).
+        CREATE OR REPLACE VIEW pcapdht_store.contacts AS
+            SELECT nd.capture_id, nd.frame_no, nd.ts, 4::UTINYINT AS family, k.n.ip_hi AS ip_hi, k.n.ip_lo AS ip_lo, k.n.port AS port,
+                k.n.id_a AS id_a, k.n.id_b AS id_b, k.n.id_lo AS id_lo
+            FROM pcapdht_store.node nd JOIN pcapdht_store.node_dim k ON k.capture_id = nd.capture_id AND k.n.k = nd.n.k
+            UNION ALL
+            SELECT nd.capture_id, nd.frame_no, nd.ts, 6::UTINYINT, k.n.ip_hi, k.n.ip_lo, k.n.port, k.n.id_a, k.n.id_b, k.n.id_lo
+            FROM pcapdht_store.node6 nd JOIN pcapdht_store.node_dim k ON k.capture_id = nd.capture_id AND k.n.k = nd.n.k;
+
         -- Every node seen: the sender of a query or response (from msg), and the contacts in `nodes` /
         -- `nodes6` joined to the response that carried them (its sender is the reporter).
         CREATE OR REPLACE VIEW main.node_sightings AS
@@ -212,16 +253,10 @@ public static partial class StoreSchema
                 NULL::VARCHAR AS reporter_ip, NULL::USMALLINT AS reporter_port, NULL::UHUGEINT AS reporter_ip_num
             FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
             UNION ALL
-            SELECT nd.capture_id, nd.frame_no, nd.ts, pcapdht_ip_text(281470681743360::UHUGEINT | (nd.n.ep >> 16)) AS ip,
-                281470681743360::UHUGEINT | (nd.n.ep >> 16) AS ip_num, (nd.n.ep & 65535)::USMALLINT AS port,
-                pcapdht_id3(nd.n.id_a, nd.n.id_b, nd.n.id_lo) AS node_id, 'nodes' AS source,
+            SELECT c.capture_id, c.frame_no, c.ts, pcapdht_ip_text2(c.ip_hi, c.ip_lo) AS ip, pcapdht_u128(c.ip_hi, c.ip_lo) AS ip_num, c.port AS port,
+                pcapdht_id3(c.id_a, c.id_b, c.id_lo) AS node_id, CASE c.family WHEN 4 THEN 'nodes' ELSE 'nodes6' END AS source,
                 pcapdht_ip_text2(m.d.src_hi, m.d.src_lo) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
-            FROM pcapdht_store.node nd JOIN pcapdht_store.msg m ON m.capture_id = nd.capture_id AND m.frame_no = nd.frame_no
-            UNION ALL
-            SELECT nd.capture_id, nd.frame_no, nd.ts, pcapdht_ip_text2(nd.n.ip_hi, nd.n.ip_lo) AS ip, pcapdht_u128(nd.n.ip_hi, nd.n.ip_lo) AS ip_num, nd.n.port AS port,
-                pcapdht_id3(nd.n.id_a, nd.n.id_b, nd.n.id_lo) AS node_id, 'nodes6' AS source,
-                pcapdht_ip_text2(m.d.src_hi, m.d.src_lo) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
-            FROM pcapdht_store.node6 nd JOIN pcapdht_store.msg m ON m.capture_id = nd.capture_id AND m.frame_no = nd.frame_no;
+            FROM pcapdht_store.contacts c JOIN pcapdht_store.msg m ON m.capture_id = c.capture_id AND m.frame_no = c.frame_no;
 
         -- node_sightings without the reporter columns, so without the join to msg (5x cheaper to scan):
         -- what the reports count. id_key is the 20-byte id as numbers (a, b, lo), for fast DISTINCT.
@@ -229,9 +264,7 @@ public static partial class StoreSchema
             SELECT capture_id, ts, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num, true AS direct, (d.id_a, d.id_b, d.lo >> 32) AS id_key
             FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
             UNION ALL
-            SELECT capture_id, ts, 281470681743360::UHUGEINT | (n.ep >> 16), false, (n.id_a, n.id_b, n.id_lo::UBIGINT) FROM pcapdht_store.node
-            UNION ALL
-            SELECT capture_id, ts, pcapdht_u128(n.ip_hi, n.ip_lo), false, (n.id_a, n.id_b, n.id_lo::UBIGINT) FROM pcapdht_store.node6;
+            SELECT capture_id, ts, pcapdht_u128(ip_hi, ip_lo), false, (id_a, id_b, id_lo::UBIGINT) FROM pcapdht_store.contacts;
 
         CREATE OR REPLACE VIEW main.peer_sightings AS SELECT
             p.capture_id, p.frame_no, p.ts, pcapdht_id3(p.p.ih_a, p.p.ih_b, p.p.ih_lo) AS info_hash,

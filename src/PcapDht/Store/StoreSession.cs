@@ -82,7 +82,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         Options = options;
         bool two = options.ParallelTables && options.BackgroundWriter;
         _a = new Lane(two ? [StoreColumns.Msg, StoreColumns.Malformed] : StoreColumns.All, options.BackgroundWriter, "pcapdht-writer");
-        _b = two ? new Lane([StoreColumns.Node, StoreColumns.Node6, StoreColumns.Peer], true, "pcapdht-writer2") : _a;
+        _b = two ? new Lane([StoreColumns.Node, StoreColumns.Node6, StoreColumns.Peer, StoreColumns.NodeDim], true, "pcapdht-writer2") : _a;
     }
 
     public StoreSessionOptions Options { get; }
