@@ -171,21 +171,32 @@ public sealed unsafe class NodeColumnsTests
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void RowEncoder_NodeListsAcrossChunkBoundaries_WriteEveryRowOnce(SimdVariant variant)
+    public void RowEncoder_NodeListsAcrossChunkBoundaries_WriteEveryRowOnce_EachContactOnceInNodeDim(SimdVariant variant)
     {
         // 37 messages of 101 nodes and 23 nodes6 each: 3,737 node rows (two chunks of 2,048 rows, the boundary inside a
-        // list) and 851 node6 rows; every row carries its message's frame and time.
+        // list) and 851 node6 rows; every row carries its message's frame and time. Each list repeats contacts of the
+        // message before (the first 40 nodes, 9 nodes6) and of the same list (its last 3 records repeat its first 3), so
+        // contacts are looked up both found and new, and their node_dim rows span two chunks too.
         var random = new Random(26);
         var sink = new CollectedChunks();
         using var encoder = new RowEncoder(sink, nodeVariant: variant);
         encoder.StartCapture(7, new CaptureStats());
         var expected = new List<(long Frame, byte[] Record)>();
         var expected6 = new List<(long Frame, byte[] Record)>();
+        byte[] last = [], last6 = [];
         for (int i = 0; i < 37; i++)
         {
             byte[] nodes = new byte[101 * 26 + 5], nodes6 = new byte[23 * 38];
             random.NextBytes(nodes);
             random.NextBytes(nodes6);
+            if (i > 0)
+            {
+                last.AsSpan(0, 40 * 26).CopyTo(nodes.AsSpan(30 * 26));
+                last6.AsSpan(0, 9 * 38).CopyTo(nodes6.AsSpan(5 * 38));
+            }
+            nodes.AsSpan(0, 3 * 26).CopyTo(nodes.AsSpan(98 * 26));
+            nodes6.AsSpan(0, 3 * 38).CopyTo(nodes6.AsSpan(20 * 38));
+            (last, last6) = (nodes, nodes6);
             long frame = 1000 + i;
             var d = new UdpDatagram(frame, frame * 1_000_000_000L, IpAddr.Parse("10.0.0.1"), 1, IpAddr.Parse("10.0.0.2"), 2, new byte[10]);
             var m = new KrpcMessage { Kind = KrpcKind.Response, TransactionId = [1], Nodes = nodes, Nodes6 = nodes6, Port = -1, ImpliedPort = -1, ErrorCode = -1 };
@@ -197,34 +208,48 @@ public sealed unsafe class NodeColumnsTests
         encoder.SubmitAll();
         Assert.Equal(37 * 124, encoder.Stats.NodeSightings);
 
-        var rows = sink.Chunks.Where(c => c.Layout == StoreColumns.Node).SelectMany(c => Enumerable.Range(0, c.Count).Select(r => (c, r))).ToList();
-        Assert.Equal(expected.Count, rows.Count);
+        // node_dim: key -> (ip_hi, ip_lo, port, id_a, id_b, id_lo) and the frame of its row; each key once.
+        var contacts = new Dictionary<uint, (ulong, ulong, ushort, ulong, ulong, uint, long Frame)>();
+        foreach (var c in sink.Chunks.Where(c => c.Layout == StoreColumns.NodeDim))
+            for (int r = 0; r < c.Count; r++)
+            {
+                Assert.Equal(7, c.Get<int>(StoreColumns.CaptureId, r));
+                Assert.True(contacts.TryAdd(c.Get<uint>(StoreColumns.ND.Key, r), (c.Get<ulong>(StoreColumns.ND.IpHi, r), c.Get<ulong>(StoreColumns.ND.IpHi + 1, r),
+                    c.Get<ushort>(StoreColumns.ND.Port, r), c.Get<ulong>(StoreColumns.ND.IdA, r), c.Get<ulong>(StoreColumns.ND.IdA + 1, r),
+                    c.Get<uint>(StoreColumns.ND.IdLo, r), c.Get<long>(StoreColumns.FrameNo, r))), "a key is written to node_dim once");
+            }
+        Assert.True(sink.Chunks.Count(c => c.Layout == StoreColumns.NodeDim) == 2, "the contacts span two chunks");
+        static (ulong, ulong, ushort, ulong, ulong, uint) V4(byte[] rec) => (0, 0xFFFF_0000_0000UL | BinaryPrimitives.ReadUInt32BigEndian(rec.AsSpan(20)),
+            BinaryPrimitives.ReadUInt16BigEndian(rec.AsSpan(24)), BinaryPrimitives.ReadUInt64BigEndian(rec), BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(8)),
+            BinaryPrimitives.ReadUInt32BigEndian(rec.AsSpan(16)));
+        static (ulong, ulong, ushort, ulong, ulong, uint) V6(byte[] rec) => (BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(20)),
+            BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(28)), BinaryPrimitives.ReadUInt16BigEndian(rec.AsSpan(36)), BinaryPrimitives.ReadUInt64BigEndian(rec),
+            BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(8)), BinaryPrimitives.ReadUInt32BigEndian(rec.AsSpan(16)));
+        var firstFrame = new Dictionary<(ulong, ulong, ushort, ulong, ulong, uint), long>();
+        foreach (var (frame, rec) in expected) firstFrame.TryAdd(V4(rec), frame);
+        foreach (var (frame, rec) in expected6) firstFrame.TryAdd(V6(rec), frame);
+        Assert.Equal(firstFrame.Count, contacts.Count);
+        Assert.True(contacts.Count < expected.Count + expected6.Count - 1000, "contacts repeat");
+
+        void AssertRows(TableLayout table, List<(long Frame, byte[] Record)> want, Func<byte[], (ulong, ulong, ushort, ulong, ulong, uint)> contact)
+        {
+            var rows = sink.Chunks.Where(c => c.Layout == table).SelectMany(c => Enumerable.Range(0, c.Count).Select(r => (c, r))).ToList();
+            Assert.Equal(want.Count, rows.Count);
+            for (int i = 0; i < rows.Count; i++)
+            {
+                var (c, r) = rows[i];
+                Assert.Equal(7, c.Get<int>(StoreColumns.CaptureId, r));
+                Assert.Equal(want[i].Frame, c.Get<long>(StoreColumns.FrameNo, r));
+                Assert.Equal(want[i].Frame * 1_000_000, c.Get<long>(StoreColumns.Ts, r));
+                var (ipHi, ipLo, port, idA, idB, idLo, first) = contacts[c.Get<uint>(StoreColumns.N.Key, r)];
+                var wanted = contact(want[i].Record);
+                Assert.Equal(wanted, (ipHi, ipLo, port, idA, idB, idLo));
+                Assert.Equal(firstFrame[wanted], first);
+            }
+        }
+        AssertRows(StoreColumns.Node, expected, V4);
         Assert.True(sink.Chunks.Count(c => c.Layout == StoreColumns.Node) == 2, "the node rows span two chunks");
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var (c, r) = rows[i];
-            var rec = expected[i].Record;
-            Assert.Equal(7, c.Get<int>(StoreColumns.CaptureId, r));
-            Assert.Equal(expected[i].Frame, c.Get<long>(StoreColumns.FrameNo, r));
-            Assert.Equal(expected[i].Frame * 1_000_000, c.Get<long>(StoreColumns.Ts, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt64BigEndian(rec), c.Get<ulong>(StoreColumns.N.IdA, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(8)), c.Get<ulong>(StoreColumns.N.IdA + 1, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt32BigEndian(rec.AsSpan(16)), c.Get<uint>(StoreColumns.N.IdLo, r));
-            Assert.Equal((ulong)BinaryPrimitives.ReadUInt32BigEndian(rec.AsSpan(20)) << 16 | BinaryPrimitives.ReadUInt16BigEndian(rec.AsSpan(24)), c.Get<ulong>(StoreColumns.N.Ep, r));
-        }
-        var rows6 = sink.Chunks.Where(c => c.Layout == StoreColumns.Node6).SelectMany(c => Enumerable.Range(0, c.Count).Select(r => (c, r))).ToList();
-        Assert.Equal(expected6.Count, rows6.Count);
-        for (int i = 0; i < rows6.Count; i++)
-        {
-            var (c, r) = rows6[i];
-            var rec = expected6[i].Record;
-            Assert.Equal(expected6[i].Frame, c.Get<long>(StoreColumns.FrameNo, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(20)), c.Get<ulong>(StoreColumns.N6.IpHi, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt64BigEndian(rec.AsSpan(28)), c.Get<ulong>(StoreColumns.N6.IpHi + 1, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt16BigEndian(rec.AsSpan(36)), c.Get<ushort>(StoreColumns.N6.Port, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt64BigEndian(rec), c.Get<ulong>(StoreColumns.N6.IdA, r));
-            Assert.Equal(BinaryPrimitives.ReadUInt32BigEndian(rec.AsSpan(16)), c.Get<uint>(StoreColumns.N6.IdLo, r));
-        }
+        AssertRows(StoreColumns.Node6, expected6, V6);
         foreach (var c in sink.Chunks) c.Release();
     }
 

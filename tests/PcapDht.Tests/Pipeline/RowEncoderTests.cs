@@ -93,8 +93,8 @@ public class RowEncoderTests
             var cols = Sql.Rows(db.Connection, $"SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'pcapdht_store' AND table_name = '{t.Table}' ORDER BY column_index");
             Assert.Equal(t.Columns.Select(c => c.Name), cols.Select(r => (string)r[0]!));
         }
-        Assert.Equal("STRUCT(ep UBIGINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER)",
-            Sql.Scalar(db.Connection, "SELECT data_type FROM duckdb_columns() WHERE schema_name = 'pcapdht_store' AND table_name = 'node' AND column_name = 'n'"));
+        Assert.Equal("STRUCT(k UINTEGER, ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER)",
+            Sql.Scalar(db.Connection, "SELECT data_type FROM duckdb_columns() WHERE schema_name = 'pcapdht_store' AND table_name = 'node_dim' AND column_name = 'n'"));
         Assert.Throws<ArgumentException>(() => StoreColumns.Msg.Leaf("d.nope"));
         Assert.Equal(DuckDBType.Varchar, StoreColumns.Msg.Leaves[StoreColumns.M.Extra].Type);
     }
@@ -104,7 +104,7 @@ public class RowEncoderTests
     {
         using var dir = new TempDir();
         using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
-        db.Execute("DROP TABLE pcapdht_store.node; CREATE TABLE pcapdht_store.node (capture_id INTEGER, frame_no BIGINT, ts TIMESTAMPTZ, n STRUCT(ep UBIGINT, id_b UBIGINT, id_a UBIGINT, id_lo UINTEGER))");
+        db.Execute("DROP TABLE pcapdht_store.node_dim; CREATE TABLE pcapdht_store.node_dim (capture_id INTEGER, frame_no BIGINT, ts TIMESTAMPTZ, n STRUCT(k UINTEGER, ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, id_b UBIGINT, id_a UBIGINT, id_lo UINTEGER))");
         var ex = Assert.Throws<StoreException>(() => StoreSession.Attach(db).Dispose());
         Assert.Contains("n.id_b", ex.Message);
         Assert.Contains("written by another version", ex.Message);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using DuckDB.NET.Data;
 using PcapDht.Capture;
@@ -195,7 +196,7 @@ public sealed class RollupWriterTests
         using (var db = PcapDhtDatabase.Open(path))
         {
             var c = db.Connection;
-            Assert.Equal("3", Sql.String(c, "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'"));
+            Assert.Equal(StoreSchema.Version.ToString(CultureInfo.InvariantCulture), Sql.String(c, "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'"));
             var (stored, fresh) = RollupAssert.MatchesDetail(c);
             Assert.True(stored > 1000);
             Assert.Equal(fresh, stored); // one partial per key: the upgrade aggregates each capture once
@@ -208,7 +209,7 @@ public sealed class RollupWriterTests
             Assert.True(Sql.Long(reader, "SELECT count(*) FROM address_days") > 1000);
 
         using (var db = PcapDhtDatabase.Open(path))
-            db.Execute("UPDATE pcapdht_store.meta SET value = '4' WHERE key = 'schema_version'");
+            db.Execute($"UPDATE pcapdht_store.meta SET value = '{StoreSchema.Version + 1}' WHERE key = 'schema_version'");
         var ex = Assert.Throws<StoreException>(() => PcapDhtDatabase.Open(path));
         Assert.Contains("newer pcapdht", ex.Message);
     }
@@ -233,9 +234,78 @@ public sealed class RollupWriterTests
         Assert.Contains(report.Findings, f => f.Message.StartsWith("capture 2 (complete) records", StringComparison.Ordinal) && f.Message.Contains("peer_sightings (addr_day)"));
     }
 
-    /// <summary>Turns a file into what the schema-2 build wrote: no rollup tables or views, version 2.</summary>
+    [Fact]
+    public void Open_Schema3File_MovesTheNodeListsContactsIntoNodeDim_EverySightingAndRollupUnchanged()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+            new IngestPipeline(db).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap"), Sample("dht-any-sll2.pcap")]);
+        // Every column of every sighting and contact, and the rollups, as a multiset fingerprint.
+        const string Sightings = "SELECT count(*), sum(hash(capture_id, frame_no, ts, ip, ip_num, port, node_id, source, reporter_ip, reporter_port, reporter_ip_num)) FROM node_sightings";
+        const string Contacts = "SELECT count(*), sum(hash(capture_id, frame_no, ts, family, ip, ip_num, port, node_id, id_prefix)) FROM reply_contacts";
+        string rollups = string.Join(" UNION ALL ", RollupSchema.Tables.Select(t => $"SELECT '{t}', count(*), sum(hash(x)) FROM pcapdht_store.{t} x"));
+        object?[] before, beforeContacts;
+        List<object?[]> beforeRollups;
+        long distinct;
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            before = Sql.Rows(db.Connection, Sightings)[0];
+            beforeContacts = Sql.Rows(db.Connection, Contacts)[0];
+            beforeRollups = Sql.Rows(db.Connection, rollups + " ORDER BY 1");
+            distinct = Sql.Long(db.Connection, "SELECT count(DISTINCT (capture_id, ip_num, port, node_id)) FROM reply_contacts");
+            Assert.Equal(distinct, Sql.Long(db.Connection, "SELECT count(*) FROM pcapdht_store.node_dim"));
+            Assert.True(Sql.Long(db.Connection, "SELECT count(*) FROM reply_contacts WHERE family = 6") > 0, "the captures have nodes6 contacts");
+        }
+        MakeSchema3(path);
+        using (var c = new DuckDBConnection($"Data Source={path}"))
+        {
+            c.Open();
+            Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'pcapdht_store' AND table_name = 'node_dim'"));
+        }
+
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            var c = db.Connection;
+            Assert.Equal(StoreSchema.Version.ToString(CultureInfo.InvariantCulture), Sql.String(c, "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'"));
+            Assert.Equal(before, Sql.Rows(c, Sightings)[0]);
+            Assert.Equal(beforeContacts, Sql.Rows(c, Contacts)[0]);
+            Assert.Equal(beforeRollups, Sql.Rows(c, rollups + " ORDER BY 1"));
+            Assert.Equal(distinct, Sql.Long(c, "SELECT count(*) FROM pcapdht_store.node_dim"));
+            Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'pcapdht_store' AND table_name LIKE '%_v3'"));
+            RollupAssert.MatchesDetail(c);
+        }
+        AssertHealthy(path);
+    }
+
+    /// <summary>Turns a file into what the schema-3 build wrote: each node list entry's address, port and id on its row, no node_dim.</summary>
+    internal static void MakeSchema3(string path)
+    {
+        using var c = new DuckDBConnection($"Data Source={path}");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE pcapdht_store.node_old (capture_id INTEGER NOT NULL, frame_no BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL,
+                n STRUCT(ep UBIGINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER) NOT NULL);
+            INSERT INTO pcapdht_store.node_old
+            SELECT x.capture_id, x.frame_no, x.ts, struct_pack(ep := (d.n.ip_lo & 4294967295) << 16 | d.n.port, id_a := d.n.id_a, id_b := d.n.id_b, id_lo := d.n.id_lo)
+            FROM pcapdht_store.node x JOIN pcapdht_store.node_dim d ON d.capture_id = x.capture_id AND d.n.k = x.n.k ORDER BY x.capture_id, x.frame_no;
+            CREATE TABLE pcapdht_store.node6_old (capture_id INTEGER NOT NULL, frame_no BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL,
+                n STRUCT(ip_hi UBIGINT, ip_lo UBIGINT, port USMALLINT, id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER) NOT NULL);
+            INSERT INTO pcapdht_store.node6_old
+            SELECT x.capture_id, x.frame_no, x.ts, struct_pack(ip_hi := d.n.ip_hi, ip_lo := d.n.ip_lo, port := d.n.port, id_a := d.n.id_a, id_b := d.n.id_b, id_lo := d.n.id_lo)
+            FROM pcapdht_store.node6 x JOIN pcapdht_store.node_dim d ON d.capture_id = x.capture_id AND d.n.k = x.n.k ORDER BY x.capture_id, x.frame_no;
+            DROP TABLE pcapdht_store.node; DROP TABLE pcapdht_store.node6; DROP TABLE pcapdht_store.node_dim;
+            ALTER TABLE pcapdht_store.node_old RENAME TO node; ALTER TABLE pcapdht_store.node6_old RENAME TO node6;
+            UPDATE pcapdht_store.meta SET value = '3' WHERE key = 'schema_version'; DELETE FROM pcapdht_store.meta WHERE key = 'views_sha256';
+            """;
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Turns a file into what the schema-2 build wrote: the schema-3 node tables, no rollup tables or views, version 2.</summary>
     private static void MakeSchema2(string path)
     {
+        MakeSchema3(path);
         using var c = new DuckDBConnection($"Data Source={path}");
         c.Open();
         using var cmd = c.CreateCommand();
