@@ -60,6 +60,8 @@ public static class StoreRetention
             capture_id INTEGER PRIMARY KEY, before_us BIGINT NOT NULL,
             msg UBIGINT NOT NULL, sender UBIGINT NOT NULL, node UBIGINT NOT NULL, node6 UBIGINT NOT NULL,
             peer UBIGINT NOT NULL, malformed UBIGINT NOT NULL);
+        -- Whether the capture's unnamed node_dim contacts were deleted since its rows last were (only once it stops running).
+        ALTER TABLE pcapdht_store.detail_pruned ADD COLUMN IF NOT EXISTS contacts_collected BOOLEAN DEFAULT false;
         """;
 
     /// <summary>The counter columns of <c>detail_pruned</c> for the detail tables (sender is counted from msg).</summary>
@@ -138,27 +140,21 @@ public static class StoreRetention
             var deleted = new List<(string, long)>();
             foreach (string table in StoreSchema.DataTables)
             {
+                if (table == Pipeline.StoreColumns.NodeDim.Table) continue; // after the bookkeeping, below
                 using var cmd = c.CreateCommand();
-                // A contact stays while a node or node6 row of its capture has its key, whenever it was first seen.
-                cmd.CommandText = table == Pipeline.StoreColumns.NodeDim.Table
-                    ? """
-                        DELETE FROM pcapdht_store.node_dim d
-                        WHERE d.capture_id IN (SELECT capture_id FROM pcapdht_prune WHERE node + node6 > 0)
-                            AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
-                            AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node6 x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
-                        """
-                    : $"DELETE FROM pcapdht_store.{table} WHERE {before}";
+                cmd.CommandText = $"DELETE FROM pcapdht_store.{table} WHERE {before}";
                 deleted.Add((table, cmd.ExecuteNonQuery()));
             }
             string sums = string.Join(", ", PrunedColumns.Select(n => $"coalesce(o.{n}, 0) + p.{n}"));
             StoreCheck.Execute(c, $"""
-                INSERT OR REPLACE INTO pcapdht_store.detail_pruned
-                SELECT p.capture_id, greatest(o.before_us, {cut}), {sums}
+                INSERT OR REPLACE INTO pcapdht_store.detail_pruned (capture_id, before_us, {string.Join(", ", PrunedColumns)}, contacts_collected)
+                SELECT p.capture_id, greatest(o.before_us, {cut}), {sums}, false
                 FROM pcapdht_prune p LEFT JOIN pcapdht_store.detail_pruned o USING (capture_id);
                 INSERT OR REPLACE INTO pcapdht_store.meta
                 SELECT '{MetaKey}', greatest({cut}, (SELECT max(TRY_CAST(value AS BIGINT)) FROM pcapdht_store.meta WHERE key = '{MetaKey}'))::VARCHAR;
                 DROP TABLE pcapdht_prune;
                 """);
+            deleted.Add((Pipeline.StoreColumns.NodeDim.Table, CollectContacts(c)));
             MergePartials(c, scope);
             StoreCheck.Execute(c, "COMMIT");
             long rollupsAfter = RollupRows(c);
@@ -182,6 +178,28 @@ public static class StoreRetention
             try { StoreCheck.Execute(c, "ROLLBACK"); } catch (DbException) { /* the transaction is gone with the error */ }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Deletes the node_dim contacts that no node or node6 row of their capture names any more, for the captures that lost
+    /// rows since their last collection and are no longer running: while a stream or a sniff goes on, its writer's
+    /// dictionary may name any of its contacts again, so they wait for the first prune after it ends.
+    /// </summary>
+    private static long CollectContacts(DuckDBConnection c)
+    {
+        const string Due = """
+            SELECT p.capture_id FROM pcapdht_store.detail_pruned p JOIN pcapdht_store.capture c USING (capture_id)
+            WHERE NOT coalesce(p.contacts_collected, false) AND c.status <> 'running'
+            """;
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"""
+            DELETE FROM pcapdht_store.node_dim d WHERE d.capture_id IN ({Due})
+                AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
+                AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node6 x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
+            """;
+        long n = cmd.ExecuteNonQuery();
+        StoreCheck.Execute(c, $"UPDATE pcapdht_store.detail_pruned SET contacts_collected = true WHERE capture_id IN ({Due})");
+        return n;
     }
 
     /// <summary>

@@ -55,8 +55,11 @@ public sealed class StoreLiveSinkRetentionTests
             RollupFixture.Ensure(full);
             cutoff = Sql.Long(c, "SELECT max(epoch_us(ts)) FROM pcapdht_store.msg") - Day;
             foreach (var t in StoreSchema.DataTables)
-                expected.Add((t, Sql.Long(c, $"SELECT count(*) FROM pcapdht_store.{t} WHERE epoch_us(ts) >= {cutoff}"),
-                    Sql.String(c, $"SELECT coalesce(sum(hash(y)), 0)::VARCHAR FROM (SELECT * EXCLUDE (capture_id) FROM pcapdht_store.{t} WHERE epoch_us(ts) >= {cutoff}) y")!));
+            {
+                string kept = Sql.KeptDetail(t, cutoff);
+                expected.Add((t, Sql.Long(c, $"SELECT count(*) FROM ({kept})"),
+                    Sql.String(c, $"SELECT coalesce(sum(hash(y)), 0)::VARCHAR FROM (SELECT * EXCLUDE (capture_id) FROM ({kept})) y")!));
+            }
             rollups = WithoutCapture(RollupFixture.Aggregated(c));
         }
         using (var c = Open(live))

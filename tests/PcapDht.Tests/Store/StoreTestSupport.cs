@@ -22,6 +22,18 @@ public sealed class TempDir : IDisposable
 
 internal static class Sql
 {
+    /// <summary>
+    /// The rows of a detail table that a prune at <paramref name="cutoffUs"/> keeps, computed from the store before it:
+    /// those at or after the cutoff; of node_dim, the contacts that the kept node and node6 rows name (also those first
+    /// seen before the cutoff), once their capture is no longer running.
+    /// </summary>
+    public static string KeptDetail(string table, long cutoffUs) => table == PcapDht.Pipeline.StoreColumns.NodeDim.Table
+        ? $"""
+            SELECT * FROM pcapdht_store.node_dim d WHERE EXISTS (SELECT 1 FROM (SELECT capture_id, ts, n FROM pcapdht_store.node
+                UNION ALL SELECT capture_id, ts, n FROM pcapdht_store.node6) x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k AND epoch_us(x.ts) >= {cutoffUs})
+            """
+        : $"SELECT * FROM pcapdht_store.{table} WHERE epoch_us(ts) >= {cutoffUs}";
+
     public static object? Scalar(DuckDBConnection c, string sql)
     {
         using var cmd = c.CreateCommand();
