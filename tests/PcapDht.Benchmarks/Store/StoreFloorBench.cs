@@ -9,11 +9,12 @@ using static DuckDB.NET.Native.DuckDBType;
 namespace PcapDht.Benchmarks.Store;
 
 /// <summary>
-/// <c>store-floor --rows-from DB [--layout current|narrow] [--values random|source] [--out FILE] [--repeat N]</c> (scripts/bench-floor.sh, issue 17):
+/// <c>store-floor --rows-from DB [--layout current|narrow] [--values random|source] [--memory-limit L] [--out FILE] [--repeat N]</c> (scripts/bench-floor.sh, issue 17):
 /// what DuckDB alone costs to store the rows an ingest stored, through the writer's own path with decoding free.
 /// <para>
 /// Reads the row counts of msg, node, node6, peer and malformed from DB (read-only), then into a fresh store
-/// (<see cref="PcapDhtDatabase.Open(string)"/>: the real schema, the ingest's memory limit and write-behind) appends
+/// (<see cref="PcapDhtDatabase.Open(string)"/>: the real schema, the ingest's memory limit (or <c>--memory-limit</c>) and
+/// write-behind) appends
 /// as many rows per table as <see cref="NativeChunk"/>s through <see cref="TableAppender"/>
 /// (<c>duckdb_append_data_chunk</c>), on two writer connections (<see cref="PcapDhtDatabase.OpenWriterConnection"/>)
 /// and two threads as StoreSession's lanes do (msg + malformed; node + node6 + peer, interleaved in proportion),
@@ -69,6 +70,7 @@ public static class StoreFloorBench
         if (values is not ("random" or "source")) throw new ArgumentException($"--values {values}: random or source");
         if (values == "source" && layout != "current") throw new ArgumentException("--values source needs --layout current (the source rows have today's columns)");
         int repeat = int.Parse(Arg("--repeat") ?? "1", CultureInfo.InvariantCulture);
+        string memoryLimit = Arg("--memory-limit") ?? PcapDhtDatabase.IngestMemoryLimit(1);
         string? outArg = Arg("--out");
         string path = Path.GetFullPath(outArg ?? $"store-floor-{Environment.ProcessId}.duckdb");
         if (File.Exists(path)) throw new IOException($"{path} exists: delete it first");
@@ -78,7 +80,7 @@ public static class StoreFloorBench
         for (int i = 0; i < repeat; i++)
         {
             Delete(path);
-            var r = RunOnce(path, tables, rows, new Filler(nulls, source));
+            var r = RunOnce(path, tables, rows, new Filler(nulls, source), memoryLimit);
             long bytes = new FileInfo(path).Length;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"store-floor layout={layout} values={values} {string.Join(' ', tables.Select(t => $"{t.Table}={rows[t.Table]}"))} wall_s={r.Wall:F3} cpu_s={r.Cpu:F3} file_bytes={bytes} ")
@@ -119,10 +121,10 @@ public static class StoreFloorBench
 
     private readonly record struct Timings(double Wall, double Cpu, double LaneA, double LaneB, double Checkpoint, double Head);
 
-    private static Timings RunOnce(string path, TableLayout[] layouts, Dictionary<string, long> rows, Filler filler)
+    private static Timings RunOnce(string path, TableLayout[] layouts, Dictionary<string, long> rows, Filler filler, string memoryLimit)
     {
         using var db = PcapDhtDatabase.Open(path);
-        db.SetMemoryLimit(PcapDhtDatabase.IngestMemoryLimit(1));
+        db.SetMemoryLimit(memoryLimit);
         if (layouts != StoreColumns.All)
         {
             // The narrow tables take the names of today's (TableAppender appends to pcapdht_store.<table>).
