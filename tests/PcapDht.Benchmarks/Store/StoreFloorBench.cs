@@ -13,15 +13,14 @@ namespace PcapDht.Benchmarks.Store;
 /// what DuckDB alone costs to store the rows an ingest stored, through the writer's own path with decoding free.
 /// <para>
 /// Reads the row counts of msg, node, node6, peer and malformed from DB (read-only), then into a fresh store
-/// (<see cref="PcapDhtDatabase.Open(string)"/>: the real schema, the ingest's memory limit (or <c>--memory-limit</c>) and
-/// write-behind) appends
-/// as many rows per table as <see cref="NativeChunk"/>s through <see cref="TableAppender"/>
+/// (<see cref="PcapDhtDatabase.Open(string)"/>: the real schema; the ingest's memory limit, or <c>--memory-limit</c>;
+/// write-behind) appends as many rows per table as <see cref="NativeChunk"/>s through <see cref="TableAppender"/>
 /// (<c>duckdb_append_data_chunk</c>), on two writer connections (<see cref="PcapDhtDatabase.OpenWriterConnection"/>)
 /// and two threads as StoreSession's lanes do (msg + malformed; node + node6 + peer, interleaved in proportion),
 /// each lane one transaction, then a CHECKPOINT. Timed: from the lanes' start to the end of the CHECKPOINT, wall
-/// and process CPU time; the chunks are filled before (a few per table, reused: the appender copies them), only
-/// their frame_no and ts are rewritten per chunk so they keep increasing (that rewrite, timed alone beforehand, is
-/// printed as head_s and is inside the figures). The pre-filled chunks hold one row group (60 chunks) per table.
+/// and process CPU time. The chunks are filled before, one row group (60 chunks) per table, and reused (the
+/// appender copies them); only their frame_no and ts are rewritten per chunk so they keep increasing (that
+/// rewrite, timed alone beforehand, is printed as head_s and is inside the figures).
 /// </para>
 /// <para>
 /// <c>current</c>: <see cref="StoreColumns"/>'s tables. <c>narrow</c>: the narrowest full-detail store one could
