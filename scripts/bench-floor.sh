@@ -24,7 +24,8 @@
 # the storage part of a full-detail ingest, not an estimate of one.
 #
 # usage: [RUNS=3] scripts/bench-floor.sh [PACKETS]     (default 2000000; the capture is generated if missing)
-# Other jobs on the machine skew the numbers (the load is printed per round): compare ratios of one run.
+# Other jobs on the machine skew the numbers (the load is printed per round): compare ratios of one run. Each
+# store-floor line also gives runq_wait_s, the seconds its threads waited runnable for a CPU (0 on a quiet machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh # publish_cli, tshark_args, measure

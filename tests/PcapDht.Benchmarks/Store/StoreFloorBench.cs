@@ -83,7 +83,7 @@ public static class StoreFloorBench
             long bytes = new FileInfo(path).Length;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"store-floor layout={layout} values={values} {string.Join(' ', tables.Select(t => $"{t.Table}={rows[t.Table]}"))} wall_s={r.Wall:F3} cpu_s={r.Cpu:F3} file_bytes={bytes} ")
-                + string.Create(CultureInfo.InvariantCulture, $"lane_msg_s={r.LaneA:F3} lane_sightings_s={r.LaneB:F3} checkpoint_s={r.Checkpoint:F3} head_s={r.Head:F3}"));
+                + string.Create(CultureInfo.InvariantCulture, $"lane_msg_s={r.LaneA:F3} lane_sightings_s={r.LaneB:F3} checkpoint_s={r.Checkpoint:F3} head_s={r.Head:F3} runq_wait_s={r.RunQueueWait:F3}"));
         }
         if (outArg == null) Delete(path);
         return 0;
@@ -118,7 +118,7 @@ public static class StoreFloorBench
         return db;
     }
 
-    private readonly record struct Timings(double Wall, double Cpu, double LaneA, double LaneB, double Checkpoint, double Head);
+    private readonly record struct Timings(double Wall, double Cpu, double LaneA, double LaneB, double Checkpoint, double Head, double RunQueueWait);
 
     private static Timings RunOnce(string path, TableLayout[] layouts, Dictionary<string, long> rows, Filler filler, string memoryLimit)
     {
@@ -151,10 +151,12 @@ public static class StoreFloorBench
             foreach (var l in lanes)
                 if (l.Error != null) throw new InvalidOperationException("a lane failed", l.Error);
             double appended = sw.Elapsed.TotalSeconds;
+            double waited = RunQueueWait();
             Execute(db.Connection, "CHECKPOINT");
             sw.Stop();
+            waited = RunQueueWait() - waited + lanes.Sum(l => l.RunQueueWaited);
             return new Timings(sw.Elapsed.TotalSeconds, (CpuTime() - cpu).TotalSeconds, lanes[0].Seconds, lanes[1].Seconds,
-                sw.Elapsed.TotalSeconds - appended, head);
+                sw.Elapsed.TotalSeconds - appended, head, waited);
         }
         finally
         {
@@ -177,12 +179,14 @@ public static class StoreFloorBench
         }
 
         public double Seconds { get; private set; }
+        public double RunQueueWaited { get; private set; }
         public Exception? Error { get; private set; }
 
         public void Run(ManualResetEventSlim go)
         {
             go.Wait();
             var sw = Stopwatch.StartNew();
+            double waited = RunQueueWait();
             try
             {
                 using var tx = _connection.BeginTransaction();
@@ -195,6 +199,7 @@ public static class StoreFloorBench
                 Error = ex;
             }
             Seconds = sw.Elapsed.TotalSeconds;
+            RunQueueWaited = RunQueueWait() - waited;
         }
 
         /// <summary>Seconds of the per-chunk frame_no/ts rewrite alone (the same loop without appending).</summary>
@@ -377,6 +382,16 @@ public static class StoreFloorBench
     }
 
     private static ulong Random64(Random rng) => (ulong)rng.NextInt64(long.MinValue, long.MaxValue);
+
+    /// <summary>
+    /// Seconds the calling thread has spent runnable but waiting for a CPU (Linux schedstat; 0 elsewhere): printed
+    /// summed over the lanes and the CHECKPOINT as runq_wait_s, so a run slowed by other jobs on the machine shows it.
+    /// </summary>
+    private static double RunQueueWait()
+    {
+        const string Stat = "/proc/thread-self/schedstat";
+        return File.Exists(Stat) ? long.Parse(File.ReadAllText(Stat).Split(' ')[1], CultureInfo.InvariantCulture) / 1e9 : 0;
+    }
 
     private static TimeSpan CpuTime()
     {
