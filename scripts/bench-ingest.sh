@@ -18,20 +18,12 @@ mkdir -p bench-data
 src=samples-pcap/dht-loopback.pcap
 [ -f "$src" ] || { echo "bench-ingest: $src missing (samples-pcap arrives from the samples job)" >&2; exit 1; }
 
-# The same binary as scripts/demo.sh: published ReadyToRun.
-dotnet publish src/PcapDht.Cli/PcapDht.Cli.csproj -c Release --use-current-runtime --self-contained false --nologo -v q -o artifacts/bin >/dev/null
+. scripts/bench-common.sh # publish_cli, tshark_args, measure
+publish_cli
 cli=artifacts/bin/pcapdht.dll
 runs=${RUNS:-3} # pcapdht runs per size; the median by wall time is reported (this VM varies by ~10 %)
 stdout_file=$(mktemp)
 trap 'rm -f "$stdout_file" "$stdout_file.m" "$stdout_file.runs"' EXIT
-measure() { # label, command...: prints wall s, cpu s, peak RSS MB (the command's stdout goes to $stdout_file)
-  local out; out=$(mktemp)
-  /usr/bin/time -f '%e %U %S %M' -o "$out" "${@:2}" >"$stdout_file" 2>"$out.err" || { cat "$out.err" >&2; return 1; }
-  tail -n 1 "$out" > "$out.last" && mv "$out.last" "$out"
-  read -r wall user sys rss < "$out"
-  echo "$1 $wall $(echo "$user + $sys" | bc) $((rss / 1024))"
-  rm -f "$out" "$out.err"
-}
 
 if [ "${1:-}" = --files ]; then
   n=${2:-2000000}; split=${SPLIT:-100}; runs=${RUNS:-5}
@@ -96,9 +88,8 @@ for n in "${sizes[@]}"; do
   msgs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["krpc_messages"])' "$stdout_file")
   row() { printf '%-10s %-8s %10s %9s %9s %12.0f %12.0f %8s\n' "$n" "$1" "$2" "$3" "$4" "$(echo "$msgs / $2" | bc -l)" "$(echo "$msgs / $3" | bc -l)" "$5"; }
   if [ "${TSHARK:-1}" != 0 ]; then
-    measure tshark tshark -r "$f" -n -Y bt-dht -T fields \
-        -e frame.number -e frame.time_epoch -e ip.src -e ipv6.src -e udp.srcport -e ip.dst -e ipv6.dst -e udp.dstport \
-        -e bt-dht.id -e bt-dht.node -e bt-dht.peer -e bt-dht.ip -e bt-dht.port > "$stdout_file.m"
+    tshark_args "$f"
+    measure tshark "${tshark_cmd[@]}" > "$stdout_file.m"
     read -r _ tw tc trss < "$stdout_file.m"
     row pcapdht "$pw" "$pc" "$prss" "$(echo "scale=1; $tw / $pw" | bc)x"
     row tshark "$tw" "$tc" "$trss" "1x"

@@ -8,5 +8,6 @@ if (PcapDht.Benchmarks.Decoder.NodeColumnsBenchmarks.Handles(args)) return PcapD
 if (PcapDht.Benchmarks.Decoder.PeerColumnsBenchmarks.Handles(args)) return PcapDht.Benchmarks.Decoder.PeerColumnsBenchmarks.Run(args);
 if (PcapDht.Benchmarks.Analysis.ReportSizeBench.Handles(args)) return PcapDht.Benchmarks.Analysis.ReportSizeBench.Run(args);
 if (PcapDht.Benchmarks.Store.RollupStoreBench.Handles(args)) return PcapDht.Benchmarks.Store.RollupStoreBench.Run(args);
+if (PcapDht.Benchmarks.Store.StoreFloorBench.Handles(args)) return PcapDht.Benchmarks.Store.StoreFloorBench.Run(args);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
