@@ -256,12 +256,12 @@ public sealed class PcapDhtDatabase : IDisposable
     /// time on 2 cores). Several files ingested in parallel still run in parallel, one writer thread each.
     /// Row groups are compressed and written one at a time as they fill (DuckDB's default buffers 5): a
     /// 5-group flush held the writer for ~0.5 s while the decoder, its queue full, stood still.
-    /// Bitpacking is not tried: DuckDB analyzes every compression method on every column of every row
-    /// group, and bitpacking's analysis was the largest single cost of the write path, spent mostly on ids,
-    /// addresses and hashes it cannot pack. Without it the 2M-packet ingest takes 8% less CPU-time and 10%
-    /// less wall time; sorted columns (frame_no, ts) are then stored uncompressed or RLE, so the file is
-    /// larger (+26% on the replicated loopback benchmark capture, whose addresses pack unusually well).
-    /// The setting is DuckDB-global: it applies to what this process writes, not to the file.
+    /// Every compression method is tried, bitpacking included. Until the node lists' contacts moved into node_dim
+    /// (schema 4) the writers turned bitpacking off: its analysis ran on every column of every row group and was
+    /// the write path's largest cost, spent on the node rows' ids and addresses it cannot pack (8% of the ingest's
+    /// CPU). With node_dim it costs 4% of the CPU of the 2M-packet ingest (5 alternating runs) and takes the file
+    /// from 280 to 201 MiB: sorted and small columns (frame_no, ts, the node rows' keys, counts, flags) pack to a
+    /// few bits (docs/benchmarks.md, "Node dimension").
     /// </summary>
     internal DuckDBConnection OpenWriterConnection()
     {
@@ -269,7 +269,7 @@ public sealed class PcapDhtDatabase : IDisposable
         try
         {
             using var cmd = c.CreateCommand();
-            cmd.CommandText = "SET threads = 1; SET write_buffer_row_group_count = 1; SET disabled_compression_methods = 'bitpacking'";
+            cmd.CommandText = "SET threads = 1; SET write_buffer_row_group_count = 1";
             cmd.ExecuteNonQuery();
             return c;
         }
