@@ -73,6 +73,9 @@ public static class StoreCheck
             catch (CorruptDatabaseException e)
             {
                 report.Findings.Add(new CheckFinding(CheckProblem.Damaged, PcapDhtDatabase.FirstLine(e.InnerException!.Message)));
+                // A checksum error may invalidate the database instance: the tables are scanned on a fresh one.
+                connection.Dispose();
+                connection = Open(path, readOnly: true, lockWait);
             }
             ScanTables(ref connection, path, lockWait, report, cancellationToken);
             if (!report.Damaged) CheckInvariants(connection, report);
@@ -187,7 +190,17 @@ public static class StoreCheck
         if (tables.Count == 0) return;
         string blocks = string.Join(" UNION ALL ", tables.Select(t =>
             $"SELECT max(greatest(block_id, coalesce(list_max(additional_block_ids), -1))) AS b FROM pragma_storage_info('{Sql(t)}')"));
-        long maxBlock = Scalar<long>(connection, $"SELECT coalesce(max(b), -1) FROM ({blocks})");
+        long maxBlock;
+        try
+        {
+            maxBlock = Scalar<long>(connection, $"SELECT coalesce(max(b), -1) FROM ({blocks})");
+        }
+        catch (DuckDBException e) when (PcapDhtDatabase.IsCorruption(e.Message))
+        {
+            // The block list reads compressed segments' headers (bitpacking, dictionary): a damaged block fails here.
+            throw new CorruptDatabaseException(
+                $"{path}: the database file is damaged (a block does not read: {PcapDhtDatabase.FirstLine(e.Message)}); {PcapDhtDatabase.CorruptionAdvice}", e);
+        }
         if (maxBlock < 0) return;
         long blockSize = Scalar<long>(connection, "SELECT block_size FROM pragma_database_size()");
         long needed = HeaderBytes + (maxBlock + 1) * blockSize;
