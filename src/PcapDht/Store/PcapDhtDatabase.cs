@@ -352,7 +352,10 @@ public sealed class PcapDhtDatabase : IDisposable
             }
             if (from < 3)
                 foreach (int id in ids)
+                {
                     Execute(RollupSchema.InsertFromCommit(RollupSchema.CaptureFrames(id, long.MinValue)));
+                    RollupSchema.InsertSightingsFromCommit(Connection, RollupSchema.CaptureFrames(id, long.MinValue));
+                }
             Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
             Execute("COMMIT");
         }

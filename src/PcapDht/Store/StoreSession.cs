@@ -325,11 +325,11 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         string where = sql.Length == 0 ? "false" : "(" + sql + ")";
         if (_b == _a)
         {
-            _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); });
+            _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); RollupSchema.InsertSightingsFromCommit(c, where); });
             return;
         }
-        _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where, messages: true, sightings: false)); });
-        _b.Run(c => { _b.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where, messages: false, sightings: true)); });
+        _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); });
+        _b.Run(c => { _b.FlushAppenders(); RollupSchema.InsertSightingsFromCommit(c, where); });
     }
 
     /// <summary>After a commit: captures that go on are rolled up to the frames just committed; ended ones are forgotten.</summary>
