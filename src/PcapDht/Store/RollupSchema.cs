@@ -192,8 +192,9 @@ public static class RollupSchema
 
             """;
 
-    /// <summary>Contact keys per slice of <see cref="InsertSightingsFromCommit"/>: the join of a slice holds at most this many contacts.</summary>
-    internal const long KeySlice = 1 << 18;
+    /// <summary>Contact keys per slice of <see cref="InsertSightingsFromCommit"/>: the join of a slice holds at most this many
+    /// contacts (tests lower it to make the samples' commits take many slices).</summary>
+    internal static long KeySlice { get; set; } = 1 << 18;
 
     /// <summary>
     /// What a writer's commit runs on the sightings lane: the rollups of the node, node6 and peer rows matching

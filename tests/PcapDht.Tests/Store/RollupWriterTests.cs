@@ -51,6 +51,29 @@ public sealed class RollupWriterTests
         AssertHealthy(dir.File("t.duckdb"));
     }
 
+    [Fact]
+    public void Ingest_CommitsWhoseContactsTakeManyKeySlices_RollupsEqualTheDetailRowsAggregated()
+    {
+        // The samples' ~3,300 contacts in slices of 97 keys: every commit's join runs in dozens of slices whose edges
+        // fall inside lists; a key counted twice or missed at an edge would show in addr_day and id_day.
+        using var dir = new TempDir();
+        long slice = RollupSchema.KeySlice;
+        RollupSchema.KeySlice = 97;
+        try
+        {
+            using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
+            new IngestPipeline(db, new IngestOptions { CommitRows = 1 }).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap"), Sample("dht-any-sll2.pcap")]);
+            Assert.True(Sql.Long(db.Connection, "SELECT max(n.k) FROM pcapdht_store.node_dim") > 20 * 97, "the commits' keys span many slices");
+            var (stored, fresh) = RollupAssert.MatchesDetail(db.Connection);
+            Assert.True(stored > 1000, $"only {stored} rollup rows");
+        }
+        finally
+        {
+            RollupSchema.KeySlice = slice;
+        }
+        AssertHealthy(dir.File("t.duckdb"));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
