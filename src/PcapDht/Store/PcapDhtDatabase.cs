@@ -351,11 +351,7 @@ public sealed class PcapDhtDatabase : IDisposable
                 Execute("DROP TABLE pcapdht_store.node_v3; DROP TABLE pcapdht_store.node6_v3;");
             }
             if (from < 3)
-                foreach (int id in ids)
-                {
-                    Execute(RollupSchema.InsertFromCommit(RollupSchema.CaptureFrames(id, long.MinValue)));
-                    RollupSchema.InsertSightingsFromCommit(Connection, RollupSchema.CaptureFrames(id, long.MinValue));
-                }
+                foreach (int id in ids) RollupSchema.InsertAllFromCommit(Connection, RollupSchema.CaptureFrames(id, long.MinValue));
             Execute($"INSERT OR REPLACE INTO pcapdht_store.meta VALUES ('schema_version', '{StoreSchema.Version}')");
             Execute("COMMIT");
         }

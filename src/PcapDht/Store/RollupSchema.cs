@@ -110,13 +110,13 @@ public static class RollupSchema
             sb.Append($"""
                 INSERT INTO pcapdht_store.addr_day
                 SELECT capture_id, {Day}, {U128("d.src_hi", "d.src_lo")},
-                    CASE WHEN d.id_a IS NOT NULL AND d.info & 255 <> 101 THEN 1 ELSE 2 END,
+                    CASE WHEN {StoreSchema.NodeSender} THEN 1 ELSE 2 END,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.id_day
                 SELECT capture_id, {Day}, d.id_a, d.id_b, (d.lo >> 32)::UINTEGER, true,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
-                FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101 AND {where} GROUP BY ALL;
+                FROM pcapdht_store.msg WHERE {StoreSchema.NodeSender} AND {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.sender_day
                 SELECT capture_id, {Day}, {U128("d.src_hi", "d.src_lo")},
                     d.id_a, d.id_b, CASE WHEN d.id_a IS NOT NULL THEN (d.lo >> 32)::UINTEGER END,
@@ -191,6 +191,17 @@ public static class RollupSchema
             FROM pcapdht_store.malformed WHERE {where} GROUP BY ALL;
 
             """;
+
+    /// <summary>Both parts of a commit's rollups on one connection (a single writer lane, or the upgrade from schema 2).</summary>
+    public static void InsertAllFromCommit(DuckDB.NET.Data.DuckDBConnection c, string where)
+    {
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = InsertFromCommit(where);
+            cmd.ExecuteNonQuery();
+        }
+        InsertSightingsFromCommit(c, where);
+    }
 
     /// <summary>Contact keys per slice of <see cref="InsertSightingsFromCommit"/>: the join of a slice holds at most this many
     /// contacts (tests lower it to make the samples' commits take many slices).</summary>

@@ -267,7 +267,7 @@ public static class StoreCheck
                 WITH m AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.msg GROUP BY ALL),
                      b AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.malformed GROUP BY ALL),
                      s AS (SELECT capture_id, count(*) AS n FROM (
-                         SELECT capture_id FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
+                         SELECT capture_id FROM pcapdht_store.msg WHERE {StoreSchema.NodeSender}
                          UNION ALL SELECT capture_id FROM pcapdht_store.node UNION ALL SELECT capture_id FROM pcapdht_store.node6) GROUP BY ALL),
                      p AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.peer GROUP BY ALL),
                      x AS (SELECT * FROM {pruned})

@@ -115,7 +115,13 @@ public static partial class StoreSchema
 
     // Macros and views are recreated on every open so a newer build fixes them in old files.
     // The population relations (lookups, BEP 42 macros) are kept apart in StoreSchema.Population.cs.
-    internal static readonly string Views = ViewsTemplate.Replace("{{IP6_TEMPLATES}}", Ip6Templates())
+    /// <summary>
+    /// The predicate on a msg row that makes its sender a node sighting: a query or response (y is not 'e', 101) with a
+    /// 20-byte id. The views, rollups, retention counts and check all count senders by it.
+    /// </summary>
+    internal const string NodeSender = "d.id_a IS NOT NULL AND d.info & 255 <> 101";
+
+    internal static readonly string Views = ViewsTemplate.Replace("{{NODE_SENDER}}", NodeSender).Replace("{{IP6_TEMPLATES}}", Ip6Templates())
         .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews
         + RollupSchema.Views;
 
@@ -251,7 +257,7 @@ public static partial class StoreSchema
             SELECT capture_id, frame_no, ts, pcapdht_ip_text2(d.src_hi, d.src_lo) AS ip, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num,
                 (d.ports >> 48)::USMALLINT AS port, pcapdht_id3(d.id_a, d.id_b, d.lo >> 32) AS node_id, 'sender' AS source,
                 NULL::VARCHAR AS reporter_ip, NULL::USMALLINT AS reporter_port, NULL::UHUGEINT AS reporter_ip_num
-            FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
+            FROM pcapdht_store.msg WHERE {{NODE_SENDER}}
             UNION ALL
             SELECT c.capture_id, c.frame_no, c.ts, pcapdht_ip_text2(c.ip_hi, c.ip_lo) AS ip, pcapdht_u128(c.ip_hi, c.ip_lo) AS ip_num, c.port AS port,
                 pcapdht_id3(c.id_a, c.id_b, c.id_lo) AS node_id, CASE c.family WHEN 4 THEN 'nodes' ELSE 'nodes6' END AS source,
@@ -262,7 +268,7 @@ public static partial class StoreSchema
         -- what the reports count. id_key is the 20-byte id as numbers (a, b, lo), for fast DISTINCT.
         CREATE OR REPLACE VIEW pcapdht_store.node_ips AS
             SELECT capture_id, ts, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num, true AS direct, (d.id_a, d.id_b, d.lo >> 32) AS id_key
-            FROM pcapdht_store.msg WHERE d.id_a IS NOT NULL AND d.info & 255 <> 101
+            FROM pcapdht_store.msg WHERE {{NODE_SENDER}}
             UNION ALL
             SELECT capture_id, ts, pcapdht_u128(ip_hi, ip_lo), false, (id_a, id_b, id_lo::UBIGINT) FROM pcapdht_store.contacts;
 

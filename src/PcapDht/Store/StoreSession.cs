@@ -325,7 +325,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         string where = sql.Length == 0 ? "false" : "(" + sql + ")";
         if (_b == _a)
         {
-            _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); RollupSchema.InsertSightingsFromCommit(c, where); });
+            _a.Run(c => { _a.FlushAppenders(); RollupSchema.InsertAllFromCommit(c, where); });
             return;
         }
         _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); });
