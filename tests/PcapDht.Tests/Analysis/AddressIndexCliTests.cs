@@ -13,6 +13,13 @@ public sealed class AddressIndexCliTests
 {
     private static string Sample(string name) => Path.Combine(CaptureTestFiles.RepoRoot, "samples-pcap", name);
 
+    /// <summary>Runs a CLI verb that must succeed (its stderr is the failure message).</summary>
+    private static void Ok(TempDir dir, params string[] args)
+    {
+        var o = CliRunner.Run(args, dir.Path);
+        Assert.True(o.ExitCode == ExitCodes.Ok, o.Stderr);
+    }
+
     [Fact]
     public void IngestReportsItsRefresh_AndAFailedRefreshKeepsTheCaptures_AndTheReportsTheirNumbers()
     {
@@ -28,9 +35,8 @@ public sealed class AddressIndexCliTests
         Assert.True(fromIndex.ExitCode == ExitCodes.Ok, fromIndex.Stderr);
 
         // Make the next refresh fail: it must rebuild (no state recorded), and the snapshot of the ranges it writes is now a view.
-        var sabotage = CliRunner.Run(["query", "--write", "DELETE FROM pcapdht_store.meta WHERE key = 'addr_index_state'; " +
-            "DROP TABLE pcapdht_store.addr_index_asn; CREATE VIEW pcapdht_store.addr_index_asn AS SELECT 1 AS x", "--db", db], dir.Path);
-        Assert.True(sabotage.ExitCode == ExitCodes.Ok, sabotage.Stderr);
+        Ok(dir, "query", "--write", "DELETE FROM pcapdht_store.meta WHERE key = 'addr_index_state'; " +
+            "DROP TABLE pcapdht_store.addr_index_asn; CREATE VIEW pcapdht_store.addr_index_asn AS SELECT 1 AS x", "--db", db);
         var second = CliRunner.Run(["ingest", Sample("dht-loopback.pcap"), "--db", db], dir.Path);
 
         Assert.Equal(ExitCodes.DatabaseError, second.ExitCode);
@@ -56,11 +62,9 @@ public sealed class AddressIndexCliTests
     {
         using var dir = new TempDir();
         string db = dir.File("t.duckdb");
-        var ingest = CliRunner.Run(["ingest", Sample("synthetic-dht.pcap"), "--db", db], dir.Path);
-        Assert.True(ingest.ExitCode == ExitCodes.Ok, ingest.Stderr);
+        Ok(dir, "ingest", Sample("synthetic-dht.pcap"), "--db", db);
         Assert.Equal(ExitCodes.Ok, CliRunner.Run(["check", "--db", db], dir.Path).ExitCode);
-        var sabotage = CliRunner.Run(["query", "--write", "UPDATE pcapdht_store.addr_index SET last_us = last_us + 1", "--db", db], dir.Path);
-        Assert.True(sabotage.ExitCode == ExitCodes.Ok, sabotage.Stderr);
+        Ok(dir, "query", "--write", "UPDATE pcapdht_store.addr_index SET last_us = last_us + 1", "--db", db);
 
         var check = CliRunner.Run(["check", "--db", db], dir.Path);
         Assert.Equal(ExitCodes.DatabaseError, check.ExitCode);
@@ -87,11 +91,9 @@ public sealed class AddressIndexCliTests
     {
         using var dir = new TempDir();
         string db = dir.File("t.duckdb");
-        var ingest = CliRunner.Run(["ingest", Sample("synthetic-dht.pcap"), "--db", db], dir.Path);
-        Assert.True(ingest.ExitCode == ExitCodes.Ok, ingest.Stderr);
+        Ok(dir, "ingest", Sample("synthetic-dht.pcap"), "--db", db);
         // As a sniff's flushes do: the capture's counters change, so the index no longer matches the store.
-        var flush = CliRunner.Run(["query", "--write", "UPDATE pcapdht_store.capture SET frames = frames + 1", "--db", db], dir.Path);
-        Assert.True(flush.ExitCode == ExitCodes.Ok, flush.Stderr);
+        Ok(dir, "query", "--write", "UPDATE pcapdht_store.capture SET frames = frames + 1", "--db", db);
         Assert.False(IndexCurrent(db));
 
         var err = new StringWriter();
