@@ -31,7 +31,11 @@ internal sealed class RowEncoder : IDisposable
     // Peer sighting sources, as stored (the view shows the names).
     internal const byte FromValues = 0, FromAnnouncePeer = 1;
 
-    private const int MsgTable = 0, NodeTable = 1, Node6Table = 2, PeerTable = 3, MalformedTable = 4, NodeDimTable = 5;
+    private const int MsgTable = 0, NodeTable = 1, Node6Table = 2, PeerTable = 3, MalformedTable = 4, NodeDimTable = 5, EndpointDimTable = 6;
+
+    // The endpoint dictionary's port tag: bit 16 set when the endpoint has a 20-byte id (a sender), clear for an address
+    // and port alone, so the two never share a key.
+    private const uint WithId = 1u << 16;
 
     // An IPv4 address as the low 64 bits of its IPv4-mapped IPv6 form (::ffff:a.b.c.d): this | ip.
     private const ulong MappedPrefix = 0xFFFF_0000_0000UL;
@@ -44,12 +48,16 @@ internal sealed class RowEncoder : IDisposable
     private readonly IChunkSink _sink;
     private readonly SimdVariant _nodeVariant;
     private readonly NodeKeys _nodeKeys = new();
+    private readonly NodeKeys _endpointKeys = new();
     // A node list's records transposed into columns (NodeColumns), before each contact is looked up in _nodeKeys.
     private readonly ulong[] _colA = new ulong[NativeChunk.VectorSize], _colB = new ulong[NativeChunk.VectorSize],
         _colIdA = new ulong[NativeChunk.VectorSize], _colIdB = new ulong[NativeChunk.VectorSize];
     private readonly uint[] _colIdLo = new uint[NativeChunk.VectorSize];
     private readonly ushort[] _colPort = new ushort[NativeChunk.VectorSize];
     private int _captureId;
+    private bool _started;
+    // Per capture this encoder wrote rows of before the current one: the next node and endpoint keys.
+    private readonly Dictionary<int, (uint Node, uint Endpoint)> _nextKeys = [];
 
     /// <param name="chunksPerTable">
     /// With a limit, renting a chunk waits while that many are queued for the store (file ingest: bounds
@@ -78,12 +86,21 @@ internal sealed class RowEncoder : IDisposable
     /// <summary>The counters of the capture being encoded (rows, kinds, time span).</summary>
     public CaptureStats Stats { get; private set; } = new();
 
-    /// <summary>Starts the rows of a capture: they carry <paramref name="captureId"/> and count into <paramref name="stats"/>.</summary>
+    /// <summary>Starts the rows of a capture: they carry <paramref name="captureId"/> and count into <paramref name="stats"/>.
+    /// A capture whose rows go on after another's (rows of several captures in one transaction) goes on numbering its
+    /// contacts and endpoints where it stopped: a key names one dimension row per capture.</summary>
     public void StartCapture(int captureId, CaptureStats stats)
     {
+        if (!_started || captureId != _captureId)
+        {
+            if (_started) _nextKeys[_captureId] = (_nodeKeys.NextKey, _endpointKeys.NextKey);
+            var (node, endpoint) = _nextKeys.GetValueOrDefault(captureId);
+            _nodeKeys.Restart(node);
+            _endpointKeys.Restart(endpoint);
+            _started = true;
+        }
         _captureId = captureId;
         Stats = stats;
-        _nodeKeys.Reset();
         for (int t = 0; t < _chunks.Length; t++)
         {
             _captureChunk[t] = _chunks[t];
@@ -98,6 +115,7 @@ internal sealed class RowEncoder : IDisposable
     public void DropCaptureRows()
     {
         _nodeKeys.Forget();
+        _endpointKeys.Forget();
         for (int t = 0; t < _chunks.Length; t++)
         {
             var c = _chunks[t];
@@ -111,8 +129,9 @@ internal sealed class RowEncoder : IDisposable
     /// <summary>Drops every row this encoder still holds (the store rolled back the transaction they were for).</summary>
     public void DropAllRows()
     {
-        // The dropped rows may hold the dimension rows of contacts the dictionary knows: they are written again.
+        // The dropped rows may hold the dimension rows of contacts the dictionaries know: they are written again.
         _nodeKeys.Forget();
+        _endpointKeys.Forget();
         for (int t = 0; t < _chunks.Length; t++)
         {
             _chunks[t].Truncate(0);
@@ -195,7 +214,8 @@ internal sealed class RowEncoder : IDisposable
     private int _r;
     private long _us;
     private ushort _frac;
-    private ulong _info, _ports;
+    private ulong _info;
+    private uint _ports;
     private bool _extraOpen;
 
     /// <summary>
@@ -210,9 +230,6 @@ internal sealed class RowEncoder : IDisposable
         Track(d.TimestampNs);
         _extraOpen = false;
 
-        Set128(c, M.SrcHi, r, d.Source.Value);
-        Set128(c, M.DstHi, r, d.Destination.Value);
-
         var t = m.TransactionId;
         if (t.Length <= 8) c.Set(M.Tx, r, tx);
         else
@@ -224,32 +241,41 @@ internal sealed class RowEncoder : IDisposable
         ulong info = (byte)m.Kind | (ulong)Math.Min(t.Length, 255) << 16 | (ulong)m.Want << 40;
         if (m.ReadOnly) info |= 1UL << ReadOnlyBit;
 
-        // id, and one 20-byte key: `target`, else `info_hash` (a message with both keeps info_hash in extra).
-        ulong lo = 0;
+        // The endpoints: the sender with its id when that is 20 bytes (an other id goes to extra), the destination.
         var id = m.NodeId;
-        if (id.Length == 20) { SetId(c, M.IdA, r, id); lo = (ulong)Lo4(id) << 32; }
+        var src = d.Source.Value;
+        uint srcKey;
+        if (id.Length == 20)
+            srcKey = EndpointKey(d.FrameNumber, _us, (ulong)(src >> 64), (ulong)src, d.SourcePort | WithId,
+                BinaryPrimitives.ReadUInt64BigEndian(id), BinaryPrimitives.ReadUInt64BigEndian(id.Slice(8, 8)), Lo4(id));
         else
         {
-            c.SetNull(M.IdA, r); c.SetNull(M.IdA + 1, r);
+            srcKey = EndpointKey(d.FrameNumber, _us, (ulong)(src >> 64), (ulong)src, d.SourcePort, 0, 0, 0);
             if (!id.IsEmpty) Extra().Hex("id", id);
         }
+        c.Set(M.SrcKey, r, srcKey);
+        var dst = d.Destination.Value;
+        c.Set(M.DstKey, r, EndpointKey(d.FrameNumber, _us, (ulong)(dst >> 64), (ulong)dst, d.DestinationPort, 0, 0, 0));
+
+        // One 20-byte key: `target`, else `info_hash` (a message with both keeps info_hash in extra).
+        uint lo = 0;
         var target = m.Target;
         if (target.Length == 20)
         {
-            SetId(c, M.KeyA, r, target); lo |= Lo4(target); info |= 1UL << KeyIsTargetBit;
+            SetId(c, M.KeyA, r, target); lo = Lo4(target); info |= 1UL << KeyIsTargetBit;
             if (!m.InfoHash.IsEmpty) Extra().Hex("info_hash", m.InfoHash);
         }
         else
         {
             if (!target.IsEmpty) Extra().Hex("target", target);
-            if (m.InfoHash.Length == 20) { SetId(c, M.KeyA, r, m.InfoHash); lo |= Lo4(m.InfoHash); info |= 1UL << KeyIsInfoHashBit; }
+            if (m.InfoHash.Length == 20) { SetId(c, M.KeyA, r, m.InfoHash); lo = Lo4(m.InfoHash); info |= 1UL << KeyIsInfoHashBit; }
             else
             {
                 c.SetNull(M.KeyA, r); c.SetNull(M.KeyA + 1, r);
                 if (!m.InfoHash.IsEmpty) Extra().Hex("info_hash", m.InfoHash);
             }
         }
-        c.Set(M.Lo, r, lo);
+        c.Set(M.KeyLo, r, lo);
 
         var v = m.Version;
         info |= (ulong)Math.Min(v.Length, 255) << 24;
@@ -268,7 +294,7 @@ internal sealed class RowEncoder : IDisposable
         }
         else { c.SetNull(M.TokHi, r); c.SetNull(M.TokHi + 1, r); Extra().Hex("token", tok); }
 
-        ulong ports = (ulong)d.SourcePort << 48 | (ulong)d.DestinationPort << 32;
+        uint ports = 0; // the UDP ports are the endpoints'
         if (m.Port >= 0)
         {
             if (m.Port <= ushort.MaxValue) { ports |= (uint)m.Port; info |= 1UL << HasPortBit; }
@@ -283,8 +309,8 @@ internal sealed class RowEncoder : IDisposable
         }
 
         var ext = m.ExternalIp;
-        if (ext.Length == 6) { Set128(c, M.ExtHi, r, IpAddr.FromV4Bytes(ext).Value); ports |= (ulong)BinaryPrimitives.ReadUInt16BigEndian(ext[4..]) << 16; info |= 1UL << HasExtPortBit; }
-        else if (ext.Length == 18) { Set128(c, M.ExtHi, r, IpAddr.FromV6Bytes(ext).Value); ports |= (ulong)BinaryPrimitives.ReadUInt16BigEndian(ext[16..]) << 16; info |= 1UL << HasExtPortBit; }
+        if (ext.Length == 6) { Set128(c, M.ExtHi, r, IpAddr.FromV4Bytes(ext).Value); ports |= (uint)BinaryPrimitives.ReadUInt16BigEndian(ext[4..]) << 16; info |= 1UL << HasExtPortBit; }
+        else if (ext.Length == 18) { Set128(c, M.ExtHi, r, IpAddr.FromV6Bytes(ext).Value); ports |= (uint)BinaryPrimitives.ReadUInt16BigEndian(ext[16..]) << 16; info |= 1UL << HasExtPortBit; }
         else { c.SetNull(M.ExtHi, r); c.SetNull(M.ExtHi + 1, r); }
 
         c.Set(M.Sizes, r, (ulong)(uint)m.Flags << 32 | (ulong)(uint)Math.Min(d.Payload.Length, ushort.MaxValue) << 16 | _frac);
@@ -389,6 +415,33 @@ internal sealed class RowEncoder : IDisposable
         uint key = _nodeKeys.GetOrAdd(ipHi, ipLo, port, idA, idB, idLo, out bool added);
         if (added) AddContact(frame, us, key, ipHi, ipLo, port, idA, idB, idLo);
         return key;
+    }
+
+    /// <summary>The key of a message endpoint in the capture's endpoint dictionary (a new one also gets its endpoint_dim row).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private uint EndpointKey(long frame, long us, ulong ipHi, ulong ipLo, uint portTag, ulong idA, ulong idB, uint idLo)
+    {
+        uint key = _endpointKeys.GetOrAdd(ipHi, ipLo, portTag, idA, idB, idLo, out bool added);
+        if (added) AddEndpoint(frame, us, key, ipHi, ipLo, portTag, idA, idB, idLo);
+        return key;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddEndpoint(long frame, long us, uint key, ulong ipHi, ulong ipLo, uint portTag, ulong idA, ulong idB, uint idLo)
+    {
+        // The message row was taken from its chunk first: a full endpoint_dim chunk submitted here holds no row of it.
+        var c = NextRow(EndpointDimTable, frame, us, out int r);
+        c.Set(E.Key, r, key);
+        c.Set(E.IpHi, r, ipHi);
+        c.Set(E.IpHi + 1, r, ipLo);
+        c.Set(E.Port, r, (ushort)portTag);
+        if ((portTag & WithId) != 0)
+        {
+            c.Set(E.IdA, r, idA);
+            c.Set(E.IdA + 1, r, idB);
+            c.Set(E.IdLo, r, idLo);
+        }
+        else { c.SetNull(E.IdA, r); c.SetNull(E.IdA + 1, r); c.SetNull(E.IdLo, r); }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -23,13 +23,28 @@ internal static class StoreColumns
     private static readonly Column[] Head = [C("capture_id", Integer), C("frame_no", BigInt), C("ts", TimestampTz)];
     public const int CaptureId = 0, FrameNo = 1, Ts = 2;
 
-    /// <summary>One row per KRPC message.</summary>
+    /// <summary>
+    /// One row per KRPC message. The sender (address, port, and id when it is 20 bytes) and the destination (address,
+    /// port) are keys of <see cref="EndpointDim"/>: a DHT node sends and receives many messages, and the ~42 bytes of
+    /// the two endpoints were half of a message row. <c>pcapdht_store.msg_wide</c> puts them back.
+    /// </summary>
     public static readonly TableLayout Msg = new("msg", [.. Head, Column.Struct("d",
-        U64("src_hi"), U64("src_lo"), U64("dst_hi"), U64("dst_lo"),
-        U64("ports"), U64("info"), U64("sizes"), U64("counts"), U64("tx", true),
-        U64("id_a", true), U64("id_b", true), U64("key_a", true), U64("key_b", true), U64("lo"),
+        C("src_k", UnsignedInteger), C("dst_k", UnsignedInteger),
+        C("ports", UnsignedInteger), U64("info"), U64("sizes"), U64("counts"), U64("tx", true),
+        U64("key_a", true), U64("key_b", true), C("key_lo", UnsignedInteger),
         U64("version", true), U64("tok_hi", true), U64("tok_lo", true), U64("ext_hi", true), U64("ext_lo", true),
         C("rtt_us", BigInt, true), C("extra", Varchar, true))]);
+
+    /// <summary>
+    /// The endpoint dimension: one row per distinct message endpoint of a capture, numbered per capture by <c>e.k</c>
+    /// (<see cref="NodeKeys"/>, a dictionary of its own): a sender as address, port and 20-byte id, or an address and
+    /// port without id (a destination, or a sender whose id is missing or not 20 bytes). msg keeps the keys; frame_no
+    /// and ts are those of the endpoint's first message. Rides in the messages lane, in the transaction of the rows
+    /// that name it. IPv4 addresses are stored IPv4-mapped.
+    /// </summary>
+    public static readonly TableLayout EndpointDim = new("endpoint_dim", [.. Head, Column.Struct("e",
+        C("k", UnsignedInteger), U64("ip_hi"), U64("ip_lo"), C("port", UnsignedSmallInt), U64("id_a", true), U64("id_b", true),
+        C("id_lo", UnsignedInteger, true))]);
 
     /// <summary>
     /// The node dimension: one row per distinct contact (address, port, id) of a capture's <c>nodes</c> and <c>nodes6</c>
@@ -60,14 +75,14 @@ internal static class StoreColumns
         C("dst_ip", UnsignedHugeInt), C("dst_port", UnsignedSmallInt), C("reason", Varchar), C("byte_offset", Integer), C("payload", Blob)]);
 
     /// <summary>Every row table, in the order <see cref="RowEncoder"/> numbers them.</summary>
-    public static readonly TableLayout[] All = [Msg, Node, Node6, Peer, Malformed, NodeDim];
+    public static readonly TableLayout[] All = [Msg, Node, Node6, Peer, Malformed, NodeDim, EndpointDim];
 
     /// <summary>msg leaves.</summary>
     public static class M
     {
-        public static readonly int SrcHi = Msg.Leaf("d.src_hi"), DstHi = Msg.Leaf("d.dst_hi"), Ports = Msg.Leaf("d.ports"),
+        public static readonly int SrcKey = Msg.Leaf("d.src_k"), DstKey = Msg.Leaf("d.dst_k"), Ports = Msg.Leaf("d.ports"),
             Info = Msg.Leaf("d.info"), Sizes = Msg.Leaf("d.sizes"), Counts = Msg.Leaf("d.counts"), Tx = Msg.Leaf("d.tx"),
-            IdA = Msg.Leaf("d.id_a"), KeyA = Msg.Leaf("d.key_a"), Lo = Msg.Leaf("d.lo"), Version = Msg.Leaf("d.version"),
+            KeyA = Msg.Leaf("d.key_a"), KeyLo = Msg.Leaf("d.key_lo"), Version = Msg.Leaf("d.version"),
             TokHi = Msg.Leaf("d.tok_hi"), ExtHi = Msg.Leaf("d.ext_hi"), Rtt = Msg.Leaf("d.rtt_us"), Extra = Msg.Leaf("d.extra");
     }
 
@@ -82,6 +97,13 @@ internal static class StoreColumns
     {
         public static readonly int Key = NodeDim.Leaf("n.k"), IpHi = NodeDim.Leaf("n.ip_hi"), Port = NodeDim.Leaf("n.port"),
             IdA = NodeDim.Leaf("n.id_a"), IdLo = NodeDim.Leaf("n.id_lo");
+    }
+
+    /// <summary>endpoint_dim leaves.</summary>
+    public static class E
+    {
+        public static readonly int Key = EndpointDim.Leaf("e.k"), IpHi = EndpointDim.Leaf("e.ip_hi"), Port = EndpointDim.Leaf("e.port"),
+            IdA = EndpointDim.Leaf("e.id_a"), IdLo = EndpointDim.Leaf("e.id_lo");
     }
 
     /// <summary>peer leaves.</summary>

@@ -327,7 +327,8 @@ public sealed class PcapDhtDatabase : IDisposable
 
     /// <summary>
     /// Upgrades a file of an older schema (<see cref="StoreSchema.UpgradableFrom"/> or later) in one transaction: the new
-    /// tables; from schema 3 or older, the node lists' contacts moved into node_dim; from schema 2, the daily rollups of
+    /// tables; from schema 3 or older, the node lists' contacts moved into node_dim; from schema 4 or older, the messages'
+    /// endpoints moved into endpoint_dim; from schema 2, the daily rollups of
     /// every capture computed from its detail rows (one capture at a time, so memory stays that of one capture); the new
     /// version. A failure (disk full, Ctrl-C) leaves the file as it was.
     /// </summary>
@@ -337,6 +338,7 @@ public sealed class PcapDhtDatabase : IDisposable
         {
             Execute("BEGIN");
             if (from < 4) Execute("ALTER TABLE pcapdht_store.node RENAME TO node_v3; ALTER TABLE pcapdht_store.node6 RENAME TO node6_v3;");
+            if (from < 5) Execute("ALTER TABLE pcapdht_store.msg RENAME TO msg_v4;");
             Execute(StoreSchema.Tables);
             var ids = new List<int>();
             using (var cmd = Connection.CreateCommand())
@@ -349,6 +351,11 @@ public sealed class PcapDhtDatabase : IDisposable
             {
                 foreach (int id in ids) Execute(StoreSchema.ContactsFromV3(id));
                 Execute("DROP TABLE pcapdht_store.node_v3; DROP TABLE pcapdht_store.node6_v3;");
+            }
+            if (from < 5)
+            {
+                foreach (int id in ids) Execute(StoreSchema.EndpointsFromV4(id));
+                Execute("DROP TABLE pcapdht_store.msg_v4;");
             }
             if (from < 3)
                 foreach (int id in ids) RollupSchema.InsertAllFromCommit(Connection, RollupSchema.CaptureFrames(id, long.MinValue));

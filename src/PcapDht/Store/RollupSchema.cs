@@ -112,24 +112,24 @@ public static class RollupSchema
                 SELECT capture_id, {Day}, {U128("d.src_hi", "d.src_lo")},
                     CASE WHEN {StoreSchema.NodeSender} THEN 1 ELSE 2 END,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
-                FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+                FROM pcapdht_store.msg_sender d WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.id_day
-                SELECT capture_id, {Day}, d.id_a, d.id_b, (d.lo >> 32)::UINTEGER, true,
+                SELECT capture_id, {Day}, d.id_a, d.id_b, d.id_lo, true,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
-                FROM pcapdht_store.msg WHERE {StoreSchema.NodeSender} AND {where} GROUP BY ALL;
+                FROM pcapdht_store.msg_sender d WHERE {StoreSchema.NodeSender} AND {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.sender_day
                 SELECT capture_id, {Day}, {U128("d.src_hi", "d.src_lo")},
-                    d.id_a, d.id_b, CASE WHEN d.id_a IS NOT NULL THEN (d.lo >> 32)::UINTEGER END,
+                    d.id_a, d.id_b, d.id_lo,
                     CASE WHEN d.id_a IS NULL THEN unhex(json_extract_string(d.extra, '$.id')) END,
                     d.version, CASE WHEN d.version IS NOT NULL THEN (d.info >> 24) & 255 ELSE 0 END::UTINYINT,
                     CASE WHEN d.version IS NULL THEN unhex(json_extract_string(d.extra, '$.version')) END,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
-                FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+                FROM pcapdht_store.msg_sender d WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.msg_day
                 SELECT capture_id, {Day}, (d.info & 255)::UTINYINT, ((d.info >> 8) & 255)::UTINYINT,
                     CASE WHEN (d.info >> 8) & 255 = 255 THEN json_extract_string(d.extra, '$.method') END,
                     count(*), min(epoch_us(ts)), max(epoch_us(ts))
-                FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+                FROM pcapdht_store.msg_sender d WHERE {where} GROUP BY ALL;
                 INSERT INTO pcapdht_store.malformed_day
                 SELECT capture_id, {Day}, reason, count(*), min(epoch_us(ts)), max(epoch_us(ts))
                 FROM pcapdht_store.malformed WHERE {where} GROUP BY ALL;
@@ -158,22 +158,46 @@ public static class RollupSchema
     /// <summary>
     /// What a writer's commit runs on the messages lane: the same rollups as <see cref="InsertFromStore"/> (which stays the
     /// reference: the tests compare the two), in one scan instead of one per table. It first aggregates the rows by the
-    /// union of the keys its tables need into a temporary table of the connection (a few hundred thousand groups for
-    /// millions of rows), then every table is a small aggregation of that. Measured on a 2M-packet capture: the direct
-    /// statements cost ~20 % of the ingest's CPU time (docs/benchmarks.md, "Daily rollups"). The sightings lane's part is
-    /// <see cref="InsertSightingsFromCommit"/>.
+    /// union of the keys its tables need, with the sender as its endpoint key, into a temporary table of the connection
+    /// (a few hundred thousand groups for millions of rows); those groups are joined to their endpoints in endpoint_dim
+    /// one slice of <see cref="KeySlice"/> keys at a time (as <see cref="InsertSightingsFromCommit"/> does for the
+    /// contacts), and every table is a small aggregation of the result. Measured on a 2M-packet capture: the direct
+    /// statements cost ~20 % of the ingest's CPU time (docs/benchmarks.md, "Daily rollups").
     /// </summary>
-    public static string InsertFromCommit(string where) => $"""
-            CREATE OR REPLACE TEMP TABLE pcapdht_rollup_msg AS
-            SELECT capture_id, {Day} AS day, {U128("d.src_hi", "d.src_lo")} AS ip,
-                d.id_a AS id_a, d.id_b AS id_b, CASE WHEN d.id_a IS NOT NULL THEN (d.lo >> 32)::UINTEGER END AS id_lo,
-                CASE WHEN d.id_a IS NULL THEN unhex(json_extract_string(d.extra, '$.id')) END AS odd_id,
+    public static void InsertMessagesFromCommit(DuckDB.NET.Data.DuckDBConnection c, string where)
+    {
+        using var cmd = c.CreateCommand();
+        var sb = new System.Text.StringBuilder($"""
+            CREATE OR REPLACE TEMP TABLE pcapdht_rollup_k AS
+            SELECT capture_id, {Day} AS day, d.src_k AS k, unhex(json_extract_string(d.extra, '$.id')) AS odd_id,
                 d.version AS version, CASE WHEN d.version IS NOT NULL THEN (d.info >> 24) & 255 ELSE 0 END::UTINYINT AS version_len,
                 CASE WHEN d.version IS NULL THEN unhex(json_extract_string(d.extra, '$.version')) END AS odd_version,
                 (d.info & 255)::UTINYINT AS y, ((d.info >> 8) & 255)::UTINYINT AS method,
                 CASE WHEN (d.info >> 8) & 255 = 255 THEN json_extract_string(d.extra, '$.method') END AS method_name,
                 count(*) AS n, min(epoch_us(ts)) AS first_us, max(epoch_us(ts)) AS last_us
             FROM pcapdht_store.msg WHERE {where} GROUP BY ALL;
+            CREATE OR REPLACE TEMP TABLE pcapdht_rollup_msg (capture_id INTEGER, day DATE, ip UHUGEINT, id_a UBIGINT, id_b UBIGINT,
+                id_lo UINTEGER, odd_id BLOB, version UBIGINT, version_len UTINYINT, odd_version BLOB, y UTINYINT, method UTINYINT,
+                method_name VARCHAR, n BIGINT, first_us BIGINT, last_us BIGINT);
+
+            """);
+        cmd.CommandText = sb.ToString();
+        cmd.ExecuteNonQuery();
+        sb.Clear();
+        foreach (var (dim, from, to) in Slices(c, "SELECT min(k), max(k), min(capture_id), max(capture_id) FROM pcapdht_rollup_k", "e.k"))
+        {
+            sb.Append($"""
+                INSERT INTO pcapdht_rollup_msg
+                SELECT r.capture_id, r.day, {U128("s.e.ip_hi", "s.e.ip_lo")}, s.e.id_a, s.e.id_b, s.e.id_lo, r.odd_id, r.version, r.version_len,
+                    r.odd_version, r.y, r.method, r.method_name, r.n, r.first_us, r.last_us
+                FROM pcapdht_rollup_k r
+                JOIN (SELECT capture_id, e FROM pcapdht_store.endpoint_dim WHERE {dim}) s ON s.capture_id = r.capture_id AND s.e.k = r.k
+                WHERE r.k BETWEEN {from} AND {to};
+
+                """);
+        }
+        sb.Append($"""
+            DROP TABLE pcapdht_rollup_k;
             INSERT INTO pcapdht_store.addr_day
             SELECT capture_id, day, ip, CASE WHEN id_a IS NOT NULL AND y <> 101 THEN {Sender} ELSE {OtherSender} END,
                 sum(n), min(first_us), max(last_us) FROM pcapdht_rollup_msg GROUP BY ALL;
@@ -190,21 +214,44 @@ public static class RollupSchema
             SELECT capture_id, {Day}, reason, count(*), min(epoch_us(ts)), max(epoch_us(ts))
             FROM pcapdht_store.malformed WHERE {where} GROUP BY ALL;
 
-            """;
+            """);
+        cmd.CommandText = sb.ToString();
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// The slices of <see cref="KeySlice"/> keys that cover the range [min, max] of keys <paramref name="rangeSql"/> returns
+    /// (none when it is NULL), each as a predicate on a dimension table's key column <paramref name="key"/> and its
+    /// capture_id: every capture numbers its keys from 0, and dimension rows are appended in capture and key order, so
+    /// the capture range lets the zone maps skip the other captures' rows. <paramref name="rangeSql"/> returns min and max
+    /// key, then min and max capture_id.
+    /// </summary>
+    private static List<(string Dim, long From, long To)> Slices(DuckDB.NET.Data.DuckDBConnection c, string rangeSql, string key)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = rangeSql;
+        var slices = new List<(string, long, long)>();
+        using var r = cmd.ExecuteReader();
+        if (!r.Read() || r.IsDBNull(0)) return slices;
+        long Get(int i) => Convert.ToInt64(r.GetValue(i), CultureInfo.InvariantCulture);
+        long lo = Get(0), hi = Get(1), c0 = Get(2), c1 = Get(3);
+        for (long k = lo; k <= hi; k += KeySlice)
+        {
+            long to = Math.Min(hi, k + KeySlice - 1);
+            slices.Add((string.Create(CultureInfo.InvariantCulture, $"capture_id BETWEEN {c0} AND {c1} AND {key} BETWEEN {k} AND {to}"), k, to));
+        }
+        return slices;
+    }
 
     /// <summary>Both parts of a commit's rollups on one connection (a single writer lane, or the upgrade from schema 2).</summary>
     public static void InsertAllFromCommit(DuckDB.NET.Data.DuckDBConnection c, string where)
     {
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.CommandText = InsertFromCommit(where);
-            cmd.ExecuteNonQuery();
-        }
+        InsertMessagesFromCommit(c, where);
         InsertSightingsFromCommit(c, where);
     }
 
-    /// <summary>Contact keys per slice of <see cref="InsertSightingsFromCommit"/>: the join of a slice holds at most this many
-    /// contacts (tests lower it to make the samples' commits take many slices).</summary>
+    /// <summary>Keys per slice of <see cref="InsertSightingsFromCommit"/> and <see cref="InsertMessagesFromCommit"/>: the join of a
+    /// slice holds at most this many contacts or endpoints (tests lower it to make the samples' commits take many slices).</summary>
     internal static long KeySlice { get; set; } = 1 << 18;
 
     /// <summary>
@@ -218,13 +265,11 @@ public static class RollupSchema
     /// </summary>
     public static void InsertSightingsFromCommit(DuckDB.NET.Data.DuckDBConnection c, string where)
     {
+        var slices = Slices(c, $"""
+            SELECT min(n.k), max(n.k), min(capture_id), max(capture_id)
+            FROM (SELECT capture_id, n FROM pcapdht_store.node WHERE {where} UNION ALL SELECT capture_id, n FROM pcapdht_store.node6 WHERE {where})
+            """, "n.k");
         using var cmd = c.CreateCommand();
-        cmd.CommandText = $"""
-            SELECT min(n.k), max(n.k) FROM (SELECT n FROM pcapdht_store.node WHERE {where} UNION ALL SELECT n FROM pcapdht_store.node6 WHERE {where})
-            """;
-        long lo = 0, hi = -1;
-        using (var r = cmd.ExecuteReader())
-            if (r.Read() && !r.IsDBNull(0)) (lo, hi) = (Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture));
         var sb = new System.Text.StringBuilder($"""
             CREATE OR REPLACE TEMP TABLE pcapdht_rollup_seen (capture_id INTEGER, day DATE, ip UHUGEINT, kind INTEGER,
                 id_a UBIGINT, id_b UBIGINT, id_lo UINTEGER, n BIGINT, first_us BIGINT, last_us BIGINT);
@@ -233,9 +278,9 @@ public static class RollupSchema
             FROM pcapdht_store.peer WHERE {where} GROUP BY ALL;
 
             """);
-        for (long k = lo; k <= hi; k += KeySlice)
+        foreach (var (dim, from, to) in slices)
         {
-            string range = string.Create(CultureInfo.InvariantCulture, $"n.k BETWEEN {k} AND {Math.Min(hi, k + KeySlice - 1)}");
+            string range = string.Create(CultureInfo.InvariantCulture, $"n.k BETWEEN {from} AND {to}");
             sb.Append($"""
                 INSERT INTO pcapdht_rollup_seen
                 SELECT s.capture_id, s.day, {U128("c.n.ip_hi", "c.n.ip_lo")}, {Reported}, c.n.id_a, c.n.id_b, c.n.id_lo, s.n, s.first_us, s.last_us
@@ -243,7 +288,7 @@ public static class RollupSchema
                     FROM (SELECT capture_id, ts, n FROM pcapdht_store.node WHERE {where} AND {range}
                         UNION ALL SELECT capture_id, ts, n FROM pcapdht_store.node6 WHERE {where} AND {range})
                     GROUP BY ALL) s
-                JOIN (SELECT capture_id, n FROM pcapdht_store.node_dim WHERE {range}) c ON c.capture_id = s.capture_id AND c.n.k = s.k;
+                JOIN (SELECT capture_id, n FROM pcapdht_store.node_dim WHERE {dim}) c ON c.capture_id = s.capture_id AND c.n.k = s.k;
 
                 """);
         }

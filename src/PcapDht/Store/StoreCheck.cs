@@ -263,11 +263,13 @@ public static class StoreCheck
             string pruned = StoreRetention.HasPrunedTable(c)
                 ? "pcapdht_store.detail_pruned"
                 : "(SELECT NULL::INTEGER AS capture_id, 0 AS msg, 0 AS sender, 0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed WHERE false)";
+            // Up to schema 4, msg held the sender's id itself (d.id_a); from 5 it is in endpoint_dim (msg_sender joins it).
+            string senders = PcapDhtDatabase.StoredVersion(c) >= 5 ? "pcapdht_store.msg_sender d" : "pcapdht_store.msg";
             cmd.CommandText = $"""
                 WITH m AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.msg GROUP BY ALL),
                      b AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.malformed GROUP BY ALL),
                      s AS (SELECT capture_id, count(*) AS n FROM (
-                         SELECT capture_id FROM pcapdht_store.msg WHERE {StoreSchema.NodeSender}
+                         SELECT capture_id FROM {senders} WHERE {StoreSchema.NodeSender}
                          UNION ALL SELECT capture_id FROM pcapdht_store.node UNION ALL SELECT capture_id FROM pcapdht_store.node6) GROUP BY ALL),
                      p AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.peer GROUP BY ALL),
                      x AS (SELECT * FROM {pruned})
@@ -319,8 +321,15 @@ public static class StoreCheck
         if (rollups && AddressIndex.Mismatches(c) is { Count: > 0 } index)
             report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent,
                 $"{IndexMismatch}: {index.Count} addresses differ (e.g. {index.Example}); reports read it, check --compact rebuilds it"));
-        if (PcapDhtDatabase.StoredVersion(c) >= 4) CheckContacts(c, report); // an older store gets node_dim when next opened for writing
-        foreach (string table in rollups ? StoreSchema.CaptureTables : StoreSchema.DataTables)
+        // An older store gets node_dim (4) and endpoint_dim (5) when next opened for writing.
+        if (PcapDhtDatabase.StoredVersion(c) >= 4)
+            CheckKeys(c, report, "node_dim", "n", "a contact", "node/node6",
+                "SELECT capture_id, n.k AS k FROM pcapdht_store.node UNION ALL SELECT capture_id, n.k FROM pcapdht_store.node6");
+        if (PcapDhtDatabase.StoredVersion(c) >= 5)
+            CheckKeys(c, report, "endpoint_dim", "e", "an endpoint", "msg",
+                "SELECT capture_id, d.src_k AS k FROM pcapdht_store.msg UNION ALL SELECT capture_id, d.dst_k FROM pcapdht_store.msg");
+        // A table of a newer schema (node_dim, endpoint_dim) is not in an older store until it is next opened for writing.
+        foreach (string table in (rollups ? StoreSchema.CaptureTables : StoreSchema.DataTables).Where(t => StoreRetention.TableExists(c, t)))
         {
             long orphans = Scalar<long>(c, $"SELECT count(*) FROM pcapdht_store.{table} WHERE capture_id NOT IN (SELECT capture_id FROM pcapdht_store.capture)");
             if (orphans > 0)
@@ -332,20 +341,20 @@ public static class StoreCheck
     }
 
     /// <summary>
-    /// Every node and node6 row names a contact of its capture that node_dim holds exactly once: a row whose key is missing
-    /// would vanish from node_sightings and the rollups, and a key held twice would count its sightings twice.
+    /// Every key the rows (<paramref name="keys"/>: capture_id, k) name is held exactly once by the dimension table of its
+    /// capture (node_dim for the node and node6 rows' contacts, endpoint_dim for msg's senders and destinations): a row whose
+    /// key is missing would vanish from the views and the rollups, and a key held twice would count its rows twice.
     /// </summary>
-    private static void CheckContacts(DuckDBConnection c, StoreCheckReport report)
+    private static void CheckKeys(DuckDBConnection c, StoreCheckReport report, string dim, string s, string what, string rows, string keys)
     {
-        long dangling = Scalar<long>(c, """
-            SELECT count(*) FROM (SELECT capture_id, n.k AS k FROM pcapdht_store.node UNION ALL SELECT capture_id, n.k FROM pcapdht_store.node6) x
-            ANTI JOIN pcapdht_store.node_dim d ON d.capture_id = x.capture_id AND d.n.k = x.k
+        long dangling = Scalar<long>(c, $"""
+            SELECT count(*) FROM ({keys}) x ANTI JOIN pcapdht_store.{dim} d ON d.capture_id = x.capture_id AND d.{s}.k = x.k
             """);
         if (dangling > 0)
-            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{dangling} rows of pcapdht_store.node/node6 name a contact key that pcapdht_store.node_dim does not hold"));
-        long doubled = Scalar<long>(c, "SELECT count(*) - count(DISTINCT (capture_id, n.k)) FROM pcapdht_store.node_dim");
+            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{dangling} keys in rows of pcapdht_store.{rows} name {what} that pcapdht_store.{dim} does not hold"));
+        long doubled = Scalar<long>(c, $"SELECT count(*) - count(DISTINCT (capture_id, {s}.k)) FROM pcapdht_store.{dim}");
         if (doubled > 0)
-            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{doubled} contact keys of pcapdht_store.node_dim are held more than once in their capture"));
+            report.Findings.Add(new CheckFinding(CheckProblem.Inconsistent, $"{doubled} keys of pcapdht_store.{dim} are held more than once in their capture"));
     }
 
     /// <summary>

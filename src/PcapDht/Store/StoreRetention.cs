@@ -31,7 +31,8 @@ public enum PruneScope
 
 /// <summary>
 /// Retention (docs/schema.md, "Retention"): deletes the detail rows (<see cref="StoreSchema.DataTables"/>: msg, node,
-/// node6, peer, malformed) older than a cutoff, and the node_dim contacts no node row names any more, and keeps the daily rollups (<see cref="RollupSchema"/>), so every
+/// node6, peer, malformed) older than a cutoff, the node_dim contacts no node row names any more and the endpoint_dim
+/// endpoints no msg row names, and keeps the daily rollups (<see cref="RollupSchema"/>), so every
 /// report that reads rollups gives the same answer over the whole history. The cutoff is the newest message time in the
 /// store (data time, not the wall clock: the end of the reports' default window) minus the duration kept; 0 keeps no
 /// detail at all.
@@ -129,7 +130,7 @@ public static class StoreRetention
                 SELECT capture_id, sum(msg)::UBIGINT AS msg, sum(sender)::UBIGINT AS sender, sum(node)::UBIGINT AS node,
                     sum(node6)::UBIGINT AS node6, sum(peer)::UBIGINT AS peer, sum(malformed)::UBIGINT AS malformed FROM (
                     SELECT capture_id, count(*) AS msg, count(*) FILTER (WHERE {StoreSchema.NodeSender}) AS sender,
-                        0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed FROM pcapdht_store.msg WHERE {before} GROUP BY ALL
+                        0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed FROM pcapdht_store.msg_sender d WHERE {before} GROUP BY ALL
                     UNION ALL SELECT capture_id, 0, 0, count(*), 0, 0, 0 FROM pcapdht_store.node WHERE {before} GROUP BY ALL
                     UNION ALL SELECT capture_id, 0, 0, 0, count(*), 0, 0 FROM pcapdht_store.node6 WHERE {before} GROUP BY ALL
                     UNION ALL SELECT capture_id, 0, 0, 0, 0, count(*), 0 FROM pcapdht_store.peer WHERE {before} GROUP BY ALL
@@ -140,7 +141,7 @@ public static class StoreRetention
             var deleted = new List<(string, long)>();
             foreach (string table in StoreSchema.DataTables)
             {
-                if (table == Pipeline.StoreColumns.NodeDim.Table) continue; // after the bookkeeping, below
+                if (table == Pipeline.StoreColumns.NodeDim.Table || table == Pipeline.StoreColumns.EndpointDim.Table) continue; // after the bookkeeping, below
                 using var cmd = c.CreateCommand();
                 cmd.CommandText = $"DELETE FROM pcapdht_store.{table} WHERE {before}";
                 deleted.Add((table, cmd.ExecuteNonQuery()));
@@ -154,7 +155,9 @@ public static class StoreRetention
                 SELECT '{MetaKey}', greatest({cut}, (SELECT max(TRY_CAST(value AS BIGINT)) FROM pcapdht_store.meta WHERE key = '{MetaKey}'))::VARCHAR;
                 DROP TABLE pcapdht_prune;
                 """);
-            deleted.Add((Pipeline.StoreColumns.NodeDim.Table, CollectContacts(c)));
+            var (contacts, endpoints) = CollectContacts(c);
+            deleted.Add((Pipeline.StoreColumns.NodeDim.Table, contacts));
+            deleted.Add((Pipeline.StoreColumns.EndpointDim.Table, endpoints));
             MergePartials(c, scope);
             StoreCheck.Execute(c, "COMMIT");
             long rollupsAfter = RollupRows(c);
@@ -181,11 +184,12 @@ public static class StoreRetention
     }
 
     /// <summary>
-    /// Deletes the node_dim contacts that no node or node6 row of their capture names any more, for the captures that lost
-    /// rows since their last collection and are no longer running: while a stream or a sniff goes on, its writer's
-    /// dictionary may name any of its contacts again, so they wait for the first prune after it ends.
+    /// Deletes the node_dim contacts that no node or node6 row of their capture names any more, and the endpoint_dim
+    /// endpoints no msg row names, for the captures that lost rows since their last collection and are no longer running:
+    /// while a stream or a sniff goes on, its writer's dictionaries may name any of them again, so they wait for the first
+    /// prune after it ends.
     /// </summary>
-    private static long CollectContacts(DuckDBConnection c)
+    private static (long Contacts, long Endpoints) CollectContacts(DuckDBConnection c)
     {
         const string Due = """
             SELECT p.capture_id FROM pcapdht_store.detail_pruned p JOIN pcapdht_store.capture c USING (capture_id)
@@ -197,9 +201,15 @@ public static class StoreRetention
                 AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
                 AND NOT EXISTS (SELECT 1 FROM pcapdht_store.node6 x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k)
             """;
-        long n = cmd.ExecuteNonQuery();
+        long contacts = cmd.ExecuteNonQuery();
+        cmd.CommandText = $"""
+            DELETE FROM pcapdht_store.endpoint_dim ep WHERE ep.capture_id IN ({Due})
+                AND NOT EXISTS (SELECT 1 FROM pcapdht_store.msg x WHERE x.capture_id = ep.capture_id AND x.d.src_k = ep.e.k)
+                AND NOT EXISTS (SELECT 1 FROM pcapdht_store.msg x WHERE x.capture_id = ep.capture_id AND x.d.dst_k = ep.e.k)
+            """;
+        long endpoints = cmd.ExecuteNonQuery();
         StoreCheck.Execute(c, $"UPDATE pcapdht_store.detail_pruned SET contacts_collected = true WHERE capture_id IN ({Due})");
-        return n;
+        return (contacts, endpoints);
     }
 
     /// <summary>

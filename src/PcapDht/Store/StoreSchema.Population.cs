@@ -67,18 +67,18 @@ public static partial class StoreSchema
         CREATE OR REPLACE VIEW main.lookup_queries AS
             WITH q AS (
                 SELECT capture_id, frame_no, ts, epoch_us(ts) * 1000 + (d.sizes & 65535)::BIGINT AS ts_ns,
-                    d.src_hi, d.src_lo, d.dst_hi, d.dst_lo, (d.ports >> 48)::USMALLINT AS src_port, ((d.ports >> 32) & 65535)::USMALLINT AS dst_port,
+                    d.src_hi, d.src_lo, d.dst_hi, d.dst_lo, d.src_port, d.dst_port,
                     coalesce(d.tx, hash(json_extract_string(d.extra, '$.tx'))) AS tx, (d.info >> 16) & 255 AS tx_len,
-                    (d.info >> 8) & 255 AS method_code, d.key_a, d.key_b, d.lo & 4294967295 AS key_lo,
-                    d.id_a, d.id_b, d.lo >> 32 AS id_lo, (d.info >> 48) & 1 = 1 AS read_only
-                FROM pcapdht_store.msg
+                    (d.info >> 8) & 255 AS method_code, d.key_a, d.key_b, d.key_lo,
+                    d.id_a, d.id_b, d.id_lo, (d.info >> 48) & 1 = 1 AS read_only
+                FROM pcapdht_store.msg_wide d
                 WHERE d.info & 255 = 113 AND (d.info >> 8) & 255 IN ({{LOOKUP_METHODS}}) AND (d.info >> 49) & 3 <> 0),
             r AS (
                 SELECT capture_id, frame_no, ts, epoch_us(ts) * 1000 + (d.sizes & 65535)::BIGINT AS ts_ns, d.rtt_us,
-                    d.src_hi, d.src_lo, d.dst_hi, d.dst_lo, (d.ports >> 48)::USMALLINT AS src_port, ((d.ports >> 32) & 65535)::USMALLINT AS dst_port,
+                    d.src_hi, d.src_lo, d.dst_hi, d.dst_lo, d.src_port, d.dst_port,
                     coalesce(d.tx, hash(json_extract_string(d.extra, '$.tx'))) AS tx, (d.info >> 16) & 255 AS tx_len,
-                    d.id_a, d.id_b, d.lo >> 32 AS id_lo
-                FROM pcapdht_store.msg
+                    d.id_a, d.id_b, d.id_lo
+                FROM pcapdht_store.msg_wide d
                 WHERE d.info & 255 = 114 AND d.rtt_us IS NOT NULL AND (d.info >> 8) & 255 IN ({{LOOKUP_METHODS}}))
             SELECT q.capture_id, q.frame_no, q.ts, q.ts_ns,
                 pcapdht_ip_text2(q.src_hi, q.src_lo) AS querier_ip, pcapdht_u128(q.src_hi, q.src_lo) AS querier_ip_num, q.src_port AS querier_port,

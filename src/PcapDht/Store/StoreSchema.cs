@@ -10,10 +10,10 @@ public static partial class StoreSchema
 {
     /// <summary>
     /// Bumped when storage changes: a file of <see cref="UpgradableFrom"/> is upgraded on open (3 added the daily
-    /// rollups, filled from the detail rows; 4 moved the node lists' contacts into node_dim), an older or newer one is
-    /// refused with a clear message.
+    /// rollups, filled from the detail rows; 4 moved the node lists' contacts into node_dim; 5 the messages' endpoints into
+    /// endpoint_dim), an older or newer one is refused with a clear message.
     /// </summary>
-    public const int Version = 4;
+    public const int Version = 5;
 
     /// <summary>The oldest schema an open upgrades to <see cref="Version"/> (additive: new tables filled from the stored rows).</summary>
     public const int UpgradableFrom = 2;
@@ -113,6 +113,42 @@ public static partial class StoreSchema
             """;
     }
 
+    /// <summary>
+    /// The upgrade from schema 4 for one capture: the distinct endpoints of msg_v4 (the old msg, which held both endpoints'
+    /// addresses and ports and the sender's id on every row) become endpoint_dim rows, numbered in order of first message:
+    /// each sender as address, port and id (an id that is not 20 bytes stays in extra: no id), each destination as address
+    /// and port. Each old row becomes a msg row with the two keys, in frame order.
+    /// </summary>
+    internal static string EndpointsFromV4(int captureId)
+    {
+        string id = captureId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        const string idLo = "CASE WHEN o.d.id_a IS NOT NULL THEN (o.d.lo >> 32)::UINTEGER END";
+        return $"""
+            INSERT INTO pcapdht_store.endpoint_dim
+            SELECT capture_id, frame_no, ts, struct_pack(k := (row_number() OVER (ORDER BY frame_no, ip_hi, ip_lo, port, id_a, id_b, id_lo) - 1)::UINTEGER,
+                ip_hi := ip_hi, ip_lo := ip_lo, port := port, id_a := id_a, id_b := id_b, id_lo := id_lo)
+            FROM (SELECT capture_id, min(frame_no) AS frame_no, min(ts) AS ts, ip_hi, ip_lo, port, id_a, id_b, id_lo FROM (
+                SELECT o.capture_id, o.frame_no, o.ts, o.d.src_hi AS ip_hi, o.d.src_lo AS ip_lo, (o.d.ports >> 48)::USMALLINT AS port,
+                    o.d.id_a AS id_a, o.d.id_b AS id_b, {idLo} AS id_lo FROM pcapdht_store.msg_v4 o WHERE o.capture_id = {id}
+                UNION ALL SELECT o.capture_id, o.frame_no, o.ts, o.d.dst_hi, o.d.dst_lo, ((o.d.ports >> 32) & 65535)::USMALLINT,
+                    NULL::UBIGINT, NULL::UBIGINT, NULL::UINTEGER FROM pcapdht_store.msg_v4 o WHERE o.capture_id = {id})
+                GROUP BY capture_id, ip_hi, ip_lo, port, id_a, id_b, id_lo);
+            INSERT INTO pcapdht_store.msg
+            SELECT o.capture_id, o.frame_no, o.ts, struct_pack(src_k := s.e.k, dst_k := t.e.k, ports := (o.d.ports & 4294967295)::UINTEGER,
+                info := o.d.info, sizes := o.d.sizes, counts := o.d.counts, tx := o.d.tx, key_a := o.d.key_a, key_b := o.d.key_b,
+                key_lo := (o.d.lo & 4294967295)::UINTEGER, version := o.d.version, tok_hi := o.d.tok_hi, tok_lo := o.d.tok_lo,
+                ext_hi := o.d.ext_hi, ext_lo := o.d.ext_lo, rtt_us := o.d.rtt_us, extra := o.d.extra)
+            FROM pcapdht_store.msg_v4 o
+            JOIN pcapdht_store.endpoint_dim s ON s.capture_id = o.capture_id AND s.e.ip_hi = o.d.src_hi AND s.e.ip_lo = o.d.src_lo
+                AND s.e.port = (o.d.ports >> 48) AND s.e.id_a IS NOT DISTINCT FROM o.d.id_a AND s.e.id_b IS NOT DISTINCT FROM o.d.id_b
+                AND s.e.id_lo IS NOT DISTINCT FROM {idLo}
+            JOIN pcapdht_store.endpoint_dim t ON t.capture_id = o.capture_id AND t.e.ip_hi = o.d.dst_hi AND t.e.ip_lo = o.d.dst_lo
+                AND t.e.port = ((o.d.ports >> 32) & 65535) AND t.e.id_a IS NULL
+            WHERE o.capture_id = {id} ORDER BY o.frame_no;
+
+            """;
+    }
+
     // Macros and views are recreated on every open so a newer build fixes them in old files.
     // The population relations (lookups, BEP 42 macros) are kept apart in StoreSchema.Population.cs.
     /// <summary>
@@ -191,6 +227,19 @@ public static partial class StoreSchema
         CREATE OR REPLACE MACRO pcapdht_id3(a, b, lo) AS
             CASE WHEN a IS NULL THEN NULL ELSE unhex(lpad(hex(pcapdht_u128(a, b)), 32, '0') || lpad(hex(lo::UINTEGER), 8, '0')) END;
 
+        -- A msg row with its sender from endpoint_dim, flat, in the columns msg had up to schema 4 (ports without the
+        -- destination's bits): what the views, rollups and retention read. msg_wide adds the destination (one join more).
+        CREATE OR REPLACE VIEW pcapdht_store.msg_sender AS SELECT m.capture_id, m.frame_no, m.ts,
+            s.e.ip_hi AS src_hi, s.e.ip_lo AS src_lo, s.e.port AS src_port, (s.e.port::UBIGINT << 48) | m.d.ports AS ports,
+            m.d.info AS info, m.d.sizes AS sizes, m.d.counts AS counts, m.d.tx AS tx,
+            s.e.id_a AS id_a, s.e.id_b AS id_b, s.e.id_lo AS id_lo, (coalesce(s.e.id_lo, 0)::UBIGINT << 32) | m.d.key_lo AS lo,
+            m.d.key_a AS key_a, m.d.key_b AS key_b, m.d.key_lo AS key_lo, m.d.version AS version, m.d.tok_hi AS tok_hi, m.d.tok_lo AS tok_lo,
+            m.d.ext_hi AS ext_hi, m.d.ext_lo AS ext_lo, m.d.rtt_us AS rtt_us, m.d.extra AS extra, m.d.src_k AS src_k, m.d.dst_k AS dst_k
+            FROM pcapdht_store.msg m LEFT JOIN pcapdht_store.endpoint_dim s ON s.capture_id = m.capture_id AND s.e.k = m.d.src_k;
+        CREATE OR REPLACE VIEW pcapdht_store.msg_wide AS SELECT w.* REPLACE (w.ports | (t.e.port::UBIGINT << 32) AS ports),
+            t.e.ip_hi AS dst_hi, t.e.ip_lo AS dst_lo, t.e.port AS dst_port
+            FROM pcapdht_store.msg_sender w LEFT JOIN pcapdht_store.endpoint_dim t ON t.capture_id = w.capture_id AND t.e.k = w.dst_k;
+
         CREATE OR REPLACE VIEW main.captures AS SELECT
             capture_id, source, kind, sha256, status, frames, udp_datagrams, krpc_messages, malformed_krpc,
             make_timestamptz(first_ts_ns // 1000) AS first_ts, make_timestamptz(last_ts_ns // 1000) AS last_ts,
@@ -199,28 +248,28 @@ public static partial class StoreSchema
             pcap_received, pcap_dropped, if_dropped, pid, host, unsupported_frames, link_types{{NET_COLUMNS}}
             FROM pcapdht_store.capture;
 
-        -- d.info: y (bits 0-7, ASCII), method (8-15), tx_len (16-23), version_len (24-31), token_len (32-39),
+        -- Columns of msg_wide (docs/schema.md). d.info: y (bits 0-7, ASCII), method (8-15), tx_len (16-23), version_len (24-31), token_len (32-39),
         -- want (40-47), then flags: 48 read_only, 49 key is `target`, 50 key is `info_hash`,
         -- 51 port in ports, 52 implied_port present, 53 implied_port, 54 external port in ports.
-        -- d.ports: src_port << 48 | dst_port << 32 | external port << 16 | announce port. d.sizes: decoder
+        -- d.ports: src_port << 48 | dst_port << 32 | external port << 16 | announce port (msg itself keeps the low 32 bits). d.sizes: decoder
         -- flags << 32 | payload length << 16 | sub-microsecond ns. d.counts: nodes, nodes6, values, samples (16 bits each).
         -- d.lo: the last 4 bytes of id << 32 | of key. d.extra: JSON with what does not fit (rare): method,
         -- tx, id, target, info_hash, version, token (hex), port, error_code, error_msg.
         CREATE OR REPLACE VIEW main.messages AS SELECT
             capture_id, frame_no, ts, epoch_us(ts) * 1000 + (d.sizes & 65535)::BIGINT AS ts_ns,
-            pcapdht_ip_text2(d.src_hi, d.src_lo) AS src_ip, pcapdht_u128(d.src_hi, d.src_lo) AS src_ip_num, (d.ports >> 48)::USMALLINT AS src_port,
-            pcapdht_ip_text2(d.dst_hi, d.dst_lo) AS dst_ip, pcapdht_u128(d.dst_hi, d.dst_lo) AS dst_ip_num, ((d.ports >> 32) & 65535)::USMALLINT AS dst_port,
+            pcapdht_ip_text2(d.src_hi, d.src_lo) AS src_ip, pcapdht_u128(d.src_hi, d.src_lo) AS src_ip_num, d.src_port AS src_port,
+            pcapdht_ip_text2(d.dst_hi, d.dst_lo) AS dst_ip, pcapdht_u128(d.dst_hi, d.dst_lo) AS dst_ip_num, d.dst_port AS dst_port,
             chr((d.info & 255)::INTEGER) AS y,
             CASE (d.info >> 8) & 255 WHEN 1 THEN 'ping' WHEN 2 THEN 'find_node' WHEN 3 THEN 'get_peers'
                 WHEN 4 THEN 'announce_peer' WHEN 5 THEN 'get' WHEN 6 THEN 'put'
                 WHEN 7 THEN 'sample_infohashes' WHEN 255 THEN json_extract_string(d.extra, '$.method') END AS method,
             CASE WHEN d.tx IS NOT NULL THEN pcapdht_short_blob(d.tx, (d.info >> 16) & 255)
                 ELSE unhex(json_extract_string(d.extra, '$.tx')) END AS tx_id,
-            CASE WHEN d.id_a IS NOT NULL THEN pcapdht_id3(d.id_a, d.id_b, d.lo >> 32)
+            CASE WHEN d.id_a IS NOT NULL THEN pcapdht_id3(d.id_a, d.id_b, d.id_lo)
                 ELSE unhex(json_extract_string(d.extra, '$.id')) END AS node_id,
-            CASE WHEN (d.info >> 49) & 1 = 1 THEN pcapdht_id3(d.key_a, d.key_b, d.lo & 4294967295)
+            CASE WHEN (d.info >> 49) & 1 = 1 THEN pcapdht_id3(d.key_a, d.key_b, d.key_lo)
                 ELSE unhex(json_extract_string(d.extra, '$.target')) END AS target,
-            CASE WHEN (d.info >> 50) & 1 = 1 THEN pcapdht_id3(d.key_a, d.key_b, d.lo & 4294967295)
+            CASE WHEN (d.info >> 50) & 1 = 1 THEN pcapdht_id3(d.key_a, d.key_b, d.key_lo)
                 ELSE unhex(json_extract_string(d.extra, '$.info_hash')) END AS info_hash,
             CASE WHEN d.version IS NOT NULL THEN pcapdht_short_blob(d.version, (d.info >> 24) & 255)
                 ELSE unhex(json_extract_string(d.extra, '$.version')) END AS version,
@@ -240,7 +289,7 @@ public static partial class StoreSchema
             ((d.counts >> 16) & 65535)::USMALLINT AS values_count, (d.counts & 65535)::USMALLINT AS samples_count,
             d.rtt_us AS rtt_us, (d.sizes >> 32)::UINTEGER AS flags, ((d.sizes >> 16) & 65535)::USMALLINT AS length,
             CASE WHEN (d.info >> 40) & 255 <> 0 THEN ((d.info >> 40) & 255)::UTINYINT END AS want
-            FROM pcapdht_store.msg;
+            FROM pcapdht_store.msg_wide d;
 
         -- Every entry of a `nodes` (family 4) or `nodes6` (family 6) list with its contact from node_dim (as stored).
         CREATE OR REPLACE VIEW pcapdht_store.contacts AS
@@ -255,20 +304,20 @@ public static partial class StoreSchema
         -- `nodes6` joined to the response that carried them (its sender is the reporter).
         CREATE OR REPLACE VIEW main.node_sightings AS
             SELECT capture_id, frame_no, ts, pcapdht_ip_text2(d.src_hi, d.src_lo) AS ip, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num,
-                (d.ports >> 48)::USMALLINT AS port, pcapdht_id3(d.id_a, d.id_b, d.lo >> 32) AS node_id, 'sender' AS source,
+                d.src_port AS port, pcapdht_id3(d.id_a, d.id_b, d.id_lo) AS node_id, 'sender' AS source,
                 NULL::VARCHAR AS reporter_ip, NULL::USMALLINT AS reporter_port, NULL::UHUGEINT AS reporter_ip_num
-            FROM pcapdht_store.msg WHERE {{NODE_SENDER}}
+            FROM pcapdht_store.msg_sender d WHERE {{NODE_SENDER}}
             UNION ALL
             SELECT c.capture_id, c.frame_no, c.ts, pcapdht_ip_text2(c.ip_hi, c.ip_lo) AS ip, pcapdht_u128(c.ip_hi, c.ip_lo) AS ip_num, c.port AS port,
                 pcapdht_id3(c.id_a, c.id_b, c.id_lo) AS node_id, CASE c.family WHEN 4 THEN 'nodes' ELSE 'nodes6' END AS source,
-                pcapdht_ip_text2(m.d.src_hi, m.d.src_lo) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
-            FROM pcapdht_store.contacts c JOIN pcapdht_store.msg m ON m.capture_id = c.capture_id AND m.frame_no = c.frame_no;
+                pcapdht_ip_text2(m.src_hi, m.src_lo) AS reporter_ip, m.src_port AS reporter_port, pcapdht_u128(m.src_hi, m.src_lo) AS reporter_ip_num
+            FROM pcapdht_store.contacts c JOIN pcapdht_store.msg_sender m ON m.capture_id = c.capture_id AND m.frame_no = c.frame_no;
 
         -- node_sightings without the reporter columns, so without the join to msg (5x cheaper to scan):
         -- what the reports count. id_key is the 20-byte id as numbers (a, b, lo), for fast DISTINCT.
         CREATE OR REPLACE VIEW pcapdht_store.node_ips AS
-            SELECT capture_id, ts, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num, true AS direct, (d.id_a, d.id_b, d.lo >> 32) AS id_key
-            FROM pcapdht_store.msg WHERE {{NODE_SENDER}}
+            SELECT capture_id, ts, pcapdht_u128(d.src_hi, d.src_lo) AS ip_num, true AS direct, (d.id_a, d.id_b, d.id_lo::UBIGINT) AS id_key
+            FROM pcapdht_store.msg_sender d WHERE {{NODE_SENDER}}
             UNION ALL
             SELECT capture_id, ts, pcapdht_u128(ip_hi, ip_lo), false, (id_a, id_b, id_lo::UBIGINT) FROM pcapdht_store.contacts;
 
@@ -276,8 +325,8 @@ public static partial class StoreSchema
             p.capture_id, p.frame_no, p.ts, pcapdht_id3(p.p.ih_a, p.p.ih_b, p.p.ih_lo) AS info_hash,
             pcapdht_ip_text2(p.p.ip_hi, p.p.ip_lo) AS ip, pcapdht_u128(p.p.ip_hi, p.p.ip_lo) AS ip_num, p.p.port AS port,
             CASE p.p.source WHEN 0 THEN 'values' ELSE 'announce_peer' END AS source,
-            pcapdht_ip_text2(m.d.src_hi, m.d.src_lo) AS reporter_ip, (m.d.ports >> 48)::USMALLINT AS reporter_port, pcapdht_u128(m.d.src_hi, m.d.src_lo) AS reporter_ip_num
-            FROM pcapdht_store.peer p JOIN pcapdht_store.msg m ON m.capture_id = p.capture_id AND m.frame_no = p.frame_no;
+            pcapdht_ip_text2(m.src_hi, m.src_lo) AS reporter_ip, m.src_port AS reporter_port, pcapdht_u128(m.src_hi, m.src_lo) AS reporter_ip_num
+            FROM pcapdht_store.peer p JOIN pcapdht_store.msg_sender m ON m.capture_id = p.capture_id AND m.frame_no = p.frame_no;
 
         CREATE OR REPLACE VIEW main.malformed_krpc AS SELECT
             capture_id, frame_no, ts, pcapdht_ts_ns(ts, ts_ns_frac) AS ts_ns,

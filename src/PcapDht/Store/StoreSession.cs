@@ -62,7 +62,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
 {
     private readonly PcapDhtDatabase? _db;
     private readonly string _path;
-    private readonly Lane _a, _b; // msg + malformed + capture rows; node + node6 + peer (the same lane without ParallelTables)
+    private readonly Lane _a, _b; // msg + malformed + endpoint_dim + capture rows; node + node6 + peer + node_dim (the same lane without ParallelTables)
     private readonly HashSet<int> _inTransaction = [];
     private readonly Dictionary<int, CaptureKind> _kinds = [];
     private bool _txOpen;
@@ -81,7 +81,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
         _path = path;
         Options = options;
         bool two = options.ParallelTables && options.BackgroundWriter;
-        _a = new Lane(two ? [StoreColumns.Msg, StoreColumns.Malformed] : StoreColumns.All, options.BackgroundWriter, "pcapdht-writer");
+        _a = new Lane(two ? [StoreColumns.Msg, StoreColumns.Malformed, StoreColumns.EndpointDim] : StoreColumns.All, options.BackgroundWriter, "pcapdht-writer");
         _b = two ? new Lane([StoreColumns.Node, StoreColumns.Node6, StoreColumns.Peer, StoreColumns.NodeDim], true, "pcapdht-writer2") : _a;
     }
 
@@ -328,7 +328,7 @@ internal sealed class StoreSession : IChunkSink, IDisposable
             _a.Run(c => { _a.FlushAppenders(); RollupSchema.InsertAllFromCommit(c, where); });
             return;
         }
-        _a.Run(c => { _a.FlushAppenders(); Execute(c, RollupSchema.InsertFromCommit(where)); });
+        _a.Run(c => { _a.FlushAppenders(); RollupSchema.InsertMessagesFromCommit(c, where); });
         _b.Run(c => { _b.FlushAppenders(); RollupSchema.InsertSightingsFromCommit(c, where); });
     }
 

@@ -238,10 +238,13 @@ public class IngestCliTests
         Directory.CreateDirectory(dir.File("full"));
         Directory.CreateDirectory(dir.File("out"));
         string dll = CliRunner.DllPath;
-        // A private mount namespace: the 6 MB tmpfs exists only for this shell and its children.
+        // A private mount namespace: the 5 MB tmpfs exists only for this shell and its children. The small capture's
+        // file takes ~4.2 MB, so the disk fills while the big capture's rows are appended. (With room for all of them
+        // but not for both lanes' commits, the capture row cannot be written either: the next open marks it failed as
+        // interrupted, without the words "disk full".)
         string script = $"""
             set -u
-            mount -t tmpfs -o size=6m tmpfs full || exit 90
+            mount -t tmpfs -o size=5m tmpfs full || exit 90
             dotnet '{dll}' ingest small.pcap --db full/t.duckdb > out/small.txt 2>&1; echo $? > out/small.rc
             dotnet '{dll}' ingest big.pcap --db full/t.duckdb > out/big.out 2> out/big.err; echo $? > out/big.rc
             cp full/t.duckdb* out/

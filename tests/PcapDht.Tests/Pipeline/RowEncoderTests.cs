@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using DuckDB.NET.Native;
 using PcapDht.Capture;
 using PcapDht.Krpc;
@@ -73,6 +74,73 @@ public class RowEncoderTests
         Assert.Equal(6L, Sql.Long(db.Connection, $"SELECT count(*) FROM messages WHERE capture_id = {ids[0]} AND node_id IS NOT NULL"));
         Assert.Equal(6L, Sql.Long(db.Connection, "SELECT count(*) FROM messages"));
         Assert.Equal(1L, Sql.Long(db.Connection, "SELECT count(*) FROM captures"));
+    }
+
+    [Fact]
+    public void Endpoints_EachMessageRowNamesItsSenderAndDestination_EachEndpointOnceInEndpointDim_KeysNeverReusedInACapture()
+    {
+        // 3,000 senders (address, port, id) over 600 addresses, so endpoint_dim spans two chunks of 2,048 rows; one in
+        // seven messages is an error (no id) and one in eleven has a 19-byte id (kept in extra): those senders are an
+        // address and port without id, the same endpoint as a destination at that address and port.
+        var random = new Random(5);
+        var sink = new CollectedChunks();
+        using var encoder = new RowEncoder(sink);
+        byte[][] ids = [.. Enumerable.Range(0, 3000).Select(_ => { var b = new byte[20]; random.NextBytes(b); return b; })];
+        IpAddr Address(int i) => i % 2 == 0 ? IpAddr.Parse($"10.{i % 7}.{i / 256 % 256}.{i % 256}") : IpAddr.Parse($"2001:db8::{i:x}");
+        var want = new List<(int Capture, (UInt128, ushort, UInt128?) Src, (UInt128, ushort, UInt128?) Dst)>();
+        long frame = 0;
+        void Messages(int capture, int count)
+        {
+            encoder.StartCapture(capture, new CaptureStats());
+            for (int i = 0; i < count; i++)
+            {
+                int s = random.Next(3000), t = random.Next(3000);
+                var (src, srcPort, dst, dstPort) = (Address(s % 600), (ushort)(6881 + s % 5), Address(t % 600), (ushort)(6881 + t % 5));
+                frame++;
+                var d = new UdpDatagram(frame, frame * 1_000_000L, src, srcPort, dst, dstPort, new byte[10]);
+                var m = i % 7 == 0
+                    ? new KrpcMessage { Kind = KrpcKind.Error, TransactionId = [1], Port = -1, ImpliedPort = -1, ErrorCode = 201 }
+                    : new KrpcMessage { Kind = KrpcKind.Query, Method = KrpcMethod.Ping, TransactionId = [1], NodeId = i % 11 == 0 ? ids[s][..19] : ids[s], Port = -1, ImpliedPort = -1, ErrorCode = -1 };
+                encoder.BeginMessage(d, m, 1);
+                encoder.EndMessage(d, m, default);
+                UInt128? id = m.NodeId.Length == 20 ? new UInt128(BinaryPrimitives.ReadUInt64BigEndian(ids[s]), BinaryPrimitives.ReadUInt64BigEndian(ids[s].AsSpan(8))) << 32 | BinaryPrimitives.ReadUInt32BigEndian(ids[s].AsSpan(16)) : null;
+                want.Add((capture, (src.Value, srcPort, id), (dst.Value, dstPort, null)));
+            }
+        }
+        Messages(7, 6000);
+        Messages(8, 500);  // another capture numbers its own endpoints from 0
+        Messages(7, 2000); // capture 7 goes on where its numbering stopped
+        encoder.SubmitAll();
+
+        var endpoints = new Dictionary<(int, uint), (UInt128, ushort, UInt128?)>();
+        foreach (var c in sink.Chunks.Where(c => c.Layout == StoreColumns.EndpointDim))
+            for (int r = 0; r < c.Count; r++)
+            {
+                UInt128? id = c.IsNull(StoreColumns.E.IdA, r) ? null
+                    : new UInt128(c.Get<ulong>(StoreColumns.E.IdA, r), c.Get<ulong>(StoreColumns.E.IdA + 1, r)) << 32 | c.Get<uint>(StoreColumns.E.IdLo, r);
+                Assert.Equal(c.IsNull(StoreColumns.E.IdA, r), c.IsNull(StoreColumns.E.IdLo, r));
+                var endpoint = (new UInt128(c.Get<ulong>(StoreColumns.E.IpHi, r), c.Get<ulong>(StoreColumns.E.IpHi + 1, r)), c.Get<ushort>(StoreColumns.E.Port, r), id);
+                Assert.True(endpoints.TryAdd((c.Get<int>(StoreColumns.CaptureId, r), c.Get<uint>(StoreColumns.E.Key, r)), endpoint), "a key names one endpoint of its capture");
+            }
+        Assert.True(sink.Chunks.Count(c => c.Layout == StoreColumns.EndpointDim) >= 2, "the endpoints span two chunks");
+        // Each capture's endpoints once, as long as the dictionary holds them (it is bounded, and starts over when capture 7 goes on).
+        var distinct7 = want.Take(6000).SelectMany(w => new[] { w.Src, w.Dst }).Distinct().Count();
+        Assert.Equal(distinct7, endpoints.Keys.Count(k => k.Item1 == 7 && k.Item2 < distinct7));
+        Assert.Equal(want.Skip(6000).Take(500).SelectMany(w => new[] { w.Src, w.Dst }).Distinct().Count(), endpoints.Keys.Count(k => k.Item1 == 8));
+        Assert.Contains(endpoints.Keys, k => k == (8, 0u));
+        Assert.True(endpoints.Values.Any(e => e.Item3 == null) && endpoints.Values.Any(e => e.Item3 != null));
+
+        var rows = sink.Chunks.Where(c => c.Layout == StoreColumns.Msg).SelectMany(c => Enumerable.Range(0, c.Count).Select(r => (c, r))).ToList();
+        Assert.Equal(want.Count, rows.Count);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var (c, r) = rows[i];
+            int capture = c.Get<int>(StoreColumns.CaptureId, r);
+            Assert.Equal(want[i].Capture, capture);
+            Assert.Equal(want[i].Src, endpoints[(capture, c.Get<uint>(StoreColumns.M.SrcKey, r))]);
+            Assert.Equal(want[i].Dst, endpoints[(capture, c.Get<uint>(StoreColumns.M.DstKey, r))]);
+        }
+        foreach (var c in sink.Chunks) c.Release();
     }
 
     [Fact]

@@ -54,8 +54,9 @@ public sealed class RollupWriterTests
     [Fact]
     public void Ingest_CommitsWhoseContactsTakeManyKeySlices_RollupsEqualTheDetailRowsAggregated()
     {
-        // The samples' ~3,300 contacts in slices of 97 keys: every commit's join runs in dozens of slices whose edges
-        // fall inside lists; a key counted twice or missed at an edge would show in addr_day and id_day.
+        // The samples' ~3,300 contacts and ~5,500 message endpoints in slices of 97 keys: every commit's joins run in
+        // dozens of slices whose edges fall inside lists; a key counted twice or missed at an edge would show in addr_day,
+        // id_day and sender_day.
         using var dir = new TempDir();
         long slice = RollupSchema.KeySlice;
         RollupSchema.KeySlice = 97;
@@ -64,6 +65,7 @@ public sealed class RollupWriterTests
             using var db = PcapDhtDatabase.Open(dir.File("t.duckdb"));
             new IngestPipeline(db, new IngestOptions { CommitRows = 1 }).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap"), Sample("dht-any-sll2.pcap")]);
             Assert.True(Sql.Long(db.Connection, "SELECT max(n.k) FROM pcapdht_store.node_dim") > 20 * 97, "the commits' keys span many slices");
+            Assert.True(Sql.Long(db.Connection, "SELECT max(e.k) FROM pcapdht_store.endpoint_dim") > 20 * 97, "the commits' endpoint keys span many slices");
             var (stored, fresh) = RollupAssert.MatchesDetail(db.Connection);
             Assert.True(stored > 1000, $"only {stored} rollup rows");
         }
@@ -301,9 +303,76 @@ public sealed class RollupWriterTests
         AssertHealthy(path);
     }
 
-    /// <summary>Turns a file into what the schema-3 build wrote: each node list entry's address, port and id on its row, no node_dim.</summary>
+    [Fact]
+    public void Open_Schema4File_MovesTheMessagesEndpointsIntoEndpointDim_EveryMessageAndRollupUnchanged()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+            new IngestPipeline(db).IngestFiles([Sample("dht-loopback.pcap"), Sample("synthetic-dht.pcap"), Sample("dht-any-sll2.pcap")]);
+        // Every column of every view that reads msg, and the rollups, as multiset fingerprints.
+        string[] views = ["messages", "node_sightings", "peer_sightings", "lookup_queries"];
+        string fingerprints = string.Join(" UNION ALL ", views.Select(v => $"SELECT '{v}', count(*), sum(hash(x)) FROM {v} x")
+            .Concat(RollupSchema.Tables.Select(t => $"SELECT '{t}', count(*), sum(hash(x)) FROM pcapdht_store.{t} x"))) + " ORDER BY 1";
+        const string Endpoints = """
+            SELECT count(*) FROM (SELECT capture_id, src_ip_num, src_port, CASE WHEN octet_length(node_id) = 20 THEN node_id END FROM messages
+                UNION SELECT capture_id, dst_ip_num, dst_port, NULL FROM messages)
+            """;
+        List<object?[]> before;
+        long endpoints;
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            before = Sql.Rows(db.Connection, fingerprints);
+            endpoints = Sql.Long(db.Connection, Endpoints);
+            Assert.Equal(endpoints, Sql.Long(db.Connection, "SELECT count(*) FROM pcapdht_store.endpoint_dim"));
+            Assert.True(Sql.Long(db.Connection, "SELECT count(*) FROM messages WHERE node_id IS NULL OR octet_length(node_id) <> 20") > 0,
+                "the captures have senders without a 20-byte id (errors)");
+        }
+        MakeSchema4(path);
+        using (var c = new DuckDBConnection($"Data Source={path}"))
+        {
+            c.Open();
+            Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'pcapdht_store' AND table_name = 'endpoint_dim'"));
+        }
+
+        using (var db = PcapDhtDatabase.Open(path))
+        {
+            var c = db.Connection;
+            Assert.Equal(StoreSchema.Version.ToString(CultureInfo.InvariantCulture), Sql.String(c, "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'"));
+            Assert.Equal(before, Sql.Rows(c, fingerprints));
+            Assert.Equal(endpoints, Sql.Long(c, "SELECT count(*) FROM pcapdht_store.endpoint_dim"));
+            Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'pcapdht_store' AND table_name LIKE '%_v4'"));
+            RollupAssert.MatchesDetail(c);
+        }
+        AssertHealthy(path);
+    }
+
+    /// <summary>Turns a file into what the schema-4 build wrote: both endpoints of each message (and its sender's id) on its msg row, no endpoint_dim.</summary>
+    internal static void MakeSchema4(string path)
+    {
+        using var c = new DuckDBConnection($"Data Source={path}");
+        c.Open();
+        using var cmd = c.CreateCommand();
+        string[] fields = ["src_hi", "src_lo", "dst_hi", "dst_lo", "ports", "info", "sizes", "counts", "tx", "id_a", "id_b", "key_a", "key_b", "lo",
+            "version", "tok_hi", "tok_lo", "ext_hi", "ext_lo", "rtt_us", "extra"];
+        cmd.CommandText = $"""
+            CREATE TABLE pcapdht_store.msg_old (capture_id INTEGER NOT NULL, frame_no BIGINT NOT NULL, ts TIMESTAMPTZ NOT NULL,
+                d STRUCT({string.Join(", ", fields.Select(f => f + (f == "rtt_us" ? " BIGINT" : f == "extra" ? " VARCHAR" : " UBIGINT")))}) NOT NULL);
+            INSERT INTO pcapdht_store.msg_old
+            SELECT w.capture_id, w.frame_no, w.ts, struct_pack({string.Join(", ", fields.Select(f => $"{f} := w.{f}"))})
+            FROM pcapdht_store.msg_wide w ORDER BY w.capture_id, w.frame_no;
+            DROP TABLE pcapdht_store.msg; DROP TABLE pcapdht_store.endpoint_dim;
+            ALTER TABLE pcapdht_store.msg_old RENAME TO msg;
+            UPDATE pcapdht_store.meta SET value = '4' WHERE key = 'schema_version'; DELETE FROM pcapdht_store.meta WHERE key = 'views_sha256';
+            """;
+        cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Turns a file into what the schema-3 build wrote: each node list entry's address, port and id on its row, no node_dim
+    /// (and the schema-4 msg).</summary>
     internal static void MakeSchema3(string path)
     {
+        MakeSchema4(path);
         using var c = new DuckDBConnection($"Data Source={path}");
         c.Open();
         using var cmd = c.CreateCommand();

@@ -98,6 +98,30 @@ public sealed class StoreCheckTests
     }
 
     [Fact]
+    public void DimensionKeysMissingOrHeldTwice_AreInconsistent_WithExactCounts()
+    {
+        using var dir = new TempDir();
+        string db = Ingested(dir);
+        // The keys msg rows name of two endpoints that go, counted independently of check: each message names two keys.
+        const string Gone = "(SELECT e.k FROM pcapdht_store.endpoint_dim ORDER BY e.k LIMIT 2 OFFSET 10)";
+        var named = Cli(dir, "query", "--format", "csv", $"SELECT count(*) FILTER (WHERE d.src_k IN {Gone}) + count(*) FILTER (WHERE d.dst_k IN {Gone}) FROM pcapdht_store.msg", "--db", db);
+        long dangling = long.Parse(named.Stdout.Trim().Split('\n')[^1]);
+        Assert.True(dangling > 2, named.Stdout + named.Stderr);
+        Assert.Equal(ExitCodes.Ok, Cli(dir, "query", "--write", $"""
+            DELETE FROM pcapdht_store.endpoint_dim WHERE e.k IN {Gone};
+            INSERT INTO pcapdht_store.endpoint_dim SELECT * FROM pcapdht_store.endpoint_dim ORDER BY e.k LIMIT 3;
+            INSERT INTO pcapdht_store.node_dim SELECT * FROM pcapdht_store.node_dim ORDER BY n.k LIMIT 1;
+            """, "--db", db).ExitCode);
+
+        var o = Cli(dir, "check", "--db", db);
+
+        Assert.Equal(ExitCodes.DatabaseError, o.ExitCode);
+        Assert.Contains($"inconsistent: {dangling} keys in rows of pcapdht_store.msg name an endpoint that pcapdht_store.endpoint_dim does not hold", o.Stdout);
+        Assert.Contains("inconsistent: 3 keys of pcapdht_store.endpoint_dim are held more than once in their capture", o.Stdout);
+        Assert.Contains("inconsistent: 1 keys of pcapdht_store.node_dim are held more than once in their capture", o.Stdout);
+    }
+
+    [Fact]
     public void CountersThatDisagreeWithRows_AreInconsistent()
     {
         using var dir = new TempDir();
@@ -115,6 +139,8 @@ public sealed class StoreCheckTests
     [Fact]
     public void KilledIngest_LeavesSpaceThatCompactGivesBack()
     {
+        // The file and its write-ahead log: what the killed ingest left on disk.
+        static long Written(string db) => new FileInfo(db).Length + (File.Exists(db + ".wal") ? new FileInfo(db + ".wal").Length : 0);
         using var dir = new TempDir();
         string db = Ingested(dir);
         IngestTestFiles.WriteRawPcap(dir.File("big.pcap"), 1_500_000, i => IngestTestFiles.FindNodeResponse(i & 0xffff));
@@ -127,14 +153,15 @@ public sealed class StoreCheckTests
             _ = p.StandardOutput.ReadToEndAsync();
             _ = p.StandardError.ReadToEndAsync();
             var sw = Stopwatch.StartNew();
-            while (sw.Elapsed < TimeSpan.FromSeconds(90) && !p.HasExited && new FileInfo(db).Length < before + (24 << 20))
-                Thread.Sleep(100);
+            // The capture's rows take ~26 MB, ~12 MB of them appended before its commit: kill it halfway there.
+            while (sw.Elapsed < TimeSpan.FromSeconds(90) && !p.HasExited && Written(db) < before + (6 << 20))
+                Thread.Sleep(50);
             Assert.False(p.HasExited, "the ingest finished before it could be killed; make big.pcap larger");
             p.Kill(entireProcessTree: true); // SIGKILL
             p.WaitForExit();
         }
-        long crashed = new FileInfo(db).Length + (File.Exists(db + ".wal") ? new FileInfo(db + ".wal").Length : 0);
-        Assert.True(crashed > before + (16 << 20));
+        long crashed = Written(db);
+        Assert.True(crashed > before + (4 << 20));
 
         var check = Cli(dir, "check", "--db", db);
         Assert.Equal(ExitCodes.DatabaseError, check.ExitCode);
@@ -144,7 +171,7 @@ public sealed class StoreCheckTests
         var compact = Cli(dir, "check", "--db", db, "--compact");
         Assert.Equal(ExitCodes.Ok, compact.ExitCode);
         Assert.Contains("compacted:", compact.Stdout);
-        Assert.True(new FileInfo(db).Length < crashed / 2, $"{new FileInfo(db).Length} of {crashed} bytes left");
+        Assert.True(new FileInfo(db).Length < before + (1 << 20), $"{new FileInfo(db).Length} of {crashed} bytes left ({before} before the killed ingest)");
         Assert.False(File.Exists(db + ".compact"));
 
         Assert.Equal(ExitCodes.Ok, Cli(dir, "check", "--db", db).ExitCode);

@@ -25,14 +25,20 @@ internal static class Sql
     /// <summary>
     /// The rows of a detail table that a prune at <paramref name="cutoffUs"/> keeps, computed from the store before it:
     /// those at or after the cutoff; of node_dim, the contacts that the kept node and node6 rows name (also those first
-    /// seen before the cutoff), once their capture is no longer running.
+    /// seen before the cutoff), and of endpoint_dim the endpoints the kept msg rows name, once their capture is no longer running.
     /// </summary>
-    public static string KeptDetail(string table, long cutoffUs) => table == PcapDht.Pipeline.StoreColumns.NodeDim.Table
-        ? $"""
+    public static string KeptDetail(string table, long cutoffUs) => table switch
+    {
+        "node_dim" => $"""
             SELECT * FROM pcapdht_store.node_dim d WHERE EXISTS (SELECT 1 FROM (SELECT capture_id, ts, n FROM pcapdht_store.node
                 UNION ALL SELECT capture_id, ts, n FROM pcapdht_store.node6) x WHERE x.capture_id = d.capture_id AND x.n.k = d.n.k AND epoch_us(x.ts) >= {cutoffUs})
-            """
-        : $"SELECT * FROM pcapdht_store.{table} WHERE epoch_us(ts) >= {cutoffUs}";
+            """,
+        "endpoint_dim" => $"""
+            SELECT * FROM pcapdht_store.endpoint_dim ep WHERE EXISTS (SELECT 1 FROM (SELECT capture_id, ts, d.src_k AS k FROM pcapdht_store.msg
+                UNION ALL SELECT capture_id, ts, d.dst_k FROM pcapdht_store.msg) x WHERE x.capture_id = ep.capture_id AND x.k = ep.e.k AND epoch_us(x.ts) >= {cutoffUs})
+            """,
+        _ => $"SELECT * FROM pcapdht_store.{table} WHERE epoch_us(ts) >= {cutoffUs}",
+    };
 
     public static object? Scalar(DuckDBConnection c, string sql)
     {
