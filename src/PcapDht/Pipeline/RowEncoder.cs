@@ -422,39 +422,31 @@ internal sealed class RowEncoder : IDisposable
     private uint EndpointKey(long frame, long us, ulong ipHi, ulong ipLo, uint portTag, ulong idA, ulong idB, uint idLo)
     {
         uint key = _endpointKeys.GetOrAdd(ipHi, ipLo, portTag, idA, idB, idLo, out bool added);
-        if (added) AddEndpoint(frame, us, key, ipHi, ipLo, portTag, idA, idB, idLo);
+        // The message row was taken from its chunk first: a full endpoint_dim chunk submitted here holds no row of it.
+        if (added) AddDimensionRow(EndpointDimTable, E.Key, frame, us, key, ipHi, ipLo, (ushort)portTag, (portTag & WithId) != 0, idA, idB, idLo);
         return key;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void AddEndpoint(long frame, long us, uint key, ulong ipHi, ulong ipLo, uint portTag, ulong idA, ulong idB, uint idLo)
-    {
-        // The message row was taken from its chunk first: a full endpoint_dim chunk submitted here holds no row of it.
-        var c = NextRow(EndpointDimTable, frame, us, out int r);
-        c.Set(E.Key, r, key);
-        c.Set(E.IpHi, r, ipHi);
-        c.Set(E.IpHi + 1, r, ipLo);
-        c.Set(E.Port, r, (ushort)portTag);
-        if ((portTag & WithId) != 0)
-        {
-            c.Set(E.IdA, r, idA);
-            c.Set(E.IdA + 1, r, idB);
-            c.Set(E.IdLo, r, idLo);
-        }
-        else { c.SetNull(E.IdA, r); c.SetNull(E.IdA + 1, r); c.SetNull(E.IdLo, r); }
-    }
+    private void AddContact(long frame, long us, uint key, ulong ipHi, ulong ipLo, ushort port, ulong idA, ulong idB, uint idLo) =>
+        AddDimensionRow(NodeDimTable, ND.Key, frame, us, key, ipHi, ipLo, port, true, idA, idB, idLo);
 
+    /// <summary>A node_dim or endpoint_dim row: both tables' leaves follow the key as ip_hi, ip_lo, port, id_a, id_b, id_lo (StoreColumns).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void AddContact(long frame, long us, uint key, ulong ipHi, ulong ipLo, ushort port, ulong idA, ulong idB, uint idLo)
+    private void AddDimensionRow(int table, int k, long frame, long us, uint key, ulong ipHi, ulong ipLo, ushort port, bool hasId, ulong idA, ulong idB, uint idLo)
     {
-        var c = NextRow(NodeDimTable, frame, us, out int r);
-        c.Set(ND.Key, r, key);
-        c.Set(ND.IpHi, r, ipHi);
-        c.Set(ND.IpHi + 1, r, ipLo);
-        c.Set(ND.Port, r, port);
-        c.Set(ND.IdA, r, idA);
-        c.Set(ND.IdA + 1, r, idB);
-        c.Set(ND.IdLo, r, idLo);
+        var c = NextRow(table, frame, us, out int r);
+        c.Set(k, r, key);
+        c.Set(k + 1, r, ipHi);
+        c.Set(k + 2, r, ipLo);
+        c.Set(k + 3, r, port);
+        if (hasId)
+        {
+            c.Set(k + 4, r, idA);
+            c.Set(k + 5, r, idB);
+            c.Set(k + 6, r, idLo);
+        }
+        else { c.SetNull(k + 4, r); c.SetNull(k + 5, r); c.SetNull(k + 6, r); }
     }
 
     // BEP 5 `values`: compact peers into the columns several at a time (PeerColumns: a SIMD transpose of the 6-byte

@@ -99,7 +99,7 @@ internal static class StoreColumns
             IdA = NodeDim.Leaf("n.id_a"), IdLo = NodeDim.Leaf("n.id_lo");
     }
 
-    /// <summary>endpoint_dim leaves.</summary>
+    /// <summary>endpoint_dim leaves (in node_dim's order after the key: RowEncoder writes both alike).</summary>
     public static class E
     {
         public static readonly int Key = EndpointDim.Leaf("e.k"), IpHi = EndpointDim.Leaf("e.ip_hi"), Port = EndpointDim.Leaf("e.port"),

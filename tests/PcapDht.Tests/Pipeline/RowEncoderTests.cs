@@ -154,6 +154,9 @@ public class RowEncoderTests
             Assert.Equal(StoreColumns.Ts, t.Leaf("ts"));
             Assert.StartsWith($"CREATE TABLE IF NOT EXISTS pcapdht_store.{t.Table} (", t.CreateTableSql());
         }
+        // The two dimension tables share their leaves after the key, name and type (RowEncoder writes both by offset).
+        Assert.Equal(StoreColumns.NodeDim.Leaves.Skip(StoreColumns.ND.Key).Select(l => (l.Name[2..], l.Type)),
+            StoreColumns.EndpointDim.Leaves.Skip(StoreColumns.E.Key).Select(l => (l.Name[2..], l.Type)));
         // What DuckDB made of the DDL is exactly the layout (names, types, order), as the appender checks.
         using var db = PcapDhtDatabase.Open(":memory:");
         foreach (var t in StoreColumns.All)
