@@ -87,8 +87,8 @@ internal sealed class RowEncoder : IDisposable
     public CaptureStats Stats { get; private set; } = new();
 
     /// <summary>Starts the rows of a capture: they carry <paramref name="captureId"/> and count into <paramref name="stats"/>.
-    /// A capture whose rows go on after another's (rows of several captures in one transaction) goes on numbering its
-    /// contacts and endpoints where it stopped: a key names one dimension row per capture.</summary>
+    /// A capture started again after another one's rows goes on numbering its contacts and endpoints where it stopped, so a
+    /// key names one dimension row per capture (no ingest path does that today; capture ids come from a sequence).</summary>
     public void StartCapture(int captureId, CaptureStats stats)
     {
         if (!_started || captureId != _captureId)

@@ -258,13 +258,14 @@ public static class StoreCheck
         }
         using (var cmd = c.CreateCommand())
         {
-            // Node sightings: senders from msg plus the rows of node and node6, without joins (rows as stored).
+            // Node sightings: senders from msg (with their ids from endpoint_dim) plus the rows of node and node6 (as stored).
             // A pruned store (pcapdht prune, --keep-detail) counts per capture the rows it deleted: rows + pruned = counter.
             string pruned = StoreRetention.HasPrunedTable(c)
                 ? "pcapdht_store.detail_pruned"
                 : "(SELECT NULL::INTEGER AS capture_id, 0 AS msg, 0 AS sender, 0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed WHERE false)";
-            // Up to schema 4, msg held the sender's id itself (d.id_a); from 5 it is in endpoint_dim (msg_sender joins it).
-            string senders = PcapDhtDatabase.StoredVersion(c) >= 5 ? "pcapdht_store.msg_sender d" : "pcapdht_store.msg";
+            // Up to schema 4, msg held the sender's id itself (d.id_a); from 5 it is in endpoint_dim (no view: a file whose
+            // ingest died before its views were committed is checked too).
+            string senders = PcapDhtDatabase.StoredVersion(c) >= 5 ? StoreSchema.SenderRows : "pcapdht_store.msg";
             cmd.CommandText = $"""
                 WITH m AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.msg GROUP BY ALL),
                      b AS (SELECT capture_id, count(*) AS n FROM pcapdht_store.malformed GROUP BY ALL),

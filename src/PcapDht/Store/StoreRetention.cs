@@ -130,7 +130,7 @@ public static class StoreRetention
                 SELECT capture_id, sum(msg)::UBIGINT AS msg, sum(sender)::UBIGINT AS sender, sum(node)::UBIGINT AS node,
                     sum(node6)::UBIGINT AS node6, sum(peer)::UBIGINT AS peer, sum(malformed)::UBIGINT AS malformed FROM (
                     SELECT capture_id, count(*) AS msg, count(*) FILTER (WHERE {StoreSchema.NodeSender}) AS sender,
-                        0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed FROM pcapdht_store.msg_sender d WHERE {before} GROUP BY ALL
+                        0 AS node, 0 AS node6, 0 AS peer, 0 AS malformed FROM {StoreSchema.SenderRows} WHERE {before} GROUP BY ALL
                     UNION ALL SELECT capture_id, 0, 0, count(*), 0, 0, 0 FROM pcapdht_store.node WHERE {before} GROUP BY ALL
                     UNION ALL SELECT capture_id, 0, 0, 0, count(*), 0, 0 FROM pcapdht_store.node6 WHERE {before} GROUP BY ALL
                     UNION ALL SELECT capture_id, 0, 0, 0, 0, count(*), 0 FROM pcapdht_store.peer WHERE {before} GROUP BY ALL

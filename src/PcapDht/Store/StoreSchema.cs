@@ -157,6 +157,16 @@ public static partial class StoreSchema
     /// </summary>
     internal const string NodeSender = "d.id_a IS NOT NULL AND d.info & 255 <> 101";
 
+    /// <summary>
+    /// msg rows with what <see cref="NodeSender"/> reads (<c>id_a</c> from endpoint_dim, <c>info</c>), as the relation
+    /// <c>d</c>, for the writers' statements (retention, check): those must not read a view, which a new or upgraded
+    /// file's ingest creates in the background and may not have committed yet.
+    /// </summary>
+    internal const string SenderRows = """
+        (SELECT m.capture_id, m.frame_no, m.ts, s.e.id_a AS id_a, m.d.info AS info
+            FROM pcapdht_store.msg m LEFT JOIN pcapdht_store.endpoint_dim s ON s.capture_id = m.capture_id AND s.e.k = m.d.src_k) d
+        """;
+
     internal static readonly string Views = ViewsTemplate.Replace("{{NODE_SENDER}}", NodeSender).Replace("{{IP6_TEMPLATES}}", Ip6Templates())
         .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews
         + RollupSchema.Views;

@@ -98,6 +98,23 @@ public sealed class StoreCheckTests
     }
 
     [Fact]
+    public void CheckAndPrune_DoNotNeedTheInternalViews()
+    {
+        // An ingest creates the views in the background: one that dies before committing them leaves a file without them,
+        // and its own --keep-detail prune may run before they exist. The hash stays, so no open recreates them here.
+        using var dir = new TempDir();
+        string db = Ingested(dir);
+        Assert.Equal(ExitCodes.Ok, Cli(dir, "query", "--write", "DROP VIEW pcapdht_store.msg_wide; DROP VIEW pcapdht_store.msg_sender", "--db", db).ExitCode);
+
+        var check = Cli(dir, "check", "--db", db);
+        Assert.True(check.ExitCode == ExitCodes.Ok, check.Stdout + check.Stderr);
+        Assert.Contains("1 captures checked against their rows", check.Stdout);
+        var prune = Cli(dir, "prune", "--keep-detail", "0", "--db", db);
+        Assert.True(prune.ExitCode == ExitCodes.Ok, prune.Stdout + prune.Stderr);
+        Assert.Matches(@"│ msg\s+│\s+6,937 │", prune.Stdout);
+    }
+
+    [Fact]
     public void DimensionKeysMissingOrHeldTwice_AreInconsistent_WithExactCounts()
     {
         using var dir = new TempDir();
