@@ -83,6 +83,20 @@ public static partial class StoreSchema
         """;
 
     /// <summary>
+    /// An INSERT of a dimension table (node_dim, endpoint_dim) from the rows <paramref name="source"/> selects (capture_id,
+    /// frame_no, ts, ip_hi, ip_lo, port, id_a, id_b, id_lo): one row per distinct (address, port, id) of a capture, with its
+    /// first frame and time, keyed in order of first sighting (ties within a frame by value, where the encoder goes by position).
+    /// </summary>
+    private static string NumberedDimension(string table, string source) => $"""
+        INSERT INTO pcapdht_store.{table}
+        SELECT capture_id, frame_no, ts, struct_pack(k := (row_number() OVER (ORDER BY frame_no, ip_hi, ip_lo, port, id_a, id_b, id_lo) - 1)::UINTEGER,
+            ip_hi := ip_hi, ip_lo := ip_lo, port := port, id_a := id_a, id_b := id_b, id_lo := id_lo)
+        FROM (SELECT capture_id, min(frame_no) AS frame_no, min(ts) AS ts, ip_hi, ip_lo, port, id_a, id_b, id_lo FROM ({source})
+            GROUP BY capture_id, ip_hi, ip_lo, port, id_a, id_b, id_lo);
+
+        """;
+
+    /// <summary>
     /// The upgrade from schema 3 for one capture: its distinct contacts of node_v3/node6_v3 (the old node tables, which
     /// held each contact's address, port and id on every row) become node_dim rows, numbered in order of first sighting,
     /// and each old row becomes a node/node6 row with its contact's key, in frame order.
@@ -92,14 +106,10 @@ public static partial class StoreSchema
         string id = captureId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         const string v4 = "0::UBIGINT AS ip_hi, 281470681743360::UBIGINT | (n.ep >> 16) AS ip_lo, (n.ep & 65535)::USMALLINT AS port";
         const string same = "d.n.id_a = o.id_a AND d.n.id_b = o.id_b AND d.n.id_lo = o.id_lo AND d.n.ip_hi = o.ip_hi AND d.n.ip_lo = o.ip_lo AND d.n.port = o.port";
-        return $"""
-            INSERT INTO pcapdht_store.node_dim
-            SELECT capture_id, frame_no, ts, struct_pack(k := (row_number() OVER (ORDER BY frame_no, ip_hi, ip_lo, port, id_a, id_b, id_lo) - 1)::UINTEGER,
-                ip_hi := ip_hi, ip_lo := ip_lo, port := port, id_a := id_a, id_b := id_b, id_lo := id_lo)
-            FROM (SELECT capture_id, min(frame_no) AS frame_no, min(ts) AS ts, ip_hi, ip_lo, port, id_a, id_b, id_lo FROM (
-                SELECT capture_id, frame_no, ts, {v4}, n.id_a AS id_a, n.id_b AS id_b, n.id_lo AS id_lo FROM pcapdht_store.node_v3 WHERE capture_id = {id}
-                UNION ALL SELECT capture_id, frame_no, ts, n.ip_hi, n.ip_lo, n.port, n.id_a, n.id_b, n.id_lo FROM pcapdht_store.node6_v3 WHERE capture_id = {id})
-                GROUP BY capture_id, ip_hi, ip_lo, port, id_a, id_b, id_lo);
+        return NumberedDimension("node_dim", $"""
+            SELECT capture_id, frame_no, ts, {v4}, n.id_a AS id_a, n.id_b AS id_b, n.id_lo AS id_lo FROM pcapdht_store.node_v3 WHERE capture_id = {id}
+            UNION ALL SELECT capture_id, frame_no, ts, n.ip_hi, n.ip_lo, n.port, n.id_a, n.id_b, n.id_lo FROM pcapdht_store.node6_v3 WHERE capture_id = {id}
+            """) + $"""
             INSERT INTO pcapdht_store.node
             SELECT o.capture_id, o.frame_no, o.ts, struct_pack(k := d.n.k)
             FROM (SELECT capture_id, frame_no, ts, {v4}, n.id_a AS id_a, n.id_b AS id_b, n.id_lo AS id_lo FROM pcapdht_store.node_v3 WHERE capture_id = {id}) o
@@ -123,16 +133,12 @@ public static partial class StoreSchema
     {
         string id = captureId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         const string idLo = "CASE WHEN o.d.id_a IS NOT NULL THEN (o.d.lo >> 32)::UINTEGER END";
-        return $"""
-            INSERT INTO pcapdht_store.endpoint_dim
-            SELECT capture_id, frame_no, ts, struct_pack(k := (row_number() OVER (ORDER BY frame_no, ip_hi, ip_lo, port, id_a, id_b, id_lo) - 1)::UINTEGER,
-                ip_hi := ip_hi, ip_lo := ip_lo, port := port, id_a := id_a, id_b := id_b, id_lo := id_lo)
-            FROM (SELECT capture_id, min(frame_no) AS frame_no, min(ts) AS ts, ip_hi, ip_lo, port, id_a, id_b, id_lo FROM (
-                SELECT o.capture_id, o.frame_no, o.ts, o.d.src_hi AS ip_hi, o.d.src_lo AS ip_lo, (o.d.ports >> 48)::USMALLINT AS port,
-                    o.d.id_a AS id_a, o.d.id_b AS id_b, {idLo} AS id_lo FROM pcapdht_store.msg_v4 o WHERE o.capture_id = {id}
-                UNION ALL SELECT o.capture_id, o.frame_no, o.ts, o.d.dst_hi, o.d.dst_lo, ((o.d.ports >> 32) & 65535)::USMALLINT,
-                    NULL::UBIGINT, NULL::UBIGINT, NULL::UINTEGER FROM pcapdht_store.msg_v4 o WHERE o.capture_id = {id})
-                GROUP BY capture_id, ip_hi, ip_lo, port, id_a, id_b, id_lo);
+        return NumberedDimension("endpoint_dim", $"""
+            SELECT o.capture_id, o.frame_no, o.ts, o.d.src_hi AS ip_hi, o.d.src_lo AS ip_lo, (o.d.ports >> 48)::USMALLINT AS port,
+                o.d.id_a AS id_a, o.d.id_b AS id_b, {idLo} AS id_lo FROM pcapdht_store.msg_v4 o WHERE o.capture_id = {id}
+            UNION ALL SELECT o.capture_id, o.frame_no, o.ts, o.d.dst_hi, o.d.dst_lo, ((o.d.ports >> 32) & 65535)::USMALLINT,
+                NULL::UBIGINT, NULL::UBIGINT, NULL::UINTEGER FROM pcapdht_store.msg_v4 o WHERE o.capture_id = {id}
+            """) + $"""
             INSERT INTO pcapdht_store.msg
             SELECT o.capture_id, o.frame_no, o.ts, struct_pack(src_k := s.e.k, dst_k := t.e.k, ports := (o.d.ports & 4294967295)::UINTEGER,
                 info := o.d.info, sizes := o.d.sizes, counts := o.d.counts, tx := o.d.tx, key_a := o.d.key_a, key_b := o.d.key_b,
