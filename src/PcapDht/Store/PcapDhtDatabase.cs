@@ -350,11 +350,14 @@ public sealed class PcapDhtDatabase : IDisposable
             if (from < 4)
             {
                 foreach (int id in ids) Execute(StoreSchema.ContactsFromV3(id));
+                RequireSameRows("pcapdht_store.node_v3", "pcapdht_store.node");
+                RequireSameRows("pcapdht_store.node6_v3", "pcapdht_store.node6");
                 Execute("DROP TABLE pcapdht_store.node_v3; DROP TABLE pcapdht_store.node6_v3;");
             }
             if (from < 5)
             {
                 foreach (int id in ids) Execute(StoreSchema.EndpointsFromV4(id));
+                RequireSameRows("pcapdht_store.msg_v4", "pcapdht_store.msg");
                 Execute("DROP TABLE pcapdht_store.msg_v4;");
             }
             if (from < 3)
@@ -367,6 +370,21 @@ public sealed class PcapDhtDatabase : IDisposable
             try { Execute("ROLLBACK"); } catch (DbException) { /* the transaction is gone with the error */ }
             throw Translate(ex, $"cannot upgrade {Path} from store schema {from} to {StoreSchema.Version} (the file is unchanged)");
         }
+    }
+
+    /// <summary>
+    /// Before an upgrade drops an old table: the new one must hold as many rows (the rewrite joins each old row to its
+    /// dimension row; a row that matched none would be lost). Throws, and the upgrade's transaction rolls back.
+    /// </summary>
+    private void RequireSameRows(string old, string rewritten)
+    {
+        using var cmd = Connection.CreateCommand();
+        cmd.CommandText = $"SELECT (SELECT count(*) FROM {old}), (SELECT count(*) FROM {rewritten})";
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        if (r.GetInt64(0) != r.GetInt64(1))
+            throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"the rewrite kept {r.GetInt64(1):N0} of the {r.GetInt64(0):N0} rows of {old} (a row matched no dimension row)"));
     }
 
     /// <summary>The schema version the file's store records; null when it has no store yet.</summary>

@@ -347,6 +347,36 @@ public sealed class RollupWriterTests
         AssertHealthy(path);
     }
 
+    [Fact]
+    public void Open_Schema4FileWithARowTheRewriteCannotKey_IsRefused_AndLeftUnchanged()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("t.duckdb");
+        using (var db = PcapDhtDatabase.Open(path))
+            new IngestPipeline(db).IngestFiles([Sample("dht-loopback.pcap")]);
+        MakeSchema4(path);
+        // A message of no capture: the upgrade rewrites each capture's rows, so this one would be lost.
+        using (var c = new DuckDBConnection($"Data Source={path}"))
+        {
+            c.Open();
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "INSERT INTO pcapdht_store.msg SELECT 99, frame_no, ts, d FROM pcapdht_store.msg LIMIT 1";
+            cmd.ExecuteNonQuery();
+        }
+
+        var ex = Assert.Throws<StoreException>(() => PcapDhtDatabase.Open(path));
+        Assert.Contains("cannot upgrade", ex.Message);
+        Assert.Contains("the file is unchanged", ex.Message);
+        Assert.Contains("the rewrite kept 6,937 of the 6,938 rows of pcapdht_store.msg_v4", ex.Message);
+        using (var c = new DuckDBConnection($"Data Source={path}"))
+        {
+            c.Open();
+            Assert.Equal("4", Sql.String(c, "SELECT value FROM pcapdht_store.meta WHERE key = 'schema_version'"));
+            Assert.Equal(6938, Sql.Long(c, "SELECT count(*) FROM pcapdht_store.msg"));
+            Assert.Equal(0, Sql.Long(c, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'pcapdht_store' AND table_name IN ('endpoint_dim', 'msg_v4')"));
+        }
+    }
+
     /// <summary>Turns a file into what the schema-4 build wrote: both endpoints of each message (and its sender's id) on its msg row, no endpoint_dim.</summary>
     internal static void MakeSchema4(string path)
     {
