@@ -378,13 +378,10 @@ public sealed class PcapDhtDatabase : IDisposable
     /// </summary>
     private void RequireSameRows(string old, string rewritten)
     {
-        using var cmd = Connection.CreateCommand();
-        cmd.CommandText = $"SELECT (SELECT count(*) FROM {old}), (SELECT count(*) FROM {rewritten})";
-        using var r = cmd.ExecuteReader();
-        r.Read();
-        if (r.GetInt64(0) != r.GetInt64(1))
+        long before = StoreCheck.Scalar<long>(Connection, $"SELECT count(*) FROM {old}"), after = StoreCheck.Scalar<long>(Connection, $"SELECT count(*) FROM {rewritten}");
+        if (before != after)
             throw new InvalidOperationException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"the rewrite kept {r.GetInt64(1):N0} of the {r.GetInt64(0):N0} rows of {old} (a row matched no dimension row)"));
+                $"the rewrite kept {after:N0} of the {before:N0} rows of {old} (a row matched no dimension row)"));
     }
 
     /// <summary>The schema version the file's store records; null when it has no store yet.</summary>

@@ -166,8 +166,9 @@ public static class RollupSchema
     /// </summary>
     public static void InsertMessagesFromCommit(DuckDB.NET.Data.DuckDBConnection c, string where)
     {
+        // The commit's groups first: the slices are of their keys.
         using var cmd = c.CreateCommand();
-        var sb = new System.Text.StringBuilder($"""
+        cmd.CommandText = $"""
             CREATE OR REPLACE TEMP TABLE pcapdht_rollup_k AS
             SELECT capture_id, {Day} AS day, d.src_k AS k, unhex(json_extract_string(d.extra, '$.id')) AS odd_id,
                 d.version AS version, CASE WHEN d.version IS NOT NULL THEN (d.info >> 24) & 255 ELSE 0 END::UTINYINT AS version_len,
@@ -179,11 +180,9 @@ public static class RollupSchema
             CREATE OR REPLACE TEMP TABLE pcapdht_rollup_msg (capture_id INTEGER, day DATE, ip UHUGEINT, id_a UBIGINT, id_b UBIGINT,
                 id_lo UINTEGER, odd_id BLOB, version UBIGINT, version_len UTINYINT, odd_version BLOB, y UTINYINT, method UTINYINT,
                 method_name VARCHAR, n BIGINT, first_us BIGINT, last_us BIGINT);
-
-            """);
-        cmd.CommandText = sb.ToString();
+            """;
         cmd.ExecuteNonQuery();
-        sb.Clear();
+        var sb = new System.Text.StringBuilder();
         foreach (var (dim, from, to) in Slices(c, "SELECT min(k), max(k), min(capture_id), max(capture_id) FROM pcapdht_rollup_k", "e.k"))
         {
             sb.Append($"""

@@ -170,12 +170,13 @@ public static partial class StoreSchema
     /// <c>d</c>, for the writers' statements (retention, check): those must not read a view, which a new or upgraded
     /// file's ingest creates in the background and may not have committed yet.
     /// </summary>
-    internal const string SenderRows = """
-        (SELECT m.capture_id, m.frame_no, m.ts, s.e.id_a AS id_a, m.d.info AS info
-            FROM pcapdht_store.msg m LEFT JOIN pcapdht_store.endpoint_dim s ON s.capture_id = m.capture_id AND s.e.k = m.d.src_k) d
-        """;
+    internal const string SenderRows = "(SELECT m.capture_id, m.frame_no, m.ts, s.e.id_a AS id_a, m.d.info AS info FROM " + SenderJoin + ") d";
 
-    internal static readonly string Views = ViewsTemplate.Replace("{{NODE_SENDER}}", NodeSender).Replace("{{IP6_TEMPLATES}}", Ip6Templates())
+    /// <summary>A msg row <c>m</c> with its sender <c>s</c> from endpoint_dim: for <see cref="SenderRows"/> and the msg_sender view.</summary>
+    private const string SenderJoin =
+        "pcapdht_store.msg m LEFT JOIN pcapdht_store.endpoint_dim s ON s.capture_id = m.capture_id AND s.e.k = m.d.src_k";
+
+    internal static readonly string Views = ViewsTemplate.Replace("{{NODE_SENDER}}", NodeSender).Replace("{{SENDER_JOIN}}", SenderJoin).Replace("{{IP6_TEMPLATES}}", Ip6Templates())
         .Replace("{{NET_COLUMNS}}", string.Concat(Pipeline.NetCounterColumns.All.Select(c => ", " + c.Column))) + PopulationViews
         + RollupSchema.Views;
 
@@ -253,7 +254,7 @@ public static partial class StoreSchema
             s.e.id_a AS id_a, s.e.id_b AS id_b, s.e.id_lo AS id_lo, (coalesce(s.e.id_lo, 0)::UBIGINT << 32) | m.d.key_lo AS lo,
             m.d.key_a AS key_a, m.d.key_b AS key_b, m.d.key_lo AS key_lo, m.d.version AS version, m.d.tok_hi AS tok_hi, m.d.tok_lo AS tok_lo,
             m.d.ext_hi AS ext_hi, m.d.ext_lo AS ext_lo, m.d.rtt_us AS rtt_us, m.d.extra AS extra, m.d.src_k AS src_k, m.d.dst_k AS dst_k
-            FROM pcapdht_store.msg m LEFT JOIN pcapdht_store.endpoint_dim s ON s.capture_id = m.capture_id AND s.e.k = m.d.src_k;
+            FROM {{SENDER_JOIN}};
         CREATE OR REPLACE VIEW pcapdht_store.msg_wide AS SELECT w.* REPLACE (w.ports | (t.e.port::UBIGINT << 32) AS ports),
             t.e.ip_hi AS dst_hi, t.e.ip_lo AS dst_lo, t.e.port AS dst_port
             FROM pcapdht_store.msg_sender w LEFT JOIN pcapdht_store.endpoint_dim t ON t.capture_id = w.capture_id AND t.e.k = w.dst_k;
